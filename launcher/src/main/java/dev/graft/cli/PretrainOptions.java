@@ -1,0 +1,90 @@
+package dev.graft.cli;
+
+import dev.graft.model.LlamaConfig;
+import dev.graft.trainer.pretrain.BaseModelJob;
+import dev.graft.trainer.pretrain.PretrainConfig;
+import java.util.function.Function;
+import picocli.CommandLine.Option;
+
+/** Settings of the base-model recipe; the defaults are the embedded base model. */
+final class PretrainOptions {
+
+  @Option(names = "--preset", defaultValue = "small", paramLabel = "NAME",
+      description = "Architecture: small (4 layers, d=256, 8 heads; the embedded base model) or tiny (2 layers, d=64; seconds). Default: ${DEFAULT-VALUE}.")
+  String preset;
+
+  @Option(names = "--vocab-size", defaultValue = "4096", description = "BPE vocabulary when a tokenizer is trained. Default: ${DEFAULT-VALUE}.")
+  int vocabSize;
+
+  @Option(names = "--steps", description = "Optimizer steps (default: 1200).")
+  Long steps;
+
+  @Option(names = "--batch-size", description = "Sequences per step (default: 16).")
+  Integer batchSize;
+
+  @Option(names = "--micro-batch", description = "Sequences per forward/backward; gradients accumulate (default: batch size).")
+  Integer microBatch;
+
+  @Option(names = "--seq-len", description = "Tokens per sequence (default: 128).")
+  Integer seqLen;
+
+  @Option(names = "--lr", description = "Peak learning rate (default: 2e-3).")
+  Double lr;
+
+  @Option(names = "--warmup", description = "Warmup steps (default: 100, capped at --steps).")
+  Long warmup;
+
+  @Option(names = "--eval-every", description = "Steps between validation passes, 0 for end only (default: 200).")
+  Long evalEvery;
+
+  @Option(names = "--checkpoint-every", description = "Steps between checkpoints, 0 for end only (default: 200).")
+  Long checkpointEvery;
+
+  @Option(names = "--validation-fraction", defaultValue = "0.05",
+      description = "Fraction of documents held out for validation. Default: ${DEFAULT-VALUE}.")
+  double validationFraction;
+
+  PretrainConfig config() {
+    PretrainConfig c = PretrainConfig.defaults();
+    if (steps != null) {
+      c = c.withSteps(steps);
+    }
+    if (batchSize != null || microBatch != null) {
+      int b = batchSize != null ? batchSize : c.batchSize();
+      c = c.withBatch(b, microBatch != null ? microBatch : b);
+    }
+    if (seqLen != null) {
+      c = c.withSeqLen(seqLen);
+    }
+    if (lr != null || warmup != null) {
+      c = c.withLr(lr != null ? lr : c.lr(), warmup != null ? warmup : c.warmupSteps());
+    }
+    if (evalEvery != null || checkpointEvery != null) {
+      c = c.withIntervals(evalEvery != null ? evalEvery : c.evalEvery(), c.evalSequences(),
+          checkpointEvery != null ? checkpointEvery : c.checkpointEvery());
+    }
+    return c;
+  }
+
+  Function<Integer, LlamaConfig> architecture(int seqLen) {
+    Function<Integer, LlamaConfig> base = switch (preset) {
+      case "small" -> LlamaConfig::small;
+      case "tiny" -> LlamaConfig::tiny;
+      default -> throw new IllegalArgumentException("unknown --preset '" + preset + "' (expected small or tiny)");
+    };
+    return vocab -> {
+      LlamaConfig c = base.apply(vocab);
+      return seqLen > c.maxPositionEmbeddings() ? c.withMaxPositionEmbeddings(seqLen) : c;
+    };
+  }
+
+  BaseModelJob job() {
+    PretrainConfig c = config();
+    return new BaseModelJob(vocabSize, architecture(c.seqLen()), c, validationFraction);
+  }
+
+  /** Cache key of the model these settings produce. */
+  String modelName(String corpus) {
+    return "base-" + preset + "-" + corpus;
+  }
+}

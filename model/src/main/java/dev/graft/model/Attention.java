@@ -1,0 +1,56 @@
+package dev.graft.model;
+
+import ai.djl.ndarray.NDArray;
+
+/**
+ * Causal self-attention with grouped key/value heads: MHA when kvHeads == heads, MQA when
+ * kvHeads == 1, GQA in between. Keys and values of earlier tokens come from the decode cache.
+ */
+public final class Attention extends Mixer {
+
+  private final int kvHeads;
+  private final AttentionCore core;
+  private final Linear q;
+  private final Linear k;
+  private final Linear v;
+  private final Linear o;
+
+  public Attention(LlamaConfig config, Linear q, Linear k, Linear v, Linear o, RotaryEmbedding rope) {
+    this.kvHeads = config.numKeyValueHeads();
+    this.core = new AttentionCore(config.numAttentionHeads(), config.headDim(), rope);
+    this.q = registerChild("q_proj", q);
+    this.k = registerChild("k_proj", k);
+    this.v = registerChild("v_proj", v);
+    this.o = registerChild("o_proj", o);
+  }
+
+  public int kvHeads() {
+    return kvHeads;
+  }
+
+  /** The shared arithmetic (heads, head size, rotary tables), for mixers derived from this one. */
+  public AttentionCore core() {
+    return core;
+  }
+
+  public Linear q() {
+    return q;
+  }
+
+  public Linear k() {
+    return k;
+  }
+
+  public Linear v() {
+    return v;
+  }
+
+  public Linear o() {
+    return o;
+  }
+
+  @Override
+  public NDArray forward(NDArray x, int startPos, DecodeCache.Slot state) {
+    return core.attend(x, startPos, state, q.weight(), k.weight(), v.weight(), o.weight(), kvHeads);
+  }
+}

@@ -1,0 +1,32 @@
+package dev.graft.model;
+
+import ai.djl.ndarray.NDArray;
+
+/** One pre-norm decoder block: {@code h = x + mixer(norm1(x)); out = h + mlp(norm2(h))}. */
+public final class DecoderLayer extends Module {
+
+  private final RmsNorm inputNorm;
+  private final RmsNorm postNorm;
+  private final FeedForward mlp;
+
+  public DecoderLayer(Mixer mixer, RmsNorm inputNorm, RmsNorm postNorm, FeedForward mlp) {
+    this.inputNorm = registerChild("input_layernorm", inputNorm);
+    registerChild("self_attn", mixer);
+    this.postNorm = registerChild("post_attention_layernorm", postNorm);
+    this.mlp = registerChild("mlp", mlp);
+  }
+
+  /** The current mixer; a retrofit swaps it with {@link #replaceMixer}. */
+  public Mixer mixer() {
+    return (Mixer) children().get("self_attn");
+  }
+
+  public Mixer replaceMixer(Mixer replacement) {
+    return (Mixer) replaceChild("self_attn", replacement);
+  }
+
+  public NDArray forward(NDArray x, int startPos, DecodeCache.Slot state) {
+    NDArray h = x.add(mixer().forward(inputNorm.forward(x), startPos, state));
+    return h.add(mlp.forward(postNorm.forward(h)));
+  }
+}

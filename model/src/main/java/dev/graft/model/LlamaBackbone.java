@@ -1,0 +1,45 @@
+package dev.graft.model;
+
+import ai.djl.ndarray.NDArray;
+import java.util.List;
+
+/** The decoder stack under Hugging Face's {@code model.} prefix: embedding, layers, final norm. */
+public final class LlamaBackbone extends Module {
+
+  private final Embedding embed;
+  private final List<DecoderLayer> layers;
+  private final RmsNorm norm;
+
+  public LlamaBackbone(Embedding embed, List<DecoderLayer> layers, RmsNorm norm) {
+    this.embed = registerChild("embed_tokens", embed);
+    this.layers = List.copyOf(layers);
+    registerChild("layers", new Stack(this.layers));
+    this.norm = registerChild("norm", norm);
+  }
+
+  public Embedding embedding() {
+    return embed;
+  }
+
+  public List<DecoderLayer> layers() {
+    return layers;
+  }
+
+  /** ids (B, T) int64 → final hidden states (B, T, hidden). */
+  public NDArray forward(NDArray ids, int startPos, DecodeCache cache) {
+    NDArray h = embed.forward(ids); // (B, T, D)
+    for (int i = 0; i < layers.size(); i++) {
+      h = layers.get(i).forward(h, startPos, cache == null ? null : cache.slot(i));
+    }
+    return norm.forward(h);
+  }
+
+  /** Children named "0", "1", ... so parameters read {@code layers.3.mlp.up_proj.weight}. */
+  private static final class Stack extends Module {
+    Stack(List<DecoderLayer> layers) {
+      for (int i = 0; i < layers.size(); i++) {
+        registerChild(Integer.toString(i), layers.get(i));
+      }
+    }
+  }
+}

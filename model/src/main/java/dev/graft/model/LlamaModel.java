@@ -1,0 +1,178 @@
+package dev.graft.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeSet;
+
+/**
+ * A Llama-family causal language model ({@code LlamaForCausalLM}) over DJL's PyTorch engine,
+ * with parameters named as in Hugging Face checkpoints. The model owns a native memory manager;
+ * close it to free the weights.
+ */
+public final class LlamaModel extends Module implements AutoCloseable {
+
+  private final LlamaConfig config;
+  private final NDManager manager;
+  private final RotaryEmbedding rope;
+  private final LlamaBackbone backbone;
+  private final Linear lmHead; // null when tied to the embedding
+
+  private LlamaModel(LlamaConfig config, NDManager manager, Map<String, NDArray> t) {
+    this.config = config;
+    this.manager = manager;
+    this.rope = new RotaryEmbedding(manager, config.headDim(), config.maxPositionEmbeddings(),
+        config.ropeTheta());
+    List<DecoderLayer> layers = new ArrayList<>();
+    for (int i = 0; i < config.numHiddenLayers(); i++) {
+      String p = "model.layers." + i + ".";
+      Attention attn = new Attention(config, linear(t, p + "self_attn.q_proj"),
+          linear(t, p + "self_attn.k_proj"), linear(t, p + "self_attn.v_proj"),
+          linear(t, p + "self_attn.o_proj"), rope);
+      FeedForward mlp = new FeedForward(linear(t, p + "mlp.gate_proj"),
+          linear(t, p + "mlp.up_proj"), linear(t, p + "mlp.down_proj"));
+      layers.add(new DecoderLayer(attn, norm(t, p + "input_layernorm"),
+          norm(t, p + "post_attention_layernorm"), mlp));
+    }
+    this.backbone = registerChild("model", new LlamaBackbone(
+        new Embedding(t.get("model.embed_tokens.weight")), layers, norm(t, "model.norm")));
+    this.lmHead = config.tieWordEmbeddings() ? null : registerChild("lm_head", linear(t, "lm_head"));
+  }
+
+  /**
+   * Builds a model from tensors keyed by Hugging Face name. The set of names and every shape must
+   * match {@link LlamaConfig#tensorShapes()}; the arrays move to a manager owned by the model.
+   */
+  public static LlamaModel fromTensors(LlamaConfig config, NDManager parent, Map<String, NDArray> tensors) {
+    checkTensors(config, tensors);
+    NDManager manager = parent.newSubManager();
+    Map<String, NDArray> owned = new LinkedHashMap<>();
+    tensors.forEach((name, a) -> {
+      NDArray f = a.getDataType() == DataType.FLOAT32 ? a : a.toType(DataType.FLOAT32, false);
+      f.attach(manager);
+      f.setName(name);
+      owned.put(name, f);
+    });
+    return new LlamaModel(config, manager, owned);
+  }
+
+  /**
+   * A freshly initialised model: linear and embedding weights ~ N(0, 0.02²), output projections of
+   * each residual branch scaled by 1/sqrt(2·layers) (GPT-2), norms at 1. Same seed, same weights.
+   */
+  public static LlamaModel random(LlamaConfig config, NDManager parent, long seed) {
+    Random rng = new Random(seed);
+    double residualStd = 0.02 / Math.sqrt(2.0 * config.numHiddenLayers());
+    Map<String, NDArray> t = new LinkedHashMap<>();
+    try (NDManager scratch = parent.newSubManager()) {
+      for (var e : config.tensorShapes().entrySet()) {
+        Shape shape = new Shape(e.getValue().stream().mapToLong(Long::longValue).toArray());
+        float[] data = new float[(int) shape.size()];
+        String name = e.getKey();
+        if (name.endsWith("norm.weight")) {
+          java.util.Arrays.fill(data, 1f);
+        } else {
+          double std = name.endsWith("o_proj.weight") || name.endsWith("down_proj.weight")
+              ? residualStd : 0.02;
+          for (int i = 0; i < data.length; i++) {
+            data[i] = (float) (rng.nextGaussian() * std);
+          }
+        }
+        t.put(name, scratch.create(data, shape));
+      }
+      return fromTensors(config, parent, t);
+    }
+  }
+
+  public LlamaConfig config() {
+    return config;
+  }
+
+  public NDManager manager() {
+    return manager;
+  }
+
+  public LlamaBackbone backbone() {
+    return backbone;
+  }
+
+  public List<DecoderLayer> layers() {
+    return backbone.layers();
+  }
+
+  /** Full forward pass: ids (B, T) int64 → logits (B, T, vocab). */
+  public NDArray forward(NDArray ids) {
+    return forward(ids, null);
+  }
+
+  /**
+   * Forward pass continuing {@code cache} (null for none): the first id sits at position
+   * {@code cache.length()}, and the cache grows by T.
+   */
+  public NDArray forward(NDArray ids, DecodeCache cache) {
+    checkIds(ids);
+    int start = cache == null ? 0 : cache.length();
+    NDArray h = backbone.forward(ids, start, cache); // (B, T, D)
+    if (cache != null) {
+      cache.advance((int) ids.getShape().get(1));
+    }
+    return lmHead == null
+        ? h.getNDArrayInternal().linear(h, backbone.embedding().weight(), null).singletonOrThrow()
+        : lmHead.forward(h); // (B, T, V)
+  }
+
+  /** An empty decode cache for this model, whose memory lives under {@code parent}. */
+  public DecodeCache newCache(NDManager parent) {
+    return new DecodeCache(parent, config.numHiddenLayers());
+  }
+
+  private void checkIds(NDArray ids) {
+    if (ids.getShape().dimension() != 2) {
+      throw new IllegalArgumentException("token ids must have shape (batch, time), got " + ids.getShape());
+    }
+    if (ids.getDataType() != DataType.INT64) {
+      throw new IllegalArgumentException("token ids must be int64, got " + ids.getDataType());
+    }
+  }
+
+  private static Linear linear(Map<String, NDArray> t, String prefix) {
+    return new Linear(t.get(prefix + ".weight"));
+  }
+
+  private RmsNorm norm(Map<String, NDArray> t, String prefix) {
+    return new RmsNorm(t.get(prefix + ".weight"), config.rmsNormEps());
+  }
+
+  private static void checkTensors(LlamaConfig config, Map<String, NDArray> tensors) {
+    Map<String, List<Long>> expected = config.tensorShapes();
+    var missing = new TreeSet<>(expected.keySet());
+    missing.removeAll(tensors.keySet());
+    if (!missing.isEmpty()) {
+      throw new IllegalArgumentException("missing tensor(s): " + missing);
+    }
+    var extra = new TreeSet<>(tensors.keySet());
+    extra.removeAll(expected.keySet());
+    if (!extra.isEmpty()) {
+      throw new IllegalArgumentException("unexpected tensor(s) for this config: " + extra);
+    }
+    for (var e : expected.entrySet()) {
+      long[] want = e.getValue().stream().mapToLong(Long::longValue).toArray();
+      Shape got = tensors.get(e.getKey()).getShape();
+      if (!got.equals(new Shape(want))) {
+        throw new IllegalArgumentException("tensor '" + e.getKey() + "' has shape " + got
+            + " but the config expects " + new Shape(want));
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    manager.close();
+  }
+}

@@ -1,0 +1,66 @@
+package dev.graft.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+
+/**
+ * Rotary position embedding in Hugging Face's "rotate half" layout: dimension i is paired with
+ * i + headDim/2, rotated by angle {@code pos · theta^(-2i/headDim)}. The cos/sin tables are
+ * buffers, not parameters, built once for {@code maxPositions}.
+ */
+public final class RotaryEmbedding implements AutoCloseable {
+
+  private final int headDim;
+  private final int maxPositions;
+  private final NDArray cos; // (maxPositions, headDim)
+  private final NDArray sin; // (maxPositions, headDim)
+
+  public RotaryEmbedding(NDManager manager, int headDim, int maxPositions, double theta) {
+    this.headDim = headDim;
+    this.maxPositions = maxPositions;
+    int half = headDim / 2;
+    float[] c = new float[maxPositions * headDim];
+    float[] s = new float[maxPositions * headDim];
+    for (int i = 0; i < half; i++) {
+      // float32 inverse frequencies, as Hugging Face computes them.
+      float invFreq = (float) (1.0 / Math.pow(theta, (float) (2 * i) / headDim));
+      for (int p = 0; p < maxPositions; p++) {
+        float angle = (float) p * invFreq;
+        c[p * headDim + i] = c[p * headDim + i + half] = (float) Math.cos(angle);
+        s[p * headDim + i] = s[p * headDim + i + half] = (float) Math.sin(angle);
+      }
+    }
+    this.cos = manager.create(c, new Shape(maxPositions, headDim));
+    this.sin = manager.create(s, new Shape(maxPositions, headDim));
+  }
+
+  /** Rotates x of shape (B, heads, T, headDim) whose first token sits at {@code startPos}. */
+  public NDArray apply(NDArray x, int startPos) {
+    long t = x.getShape().get(2);
+    if (startPos < 0 || startPos + t > maxPositions) {
+      throw new IllegalArgumentException("positions [" + startPos + ", " + (startPos + t)
+          + ") exceed max_position_embeddings (" + maxPositions + ")");
+    }
+    NDIndex rows = new NDIndex("{}:{}", startPos, startPos + t);
+    NDArray c = cos.get(rows); // (T, headDim), broadcast over (B, heads)
+    NDArray s = sin.get(rows);
+    c.attach(x.getManager()); // slices are per-call views: keep them off the table's manager
+    s.attach(x.getManager());
+    return x.mul(c).add(rotateHalf(x).mul(s));
+  }
+
+  private NDArray rotateHalf(NDArray x) {
+    NDList halves = x.split(new long[] {headDim / 2}, 3); // two (B, H, T, headDim/2)
+    return NDArrays.concat(new NDList(halves.get(1).neg(), halves.get(0)), 3);
+  }
+
+  @Override
+  public void close() {
+    cos.close();
+    sin.close();
+  }
+}

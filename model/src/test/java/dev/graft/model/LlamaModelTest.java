@@ -1,0 +1,141 @@
+package dev.graft.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class LlamaModelTest {
+
+  private static NDManager manager;
+
+  @BeforeAll
+  static void setUp() {
+    manager = NDManager.newBaseManager();
+  }
+
+  @AfterAll
+  static void tearDown() {
+    manager.close();
+  }
+
+  private static NDArray randomIds(NDManager m, int b, int t, int vocab, long seed) {
+    Random rng = new Random(seed);
+    long[] ids = new long[b * t];
+    for (int i = 0; i < ids.length; i++) {
+      ids[i] = rng.nextInt(vocab);
+    }
+    return m.create(ids, new Shape(b, t));
+  }
+
+  @Test
+  void namedParameters_useHuggingFaceNames() {
+    LlamaConfig cfg = LlamaConfig.tiny(97).withNumKeyValueHeads(1);
+    try (LlamaModel model = LlamaModel.random(cfg, manager, 1)) {
+      Map<String, NDArray> params = model.namedParameters();
+      assertEquals(cfg.tensorShapes().keySet(), params.keySet());
+      assertEquals(new Shape(16, 64), params.get("model.layers.1.self_attn.k_proj.weight").getShape());
+      long count = params.values().stream().mapToLong(p -> p.getShape().size()).sum();
+      assertEquals(cfg.parameterCount(), count);
+    }
+  }
+
+  @Test
+  void forward_logitsHaveVocabShape_andSameSeedGivesSameLogits() {
+    LlamaConfig cfg = LlamaConfig.tiny(97);
+    try (NDManager m = manager.newSubManager();
+        LlamaModel a = LlamaModel.random(cfg, m, 3);
+        LlamaModel b = LlamaModel.random(cfg, m, 3)) {
+      NDArray ids = randomIds(m, 2, 9, 97, 5);
+      NDArray la = a.forward(ids);
+      assertEquals(new Shape(2, 9, 97), la.getShape());
+      assertArrayEquals(la.toFloatArray(), b.forward(ids).toFloatArray());
+    }
+  }
+
+  @Test
+  void decodeWithCache_equalsFullForward_positionByPosition() {
+    LlamaConfig cfg = LlamaConfig.tiny(61).withNumKeyValueHeads(2);
+    try (NDManager m = manager.newSubManager();
+        LlamaModel model = LlamaModel.random(cfg, m, 11)) {
+      int t = 12;
+      NDArray ids = randomIds(m, 2, t, 61, 9);
+      float[] full = model.forward(ids).toFloatArray();
+      try (DecodeCache cache = model.newCache(m)) {
+        // Prefill 4 tokens at once, then one token at a time.
+        NDArray prefix = model.forward(ids.get(new NDIndex(":, 0:4")), cache);
+        NDList steps = new NDList(prefix);
+        for (int i = 4; i < t; i++) {
+          steps.add(model.forward(ids.get(new NDIndex(":, {}:{}", i, i + 1)), cache));
+        }
+        assertEquals(t, cache.length());
+        float[] incremental = NDArrays.concat(steps, 1).toFloatArray();
+        assertEquals(full.length, incremental.length);
+        double maxErr = 0;
+        for (int i = 0; i < full.length; i++) {
+          maxErr = Math.max(maxErr, Math.abs(full[i] - incremental[i]));
+        }
+        assertTrue(maxErr < 1e-4, "max |cached - full| = " + maxErr);
+      }
+    }
+  }
+
+  @Test
+  void gqa_equalsMhaWithRepeatedKeyValueHeads() {
+    LlamaConfig gqaCfg = LlamaConfig.tiny(53).withNumKeyValueHeads(2);
+    LlamaConfig mhaCfg = gqaCfg.withNumKeyValueHeads(gqaCfg.numAttentionHeads());
+    try (NDManager m = manager.newSubManager();
+        LlamaModel gqa = LlamaModel.random(gqaCfg, m, 21)) {
+      Map<String, NDArray> t = new LinkedHashMap<>();
+      gqa.namedParameters().forEach((name, p) -> {
+        boolean kv = name.endsWith("k_proj.weight") || name.endsWith("v_proj.weight");
+        t.put(name, kv ? repeatKv(p, gqaCfg) : p.duplicate());
+      });
+      try (LlamaModel mha = LlamaModel.fromTensors(mhaCfg, m, t)) {
+        NDArray ids = randomIds(m, 2, 10, 53, 4);
+        float[] a = gqa.forward(ids).toFloatArray();
+        float[] b = mha.forward(ids).toFloatArray();
+        for (int i = 0; i < a.length; i++) {
+          assertEquals(a[i], b[i], 1e-5, "logit " + i);
+        }
+      }
+    }
+  }
+
+  /** (kv·hd, D) → (heads·hd, D), each kv head repeated group times consecutively. */
+  private static NDArray repeatKv(NDArray w, LlamaConfig cfg) {
+    long d = w.getShape().get(1);
+    return w.reshape(cfg.numKeyValueHeads(), 1, cfg.headDim(), d)
+        .repeat(1, cfg.groupSize())
+        .reshape((long) cfg.numAttentionHeads() * cfg.headDim(), d);
+  }
+
+  @Test
+  void fromTensors_wrongShape_namesTensorAndBothShapes() {
+    LlamaConfig cfg = LlamaConfig.tiny(40);
+    try (NDManager m = manager.newSubManager()) {
+      Map<String, NDArray> t = new LinkedHashMap<>();
+      cfg.tensorShapes().forEach((n, s) -> t.put(n,
+          m.zeros(new Shape(s.stream().mapToLong(Long::longValue).toArray()))));
+      t.put("model.norm.weight", m.zeros(new Shape(63)));
+      var e = assertThrows(IllegalArgumentException.class, () -> LlamaModel.fromTensors(cfg, m, t));
+      assertEquals("tensor 'model.norm.weight' has shape (63) but the config expects (64)", e.getMessage());
+      t.remove("model.norm.weight");
+      e = assertThrows(IllegalArgumentException.class, () -> LlamaModel.fromTensors(cfg, m, t));
+      assertEquals("missing tensor(s): [model.norm.weight]", e.getMessage());
+    }
+  }
+}
