@@ -1,0 +1,176 @@
+package dev.graft.trainer.distill;
+
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.graft.checkpoint.Dtype;
+import dev.graft.checkpoint.HfCheckpoint;
+import dev.graft.checkpoint.ShardedWriter;
+import dev.graft.data.DatasetSplit;
+import dev.graft.data.Document;
+import dev.graft.data.PackedSequences;
+import dev.graft.data.SequencePacker;
+import dev.graft.model.LlamaConfig;
+import dev.graft.retrofit.Retrofit;
+import dev.graft.retrofit.RetrofitStudent;
+import dev.graft.teacher.TeacherInfo;
+import dev.graft.teacher.TeacherScorer;
+import dev.graft.tokenizer.BpeModel;
+import dev.graft.tokenizer.GraftTokenizer;
+import dev.graft.trainer.pretrain.RunCheckpoints;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * One off-policy retrofit, end to end: checks the teacher against the run (architecture,
+ * vocabulary, tokenizer), splits and packs the corpus with the teacher's tokenizer, builds the
+ * student at α = 0 and refuses to train unless it reproduces the teacher (the exactness check),
+ * evaluates the untrained α = 1 student, trains, evaluates again, and writes the student in
+ * Hugging Face layout with {@code report.json} and {@code report.txt}.
+ *
+ * @param config the validated run config
+ * @param teacherDir the teacher's checkpoint (config, weights, tokenizer), read to build the student
+ * @param runDir where checkpoints and the resolved config go
+ * @param out where the finished student goes
+ */
+public record DistillJob(RunConfig config, Path teacherDir, Path runDir, Path out) {
+
+  public static final String REPORT_JSON = "report.json";
+  public static final String REPORT_TXT = "report.txt";
+  /** Held-out sequences compared position by position in the exactness check. */
+  static final int EXACTNESS_SEQUENCES = 4;
+
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  /** Runs the job against {@code teacher}; returns the report, also written under {@code out}. */
+  public DistillReport run(TeacherScorer teacher, List<Document> corpus, NDManager manager,
+      Distiller.Listener listener, PrintStream log) throws IOException {
+    long wall0 = System.nanoTime();
+    RunValidation.check(config);
+    LlamaConfig teacherConfig = LlamaConfig.read(teacherDir.resolve(HfCheckpoint.CONFIG_FILE));
+    RunValidation.checkAgainst(config, teacherConfig);
+    Path tokenizerFile = teacherDir.resolve(BpeModel.TOKENIZER_JSON);
+    try (GraftTokenizer tok = GraftTokenizer.load(tokenizerFile)) {
+      TeacherInfo info = teacher.info();
+      requireCompatible(info, teacherConfig, tok);
+      Retrofit retrofit = RunValidation.retrofit(config);
+      log.println("retrofit: " + retrofit.describe(teacherConfig) + "; loss "
+          + config.loss().divergence() + " on " + config.loss().targets() + " targets");
+      PackedSequences[] data = pack(corpus, tok, log);
+      writeResolvedConfig();
+      try (NDManager scratch = manager.newSubManager();
+          RetrofitStudent student = retrofit.build(teacherConfig,
+              HfCheckpoint.load(teacherDir, scratch).tensors(), manager)) {
+        scratch.close();
+        LlamaConfig target = student.targetConfig();
+        log.printf(Locale.ROOT, "teacher %,d parameters, KV cache %,d B/token; student %,d parameters,"
+                + " KV cache %,d B/token (fp32)%n", teacherConfig.parameterCount(),
+            teacherConfig.kvCacheBytesPerToken(4), target.parameterCount(), target.kvCacheBytesPerToken(4));
+        DistillEvaluator evaluator = new DistillEvaluator(data[1], config.eval().sequences(),
+            Math.min(config.train().microBatch(), 16), teacher);
+        double exact = exactnessCheck(student, evaluator, log);
+        student.setAllAlphas(1);
+        DistillEvaluator.Result before = evaluator.evaluate(student.model());
+        log.printf(Locale.ROOT, "before training (alpha = 1, untrained): KL %.4f, perplexity %.2f"
+                + " (teacher %.2f), top-1 agreement %.3f over %,d held-out tokens%n",
+            before.overall().meanKl(), before.overall().studentPerplexity(),
+            before.overall().teacherPerplexity(), before.overall().top1Agreement(), before.overall().tokens());
+        Distiller.Setup setup = new Distiller.Setup(config, student,
+            RunValidation.alphaSchedule(config, student.units()), data[0], teacher, evaluator,
+            new RunCheckpoints(runDir.resolve("checkpoints"), config.checkpoint().keep()),
+            configFingerprint(config), info.modelFingerprint());
+        Distiller.Outcome outcome = new Distiller(setup, listener, System::nanoTime).run();
+        DistillReport report = new DistillReport(retrofit.describe(teacherConfig),
+            config.loss().divergence(), teacherConfig, target, before, outcome.evaluation(), outcome,
+            exact, (System.nanoTime() - wall0) / 1e9);
+        export(student, report);
+        return report;
+      }
+    }
+  }
+
+  /** Refuses a teacher whose vocabulary or tokenizer differs from the data's, naming both sides. */
+  static void requireCompatible(TeacherInfo info, LlamaConfig teacherConfig, GraftTokenizer tok) {
+    if (info.vocabSize() != teacherConfig.vocabSize()) {
+      throw new IllegalArgumentException("vocabulary mismatch: the teacher-service serves a model with "
+          + info.vocabSize() + " tokens but the checkpoint the student is built from has "
+          + teacherConfig.vocabSize() + " (" + HfCheckpoint.CONFIG_FILE + ")");
+    }
+    if (tok.vocabSize() > teacherConfig.vocabSize()) {
+      throw new IllegalArgumentException("vocabulary mismatch: the data tokenizer " + tok.path() + " has "
+          + tok.vocabSize() + " tokens but the teacher's vocabulary has " + teacherConfig.vocabSize());
+    }
+    if (!info.tokenizerFingerprint().isEmpty() && !info.tokenizerFingerprint().equals(tok.fingerprint())) {
+      throw new IllegalArgumentException("tokenizer mismatch: the teacher-service's tokenizer is sha256 "
+          + info.tokenizerFingerprint() + " but the data tokenizer " + tok.path() + " is sha256 "
+          + tok.fingerprint());
+    }
+  }
+
+  private PackedSequences[] pack(List<Document> corpus, GraftTokenizer tok, PrintStream log) {
+    DatasetSplit split = DatasetSplit.of(corpus, config.data().validationFraction(), config.data().splitSeed());
+    SequencePacker packer = new SequencePacker(config.data().seqLen(), tok.bosId(), tok.eosId(), tok.eosId());
+    PackedSequences train = packer.pack(split.train(), tok::encode, SequencePacker.Tail.DROP);
+    PackedSequences val = packer.pack(split.validation(), tok::encode, SequencePacker.Tail.PAD);
+    if (train.size() < config.train().batchSize()) {
+      throw new IllegalArgumentException("the corpus gives " + train.size()
+          + " training sequences, fewer than one batch (train.batch_size " + config.train().batchSize() + ")");
+    }
+    log.printf(Locale.ROOT, "data: %,d training sequences of %d tokens, %,d held-out sequences from %d documents%n",
+        train.size(), config.data().seqLen(), val.size(), split.validation().size());
+    return new PackedSequences[] {train, val};
+  }
+
+  private double exactnessCheck(RetrofitStudent student, DistillEvaluator evaluator, PrintStream log) {
+    student.setAllAlphas(0);
+    double diff = evaluator.maxLogProbDifference(student.model(), EXACTNESS_SEQUENCES);
+    double tol = config.eval().exactnessTolerance();
+    log.printf(Locale.ROOT, "exactness check: student at alpha = 0 vs teacher, max |log q - log p| = %.3g"
+        + " (tolerance %.1g) -> %s%n", diff, tol, diff <= tol ? "ok" : "FAILED");
+    if (!(diff <= tol)) {
+      throw new IllegalStateException("exactness check failed: the student at alpha = 0 differs from the"
+          + " teacher by " + diff + " in log-probability (tolerance " + tol + "); the retrofit or the"
+          + " teacher-service does not compute the teacher's function, refusing to train");
+    }
+    return diff;
+  }
+
+  private void writeResolvedConfig() throws IOException {
+    Files.createDirectories(runDir);
+    Files.writeString(runDir.resolve("config.yaml"), config.toYaml());
+  }
+
+  private void export(RetrofitStudent student, DistillReport report) throws IOException {
+    Files.createDirectories(out);
+    HfCheckpoint.save(out, student.targetConfig(), student.exportTensors(), Dtype.F32,
+        ShardedWriter.DEFAULT_MAX_SHARD_BYTES);
+    for (String f : List.of(BpeModel.TOKENIZER_JSON, BpeModel.TOKENIZER_CONFIG_JSON)) {
+      if (Files.isRegularFile(teacherDir.resolve(f))) {
+        Files.copy(teacherDir.resolve(f), out.resolve(f), StandardCopyOption.REPLACE_EXISTING);
+      }
+    }
+    Files.writeString(out.resolve(REPORT_TXT), report.toTable());
+    Files.writeString(out.resolve(REPORT_JSON), JSON.writeValueAsString(report.toJson()));
+  }
+
+  /** Digest of the sections that define the optimisation; a resumed run must match it. */
+  static String configFingerprint(RunConfig c) {
+    String text = String.join("\n", c.retrofit().toString(), c.loss().toString(), c.data().toString(),
+        c.train().toString());
+    try {
+      byte[] d = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(d, 0, 16);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,94 @@
+package dev.graft.trainer.distill;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.graft.model.LlamaConfig;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The before/after comparison of a retrofit: the untrained student at α = 1 ("before") and the
+ * trained student ("after"), each against the teacher on the same held-out sequences, overall
+ * and per domain, with parameter counts and KV-cache sizes of both architectures.
+ */
+public record DistillReport(String retrofit, String divergence, LlamaConfig teacher,
+    LlamaConfig student, DistillEvaluator.Result before, DistillEvaluator.Result after,
+    Distiller.Outcome outcome, double exactnessMaxDiff, double wallSeconds) {
+
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  /** The report as JSON (what {@code report.json} holds). */
+  public ObjectNode toJson() {
+    ObjectNode r = JSON.createObjectNode();
+    r.put("retrofit", retrofit);
+    r.put("divergence", divergence);
+    ObjectNode arch = r.putObject("architecture");
+    arch.put("teacher_parameters", teacher.parameterCount());
+    arch.put("student_parameters", student.parameterCount());
+    arch.put("teacher_kv_cache_bytes_per_token", teacher.kvCacheBytesPerToken(4));
+    arch.put("student_kv_cache_bytes_per_token", student.kvCacheBytesPerToken(4));
+    r.put("exactness_max_abs_logprob_diff_at_alpha0", exactnessMaxDiff);
+    ObjectNode train = r.putObject("training");
+    train.put("steps", outcome.steps());
+    train.put("tokens", outcome.tokensSeen());
+    train.put("train_seconds", outcome.trainSeconds());
+    train.put("teacher_wait_seconds", outcome.teacherWaitSeconds());
+    train.put("final_train_loss", outcome.lastLoss());
+    r.put("wall_seconds", wallSeconds);
+    r.set("overall", metrics(before.overall(), after.overall()));
+    ObjectNode domains = r.putObject("by_domain");
+    after.byDomain().forEach((d, a) -> domains.set(d, metrics(before.byDomain().get(d), a)));
+    return r;
+  }
+
+  private static ObjectNode metrics(EvalMetrics b, EvalMetrics a) {
+    ObjectNode n = JSON.createObjectNode();
+    n.put("tokens", a.tokens());
+    n.put("teacher_perplexity", a.teacherPerplexity());
+    n.put("kl_before", b.meanKl());
+    n.put("kl_after", a.meanKl());
+    n.put("student_perplexity_before", b.studentPerplexity());
+    n.put("student_perplexity_after", a.studentPerplexity());
+    n.put("top1_agreement_before", b.top1Agreement());
+    n.put("top1_agreement_after", a.top1Agreement());
+    n.put("gap_recovered", a.gapRecovered(b));
+    return n;
+  }
+
+  /** The report as a table for a terminal. */
+  public String toTable() {
+    StringBuilder sb = new StringBuilder();
+    EvalMetrics b = before.overall();
+    EvalMetrics a = after.overall();
+    sb.append(String.format(Locale.ROOT, "retrofit %s, %s; %,d steps, %,d tokens, %.0f s%n",
+        retrofit, divergence, outcome.steps(), outcome.tokensSeen(), wallSeconds));
+    sb.append(String.format(Locale.ROOT, "%-26s %14s %16s %16s%n", "", "teacher", "student before",
+        "student after"));
+    row(sb, "KL(teacher||student) nats", 0, b.meanKl(), a.meanKl(), "%.4f");
+    row(sb, "perplexity", a.teacherPerplexity(), b.studentPerplexity(), a.studentPerplexity(), "%.2f");
+    row(sb, "top-1 agreement", 1, b.top1Agreement(), a.top1Agreement(), "%.3f");
+    sb.append(String.format(Locale.ROOT, "%-26s %14s %16s %15.1f%%%n", "gap recovered", "", "",
+        100 * a.gapRecovered(b)));
+    sb.append(String.format(Locale.ROOT, "%-26s %,14d %,16d %,16d%n", "parameters",
+        teacher.parameterCount(), student.parameterCount(), student.parameterCount()));
+    sb.append(String.format(Locale.ROOT, "%-26s %,14d %,16d %,16d%n", "KV-cache bytes/token (fp32)",
+        teacher.kvCacheBytesPerToken(4), student.kvCacheBytesPerToken(4), student.kvCacheBytesPerToken(4)));
+    sb.append(String.format(Locale.ROOT, "%n%-16s %7s %10s %10s %9s %9s %9s %9s%n", "genre", "tokens",
+        "KL before", "KL after", "gap rec.", "ppl T", "ppl S0", "ppl S1"));
+    for (Map.Entry<String, EvalMetrics> e : after.byDomain().entrySet()) {
+      EvalMetrics db = before.byDomain().get(e.getKey());
+      EvalMetrics da = e.getValue();
+      sb.append(String.format(Locale.ROOT, "%-16s %,7d %10.4f %10.4f %8.1f%% %9.2f %9.2f %9.2f%n",
+          e.getKey(), da.tokens(), db.meanKl(), da.meanKl(), 100 * da.gapRecovered(db),
+          da.teacherPerplexity(), db.studentPerplexity(), da.studentPerplexity()));
+    }
+    return sb.toString();
+  }
+
+  private static void row(StringBuilder sb, String name, double t, double b, double a, String fmt) {
+    sb.append(String.format(Locale.ROOT, "%-26s %14s %16s %16s%n", name,
+        String.format(Locale.ROOT, fmt, t), String.format(Locale.ROOT, fmt, b),
+        String.format(Locale.ROOT, fmt, a)));
+  }
+}

@@ -1,0 +1,17 @@
+package dev.graft.trainer.distill;
+
+import java.util.Locale;
+
+/** Precision of the teacher's log-probs on the wire. */
+public enum WireDtype {
+  FP32, FP16, BF16;
+
+  /** Reads {@code fp32}, {@code fp16} or {@code bf16} (case ignored). */
+  public static WireDtype parse(String s) {
+    try {
+      return valueOf(s.trim().toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("loss.value_dtype '" + s + "' must be fp32, fp16 or bf16");
+    }
+  }
+}

@@ -1,0 +1,73 @@
+package dev.graft.trainer.server;
+
+import dev.graft.trainer.distill.DistillEvaluator;
+import dev.graft.trainer.distill.Distiller;
+import dev.graft.trainer.distill.EvalMetrics;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Where a run stands, updated by the training thread (as a {@link Distiller.Listener}) and read by
+ * the status service from any thread. Each read sees one consistent snapshot.
+ */
+public final class RunStatus implements Distiller.Listener {
+
+  /** The run's phase. */
+  public enum Phase { PREPARING, TRAINING, DONE, FAILED }
+
+  /** The latest held-out evaluation. */
+  public record Eval(long step, EvalMetrics metrics, double gapRecovered) {}
+
+  /** One consistent view of the run. */
+  public record Snapshot(String runId, Phase phase, long step, long totalSteps, double loss, double lr,
+      double meanAlpha, double tokensPerSecond, double teacherWaitSeconds, Eval lastEval, String error) {}
+
+  private final AtomicReference<Snapshot> current;
+  private volatile EvalMetrics baseline;
+
+  public RunStatus(String runId) {
+    current = new AtomicReference<>(new Snapshot(runId, Phase.PREPARING, 0, 0, Double.NaN, Double.NaN,
+        0, 0, 0, null, ""));
+  }
+
+  public Snapshot snapshot() {
+    return current.get();
+  }
+
+  /** The untrained student's metrics, against which later evaluations report the gap recovered. */
+  public void setBaseline(EvalMetrics before) {
+    baseline = before;
+  }
+
+  @Override
+  public void onStart(long fromStep, long totalSteps) {
+    current.updateAndGet(s -> new Snapshot(s.runId(), Phase.TRAINING, fromStep, totalSteps, s.loss(),
+        s.lr(), s.meanAlpha(), 0, 0, s.lastEval(), ""));
+  }
+
+  @Override
+  public void onStep(Distiller.StepStats st) {
+    current.updateAndGet(s -> new Snapshot(s.runId(), s.phase(), st.step(), s.totalSteps(), st.loss(),
+        st.lr(), st.meanAlpha(), st.tokensPerSecond(), st.teacherWaitSeconds(), s.lastEval(), ""));
+  }
+
+  @Override
+  public void onEval(long step, DistillEvaluator.Result result) {
+    EvalMetrics b = baseline;
+    Eval e = new Eval(step, result.overall(), b == null ? Double.NaN : result.overall().gapRecovered(b));
+    current.updateAndGet(s -> new Snapshot(s.runId(), s.phase(), s.step(), s.totalSteps(), s.loss(),
+        s.lr(), s.meanAlpha(), s.tokensPerSecond(), s.teacherWaitSeconds(), e, s.error()));
+  }
+
+  /** The run finished and its student was exported. */
+  public void done() {
+    current.updateAndGet(s -> new Snapshot(s.runId(), Phase.DONE, s.step(), s.totalSteps(), s.loss(),
+        s.lr(), s.meanAlpha(), s.tokensPerSecond(), s.teacherWaitSeconds(), s.lastEval(), ""));
+  }
+
+  /** The run stopped with an error. */
+  public void failed(String error) {
+    current.updateAndGet(s -> new Snapshot(s.runId(), Phase.FAILED, s.step(), s.totalSteps(), s.loss(),
+        s.lr(), s.meanAlpha(), s.tokensPerSecond(), s.teacherWaitSeconds(), s.lastEval(),
+        error == null ? "unknown error" : error));
+  }
+}

@@ -1,0 +1,55 @@
+package dev.graft.trainer.server;
+
+import dev.graft.proto.v1.EvalSummary;
+import dev.graft.proto.v1.GetStatusRequest;
+import dev.graft.proto.v1.RunPhase;
+import dev.graft.proto.v1.TrainerServiceGrpc;
+import dev.graft.proto.v1.TrainerStatus;
+import io.grpc.stub.StreamObserver;
+
+/** The {@code TrainerService} RPCs: {@link RunStatus} to proto, nothing else. */
+final class TrainerGrpcService extends TrainerServiceGrpc.TrainerServiceImplBase {
+
+  private final RunStatus status;
+
+  TrainerGrpcService(RunStatus status) {
+    this.status = status;
+  }
+
+  @Override
+  public void getStatus(GetStatusRequest request, StreamObserver<TrainerStatus> response) {
+    response.onNext(toProto(status.snapshot()));
+    response.onCompleted();
+  }
+
+  static TrainerStatus toProto(RunStatus.Snapshot s) {
+    TrainerStatus.Builder b = TrainerStatus.newBuilder()
+        .setRunId(s.runId())
+        .setPhase(switch (s.phase()) {
+          case PREPARING -> RunPhase.RUN_PHASE_PREPARING;
+          case TRAINING -> RunPhase.RUN_PHASE_TRAINING;
+          case DONE -> RunPhase.RUN_PHASE_DONE;
+          case FAILED -> RunPhase.RUN_PHASE_FAILED;
+        })
+        .setStep(s.step())
+        .setTotalSteps(s.totalSteps())
+        .setLoss(s.loss())
+        .setLearningRate(s.lr())
+        .setMeanAlpha(s.meanAlpha())
+        .setTokensPerSecond(s.tokensPerSecond())
+        .setTeacherWaitSeconds(s.teacherWaitSeconds())
+        .setError(s.error());
+    if (s.lastEval() != null) {
+      var m = s.lastEval().metrics();
+      b.setLastEval(EvalSummary.newBuilder()
+          .setStep(s.lastEval().step())
+          .setTokens(m.tokens())
+          .setKl(m.meanKl())
+          .setStudentPerplexity(m.studentPerplexity())
+          .setTeacherPerplexity(m.teacherPerplexity())
+          .setTop1Agreement(m.top1Agreement())
+          .setGapRecovered(s.lastEval().gapRecovered()));
+    }
+    return b.build();
+  }
+}

@@ -1,0 +1,190 @@
+package dev.graft.trainer.distill;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDManager;
+import dev.graft.checkpoint.HfCheckpoint;
+import dev.graft.model.LlamaConfig;
+import dev.graft.model.LlamaModel;
+import dev.graft.teacher.LocalTeacher;
+import dev.graft.teacher.ScoreRequest;
+import dev.graft.teacher.Scores;
+import dev.graft.teacher.TeacherInfo;
+import dev.graft.teacher.TeacherLimits;
+import dev.graft.teacher.TeacherScorer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class DistillJobTest {
+
+  private static LocalTeacher teacher;
+
+  @BeforeAll
+  static void loadTeacher() throws Exception {
+    teacher = LocalTeacher.load(TinyTeacher.dir());
+  }
+
+  @AfterAll
+  static void closeTeacher() {
+    teacher.close();
+  }
+
+  private static DistillReport run(Path dir, TeacherScorer t, Distiller.Listener l, String... set)
+      throws Exception {
+    RunConfig cfg = RunConfig.load(null, TinyTeacher.overrides(set));
+    DistillJob job = new DistillJob(cfg, TinyTeacher.dir(), dir.resolve("run"), dir.resolve("student"));
+    try (NDManager m = NDManager.newBaseManager()) {
+      return job.run(t, TinyTeacher.CORPUS, m, l, TinyTeacher.quiet());
+    }
+  }
+
+  private static final class Losses implements Distiller.Listener {
+    final List<Double> byStep = new ArrayList<>();
+    final int failAt;
+
+    Losses(int failAt) {
+      this.failAt = failAt;
+    }
+
+    @Override
+    public void onStep(Distiller.StepStats s) {
+      if (s.step() == failAt) {
+        throw new IllegalStateException("killed at step " + failAt);
+      }
+      byStep.add(s.loss());
+    }
+  }
+
+  @Test
+  void shortRun_closesMostOfTheKlGap(@TempDir Path dir) throws Exception {
+    DistillReport r = run(dir, teacher, new Distiller.Listener() {}, "train.steps=80",
+        "retrofit.kv_heads=1", "retrofit.alpha_ramp_steps=20", "train.lr=3e-3");
+    double before = r.before().overall().meanKl();
+    double after = r.after().overall().meanKl();
+    assertTrue(before > 0.01, "the untrained GQA student should differ from the teacher: KL " + before);
+    assertTrue(r.after().overall().gapRecovered(r.before().overall()) > 0.5,
+        "KL before " + before + ", after " + after);
+    assertTrue(r.exactnessMaxDiff() < 1e-4, "alpha = 0 must reproduce the teacher: " + r.exactnessMaxDiff());
+    assertEquals(1, LlamaConfig.read(dir.resolve("student/config.json")).numKeyValueHeads());
+    assertTrue(Files.isRegularFile(dir.resolve("student").resolve(DistillJob.REPORT_JSON)));
+    assertTrue(Files.isRegularFile(dir.resolve("student/tokenizer.json")));
+    assertTrue(r.toTable().contains("gap recovered"));
+  }
+
+  @Test
+  void exactnessCheck_teacherThatIsNotTheCheckpoint_refusesToTrain(@TempDir Path dir) throws Exception {
+    LlamaConfig c = LlamaConfig.read(TinyTeacher.dir().resolve(HfCheckpoint.CONFIG_FILE));
+    try (NDManager m = NDManager.newBaseManager();
+        LlamaModel other = LlamaModel.random(c, m, 99);
+        LocalTeacher wrong = new LocalTeacher(other, TeacherLimits.of(c.maxPositionEmbeddings()))) {
+      Losses l = new Losses(-1);
+      IllegalStateException e = assertThrows(IllegalStateException.class, () -> run(dir, wrong, l));
+      assertTrue(e.getMessage().contains("exactness check failed"), e.getMessage());
+      assertTrue(l.byStep.isEmpty(), "no step may run after a failed exactness check");
+    }
+  }
+
+  @Test
+  void tokenizerMismatch_isRefusedNamingBothSides(@TempDir Path dir) {
+    TeacherScorer other = new Delegating(teacher) {
+      @Override
+      public TeacherInfo info() {
+        TeacherInfo i = teacher.info();
+        return new TeacherInfo(i.architecture(), i.vocabSize(), "f00d", i.modelFingerprint(),
+            i.maxSequenceLength(), i.maxTokensPerRequest(), i.parameterCount(), i.kvCacheBytesPerToken());
+      }
+    };
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> run(dir, other, new Distiller.Listener() {}));
+    assertTrue(e.getMessage().contains("tokenizer mismatch") && e.getMessage().contains("f00d")
+        && e.getMessage().contains(teacher.info().tokenizerFingerprint()), e.getMessage());
+  }
+
+  @Test
+  void kvHeadsThatDoNotDivide_failBeforeAnyScoring(@TempDir Path dir) {
+    AtomicInteger calls = new AtomicInteger();
+    TeacherScorer counting = new Delegating(teacher) {
+      @Override
+      public Scores score(int[][] tokens, ScoreRequest request) {
+        calls.incrementAndGet();
+        return super.score(tokens, request);
+      }
+    };
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> run(dir, counting, new Distiller.Listener() {}, "retrofit.kv_heads=3"));
+    assertTrue(e.getMessage().contains("kv_heads (3)"), e.getMessage());
+    assertEquals(0, calls.get());
+  }
+
+  @Test
+  void resume_afterKill_continuesExactly(@TempDir Path dir) throws Exception {
+    Losses whole = new Losses(-1);
+    run(dir.resolve("a"), teacher, whole, "checkpoint.every=3");
+    Losses first = new Losses(5);
+    assertThrows(IllegalStateException.class,
+        () -> run(dir.resolve("b"), teacher, first, "checkpoint.every=3"));
+    Losses second = new Losses(-1);
+    run(dir.resolve("b"), teacher, second, "checkpoint.every=3");
+    assertEquals(6, whole.byStep.size());
+    assertEquals(whole.byStep.subList(0, 4), first.byStep);
+    // Resumed from the step-3 checkpoint: steps 4..6 again, identical to the uninterrupted run.
+    assertEquals(whole.byStep.subList(3, 6), second.byStep);
+  }
+
+  @Test
+  void microBatchSplit_doesNotChangeTheLoss(@TempDir Path dir) throws Exception {
+    Losses whole = new Losses(-1);
+    run(dir.resolve("a"), teacher, whole, "train.steps=3", "train.micro_batch=8");
+    Losses split = new Losses(-1);
+    run(dir.resolve("b"), teacher, split, "train.steps=3", "train.micro_batch=2");
+    for (int i = 0; i < 3; i++) {
+      assertEquals(whole.byStep.get(i), split.byStep.get(i), 1e-5 * Math.abs(whole.byStep.get(i)),
+          "step " + (i + 1));
+    }
+  }
+
+  @Test
+  void everyObjectiveAndTargetMode_trains(@TempDir Path dir) throws Exception {
+    for (String[] set : new String[][] {{"loss.targets=full"}, {"loss.divergence=reverse_kl"},
+        {"loss.divergence=jsd:0.5"}, {"loss.divergence=skew_kl:0.1"}, {"loss.divergence=tv"},
+        {"loss.divergence=ce"}, {"loss.temperature=2", "loss.value_dtype=fp32"}}) {
+      Losses l = new Losses(-1);
+      DistillReport r = run(dir.resolve(String.join("_", set).replace(':', '-')), teacher, l,
+          set);
+      assertEquals(6, l.byStep.size(), String.join(",", set));
+      assertTrue(l.byStep.stream().allMatch(Double::isFinite), String.join(",", set) + ": " + l.byStep);
+      assertTrue(Double.isFinite(r.after().overall().meanKl()));
+    }
+  }
+
+  /** Forwards everything to another scorer. */
+  private static class Delegating implements TeacherScorer {
+    private final TeacherScorer d;
+
+    Delegating(TeacherScorer d) {
+      this.d = d;
+    }
+
+    @Override
+    public TeacherInfo info() {
+      return d.info();
+    }
+
+    @Override
+    public Scores score(int[][] tokens, ScoreRequest request) {
+      return d.score(tokens, request);
+    }
+
+    @Override
+    public void close() {}
+  }
+}
