@@ -10,7 +10,7 @@ import dev.graft.model.Scalars;
  * vocabulary (N = V) for {@link TeacherTargets.Full}, or the teacher's top-k tokens plus one tail
  * bucket (N = k + 1) for {@link TeacherTargets.TopK}.
  *
- * @param teacher log p, no gradient, every entry ≥ {@link #LOG_FLOOR}
+ * @param teacher log p, no gradient, every entry in [{@link #LOG_FLOOR}, 0]
  * @param student log q, differentiable wrt the student's logits, finite
  */
 record Buckets(NDArray teacher, NDArray student) {
@@ -18,7 +18,7 @@ record Buckets(NDArray teacher, NDArray student) {
   /**
    * log(Float.MIN_NORMAL) ≈ −87.3. Teacher log-probs below it (−∞ for an empty tail or a ruled-out
    * token) are raised to it, so that p·log p is 0 rather than NaN; a mass below 1.2e-38 changes no
-   * loss by a visible amount.
+   * loss by a visible amount. Those above 0 are lowered to 0 (see {@link #clipped}).
    */
   static final float LOG_FLOOR = (float) Math.log(Float.MIN_NORMAL);
 
@@ -36,14 +36,14 @@ record Buckets(NDArray teacher, NDArray student) {
     NDArray scaled = tau == 1f ? logits : Scalars.div(logits, tau); // (B, T, V)
     NDArray logq = scaled.logSoftmax(2); // (B, T, V)
     if (teacher instanceof TeacherTargets.Full full) {
-      return new Buckets(floored(full.logProbs()), logq);
+      return new Buckets(clipped(full.logProbs()), logq);
     }
     TeacherTargets.TopK topK = (TeacherTargets.TopK) teacher;
     NDArray teacherLog =
         topK.logProbs().concat(topK.logTail().expandDims(2), 2); // (B, T, k + 1)
     NDArray studentTop = logq.gather(topK.ids(), 2); // (B, T, k)
     NDArray studentTail = studentLogTail(scaled, logq, topK); // (B, T, 1)
-    return new Buckets(floored(teacherLog), studentTop.concat(studentTail, 2));
+    return new Buckets(clipped(teacherLog), studentTop.concat(studentTail, 2));
   }
 
   /**
@@ -69,7 +69,12 @@ record Buckets(NDArray teacher, NDArray student) {
     return logq.gather(pick, 2).sub(tailLogSoftmax); // (B, T, 1)
   }
 
-  private static NDArray floored(NDArray teacherLog) {
-    return teacherLog.maximum(teacherLog.getManager().create(LOG_FLOOR));
+  /**
+   * The teacher's log-probs in [LOG_FLOOR, 0]. The ceiling changes no real log-probability (at most
+   * rounding above 0) but keeps exp(log p) ≤ 1: a masked position may hold any finite value, and
+   * one above ≈ 88 would overflow to ∞, and ∞ · mask 0 is NaN in the loss and its gradient.
+   */
+  private static NDArray clipped(NDArray teacherLog) {
+    return teacherLog.clip(LOG_FLOOR, 0f);
   }
 }

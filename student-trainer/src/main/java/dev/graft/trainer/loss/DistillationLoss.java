@@ -41,10 +41,13 @@ import dev.graft.model.Scalars;
  * q_j·(1 − p_tail / q_tail) instead of q_j − p_j.
  *
  * <p><b>Numerics.</b> Teacher log-probs below log(Float.MIN_NORMAL) ≈ −87.3, including −∞ (an
- * empty tail, a ruled-out token), are raised to that floor, so every loss and gradient stays
- * finite; in particular reverse KL against an empty teacher tail is large (≈ q_tail·87) rather
- * than +∞. Student logits must be finite. Values at masked positions may be anything finite (or
- * −∞ in the teacher's log-probs); they contribute 0 to the loss and its gradient.
+ * empty tail, a ruled-out token), are raised to that floor, and those above 0 lowered to 0, so
+ * every loss and gradient stays finite; in particular reverse KL against an empty teacher tail is
+ * large (≈ q_tail·87) rather than +∞. Student logits must be finite with |logit / τ| ≤ 1e30,
+ * far beyond any real logit, so that no sum over the vocabulary overflows float32. Values at
+ * masked positions may be anything that satisfies this (and −∞ or any finite value in the
+ * teacher's log-probs; top-k ids must still lie in [0, V)); they contribute 0 to the loss and 0 to
+ * its gradient.
  *
  * <p><b>Memory.</b> log_softmax of the student is computed once; full mode adds the divergence's
  * elementwise (B, T, V) terms, top-k mode two more (B, T, V) arrays for the student's tail mass and

@@ -94,12 +94,12 @@ public sealed interface Divergence
       throw new IllegalArgumentException(
           name + " needs a parameter " + param + ", got '" + spec + "'; write e.g. '" + example + "'");
     }
-    try {
-      return Double.parseDouble(arg);
-    } catch (NumberFormatException e) {
+    // Decimal notation only: Double.parseDouble alone would also take "0.5f", "0x1p-1", "NaN".
+    if (!arg.matches("[+-]?(\\d+\\.?\\d*|\\.\\d+)(e[+-]?\\d+)?")) {
       throw new IllegalArgumentException(
           name + " parameter " + param + " must be a number, got '" + arg + "' in '" + spec + "'");
     }
+    return Double.parseDouble(arg);
   }
 
   /** Forward KL(p‖q): mass-covering; its gradient wrt the student's logits is q − p. */
@@ -150,6 +150,7 @@ public sealed interface Divergence
             "skew_kl alpha must be in [0, 1), got " + alpha
                 + "; alpha = 0 is forward_kl and alpha = 1 would make the loss identically 0");
       }
+      alpha += 0.0; // −0.0 → 0.0, so that skew_kl:-0 equals skew_kl:0 and writes "skew_kl:0.0"
     }
 
     @Override
