@@ -17,7 +17,8 @@ import picocli.CommandLine.Option;
       "Data, tokenizers, models and runs are cached under --home (default: $GRAFT_HOME, else",
       "~/.cache/graft), so the embedded base model is trained once per machine."
     },
-    subcommands = {SetupCommand.class, PretrainCommand.class, LocalCommand.class,
+    subcommands = {SetupCommand.class, PretrainCommand.class, LocalCommand.class, DistillCommand.class,
+        TeacherCommand.class, TrainerStatusCommand.class, ConfigCommand.class, BenchCommand.class,
         CommandLine.HelpCommand.class})
 public final class GraftCommand {
 

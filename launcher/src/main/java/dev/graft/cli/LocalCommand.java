@@ -1,33 +1,53 @@
 package dev.graft.cli;
 
+import dev.graft.trainer.distill.RunConfig;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 /**
- * {@code graft local}: the whole job on one machine. Today it prepares everything a retrofit
- * starts from: the corpus, the tokenizer, and the embedded base model (trained once per machine).
+ * {@code graft local}: the whole job on one machine. Fetches the corpus, trains (or reuses) the
+ * embedded base model, then retrofits it to grouped-query attention through a teacher-service and
+ * the student-trainer running as gRPC servers on loopback, and prints the before/after table.
  */
-@Command(name = "local", mixinStandardHelpOptions = true,
-    description = {"Run Graft on this machine: fetch the corpus, train the tokenizer, and train",
-        "(or reuse) the embedded base model that retrofits start from."})
+@Command(name = "local", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Run Graft on this machine, end to end: fetch the Brown Corpus, train (or reuse)",
+        "the embedded base model, start a teacher-service and the student-trainer on loopback, and",
+        "retrofit the base model to GQA by self-distillation (forward KL on top-k + tail targets).",
+        "Prints the before/after evaluation and writes the student in Hugging Face layout.",
+        "An interrupted run resumes from its newest checkpoint when started again."})
 final class LocalCommand implements Callable<Integer> {
 
   @ParentCommand
   GraftCommand parent;
 
   @Mixin
-  CorpusOptions corpus = new CorpusOptions();
+  RunOptions run = new RunOptions();
 
   @Mixin
-  PretrainOptions options = new PretrainOptions();
+  CorpusOptions corpus = new CorpusOptions();
+
+  /** The base model is always the embedded default; `graft pretrain` trains variants. */
+  private final PretrainOptions options = new PretrainOptions();
+
+  @Option(names = "--fresh", description = "Discard an earlier retrofit run with the same settings and start over.")
+  boolean fresh;
 
   @Override
   public Integer call() throws Exception {
-    Path base = PretrainCommand.ensureBaseModel(new Home(parent.home), corpus, options, null, false, System.out);
-    System.out.println("base model (teacher for retrofits): " + base);
+    RunConfig cfg = run.load();
+    if (corpus.data != null) {
+      cfg = cfg.with("data.corpus=" + corpus.data.toAbsolutePath());
+    }
+    dev.graft.trainer.distill.RunValidation.check(cfg);
+    Home home = new Home(parent.home);
+    Path base = PretrainCommand.ensureBaseModel(home, corpus, options, null, false, System.out);
+    System.out.println("base model (teacher): " + base);
+    System.out.println();
+    DistillRun.run(home, cfg, base, System.out, fresh);
     return 0;
   }
 }

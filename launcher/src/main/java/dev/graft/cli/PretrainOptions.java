@@ -11,10 +11,10 @@ final class PretrainOptions {
 
   @Option(names = "--preset", defaultValue = "small", paramLabel = "NAME",
       description = "Architecture: small (4 layers, d=256, 8 heads; the embedded base model) or tiny (2 layers, d=64; seconds). Default: ${DEFAULT-VALUE}.")
-  String preset;
+  String preset = "small";
 
   @Option(names = "--vocab-size", defaultValue = "4096", description = "BPE vocabulary when a tokenizer is trained. Default: ${DEFAULT-VALUE}.")
-  int vocabSize;
+  int vocabSize = 4096;
 
   @Option(names = "--steps", description = "Optimizer steps (default: 1200).")
   Long steps;
@@ -42,7 +42,7 @@ final class PretrainOptions {
 
   @Option(names = "--validation-fraction", defaultValue = "0.05",
       description = "Fraction of documents held out for validation. Default: ${DEFAULT-VALUE}.")
-  double validationFraction;
+  double validationFraction = 0.05;
 
   PretrainConfig config() {
     PretrainConfig c = PretrainConfig.defaults();

@@ -54,6 +54,18 @@ public record DistillJob(RunConfig config, Path teacherDir, Path runDir, Path ou
   /** Runs the job against {@code teacher}; returns the report, also written under {@code out}. */
   public DistillReport run(TeacherScorer teacher, List<Document> corpus, NDManager manager,
       Distiller.Listener listener, PrintStream log) throws IOException {
+    return run(teacher, teacher, corpus, manager, listener, log);
+  }
+
+  /**
+   * Runs the job; returns the report, also written under {@code out}.
+   *
+   * @param teacher the teacher for training targets (at the run's wire precision)
+   * @param exactTeacher the same teacher at full fp32 precision, for the exactness check and
+   *     evaluation
+   */
+  public DistillReport run(TeacherScorer teacher, TeacherScorer exactTeacher, List<Document> corpus,
+      NDManager manager, Distiller.Listener listener, PrintStream log) throws IOException {
     long wall0 = System.nanoTime();
     RunValidation.check(config);
     LlamaConfig teacherConfig = LlamaConfig.read(teacherDir.resolve(HfCheckpoint.CONFIG_FILE));
@@ -76,7 +88,7 @@ public record DistillJob(RunConfig config, Path teacherDir, Path runDir, Path ou
                 + " KV cache %,d B/token (fp32)%n", teacherConfig.parameterCount(),
             teacherConfig.kvCacheBytesPerToken(4), target.parameterCount(), target.kvCacheBytesPerToken(4));
         DistillEvaluator evaluator = new DistillEvaluator(data[1], config.eval().sequences(),
-            Math.min(config.train().microBatch(), 16), teacher);
+            Math.min(config.train().microBatch(), 16), exactTeacher);
         double exact = exactnessCheck(student, evaluator, log);
         student.setAllAlphas(1);
         DistillEvaluator.Result before = evaluator.evaluate(student.model());
@@ -84,6 +96,7 @@ public record DistillJob(RunConfig config, Path teacherDir, Path runDir, Path ou
                 + " (teacher %.2f), top-1 agreement %.3f over %,d held-out tokens%n",
             before.overall().meanKl(), before.overall().studentPerplexity(),
             before.overall().teacherPerplexity(), before.overall().top1Agreement(), before.overall().tokens());
+        listener.onBaseline(before);
         Distiller.Setup setup = new Distiller.Setup(config, student,
             RunValidation.alphaSchedule(config, student.units()), data[0], teacher, evaluator,
             new RunCheckpoints(runDir.resolve("checkpoints"), config.checkpoint().keep()),

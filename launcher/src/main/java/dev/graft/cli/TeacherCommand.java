@@ -1,0 +1,61 @@
+package dev.graft.cli;
+
+import dev.graft.teacher.TeacherServer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+/** {@code graft teacher}: serves a frozen checkpoint as a teacher-service replica until stopped. */
+@Command(name = "teacher", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Serve a checkpoint as a teacher-service replica (graft.v1.TeacherService) with",
+        "health, reflection and Prometheus metrics, until stopped (SIGTERM finishes in-flight",
+        "streams first). Without --checkpoint it serves the embedded base model."})
+final class TeacherCommand implements Callable<Integer> {
+
+  @ParentCommand
+  GraftCommand parent;
+
+  @Option(names = "--checkpoint", paramLabel = "DIR",
+      description = "Hugging Face checkpoint directory (config.json, safetensors, tokenizer.json).")
+  Path checkpoint;
+
+  @Option(names = "--port", defaultValue = "50051", description = "gRPC port; 0 picks a free one. Default: ${DEFAULT-VALUE}.")
+  int port;
+
+  @Option(names = "--metrics-port", defaultValue = "9464",
+      description = "HTTP port of /metrics (Prometheus); -1 turns it off. Default: ${DEFAULT-VALUE}.")
+  int metricsPort;
+
+  @Option(names = "--max-sequence-length", defaultValue = "0",
+      description = "Longest sequence per request; 0 = the model's max_position_embeddings.")
+  int maxSequenceLength;
+
+  @Option(names = "--max-tokens-per-request", defaultValue = "0",
+      description = "Most tokens (batch x length) per request; 0 = 16384.")
+  int maxTokensPerRequest;
+
+  @Option(names = "--capacity-tokens", defaultValue = "0",
+      description = "Tokens queued or in flight before new requests get RESOURCE_EXHAUSTED; 0 = four full requests.")
+  long capacityTokens;
+
+  @Option(names = "--max-wait-ms", defaultValue = "2",
+      description = "How long a forward pass waits for more requests to batch with. Default: ${DEFAULT-VALUE}.")
+  long maxWaitMs;
+
+  @Override
+  public Integer call() throws Exception {
+    Path dir = checkpoint != null ? checkpoint
+        : new Home(parent.home).model(new PretrainOptions().modelName("brown"));
+    TeacherServer server = TeacherServer.builder().checkpoint(dir).port(port).metricsPort(metricsPort)
+        .maxSequenceLength(maxSequenceLength).maxTokensPerRequest(maxTokensPerRequest)
+        .capacityTokens(capacityTokens).maxWait(Duration.ofMillis(maxWaitMs)).build().start();
+    Runtime.getRuntime().addShutdownHook(new Thread(server::close, "teacher-shutdown"));
+    System.out.println("teacher-service serving " + dir + " on port " + server.port()
+        + (server.metricsPort() >= 0 ? ", metrics on http://0.0.0.0:" + server.metricsPort() + "/metrics" : ""));
+    server.blockUntilShutdown();
+    return 0;
+  }
+}

@@ -1,0 +1,51 @@
+package dev.graft.cli;
+
+import dev.graft.proto.v1.GetStatusRequest;
+import dev.graft.proto.v1.TrainerServiceGrpc;
+import dev.graft.proto.v1.TrainerStatus;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+/** {@code graft status}: asks a running student-trainer where its run stands. */
+@Command(name = "status", mixinStandardHelpOptions = true,
+    description = "Show a running student-trainer's status (graft.v1.TrainerService/GetStatus).")
+final class TrainerStatusCommand implements Callable<Integer> {
+
+  @Parameters(paramLabel = "HOST:PORT", description = "The trainer's status address, as printed when it starts.")
+  String endpoint;
+
+  @Override
+  public Integer call() throws InterruptedException {
+    dev.graft.trainer.distill.Endpoints.parse(endpoint);
+    ManagedChannel ch = Grpc.newChannelBuilder(endpoint, InsecureChannelCredentials.create()).build();
+    try {
+      TrainerStatus s = TrainerServiceGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)
+          .getStatus(GetStatusRequest.getDefaultInstance());
+      System.out.printf(Locale.ROOT, "run %s: %s, step %d of %d, loss %.4f, alpha %.2f, %,.0f tok/s%n",
+          s.getRunId(), s.getPhase(), s.getStep(), s.getTotalSteps(), s.getLoss(), s.getMeanAlpha(),
+          s.getTokensPerSecond());
+      if (s.hasLastEval()) {
+        var e = s.getLastEval();
+        System.out.printf(Locale.ROOT, "held-out at step %d: KL %.4f, perplexity %.2f (teacher %.2f),"
+                + " top-1 agreement %.3f, gap recovered %.1f%%%n", e.getStep(), e.getKl(),
+            e.getStudentPerplexity(), e.getTeacherPerplexity(), e.getTop1Agreement(), 100 * e.getGapRecovered());
+      }
+      if (!s.getError().isEmpty()) {
+        System.out.println("error: " + s.getError());
+      }
+      return 0;
+    } catch (StatusRuntimeException e) {
+      System.err.println("graft: error: cannot reach the trainer at " + endpoint + ": " + e.getStatus());
+      return 3;
+    } finally {
+      ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+}

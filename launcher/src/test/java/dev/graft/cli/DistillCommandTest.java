@@ -1,0 +1,97 @@
+package dev.graft.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/**
+ * The retrofit through real gRPC servers on loopback, as `graft local` runs it, on a tiny preset:
+ * pretrain a tiny teacher on a synthetic corpus, then distill it to MQA through the teacher-service.
+ */
+class DistillCommandTest {
+
+  private static int exec(StringWriter err, String... args) {
+    CommandLine cl = GraftCommand.commandLine();
+    cl.setErr(new PrintWriter(err, true));
+    return cl.execute(args);
+  }
+
+  private static Path corpus(Path dir) throws Exception {
+    String[][] words = {
+        {"the", "market", "rose", "as", "traders", "bought", "shares", "and", "bonds", "today"},
+        {"she", "walked", "home", "under", "the", "quiet", "moon", "and", "smiled", "softly"}};
+    Random rng = new Random(3);
+    List<String> lines = new ArrayList<>();
+    ObjectMapper json = new ObjectMapper();
+    for (int i = 0; i < 40; i++) {
+      int d = i % 2;
+      StringBuilder sb = new StringBuilder();
+      for (int w = 0; w < 200; w++) {
+        sb.append(rng.nextInt(5) == 0 ? words[rng.nextInt(2)][rng.nextInt(10)] : words[d][w % 10]).append(' ');
+      }
+      lines.add(json.writeValueAsString(java.util.Map.of("text", sb.toString().trim(),
+          "domain", d == 0 ? "news" : "fiction")));
+    }
+    Path f = dir.resolve("synthetic.jsonl");
+    Files.write(f, lines);
+    return f;
+  }
+
+  @Test
+  void distill_tinyPresetThroughGrpc_closesMostOfTheKlGap(@TempDir Path home) throws Exception {
+    Path data = corpus(home);
+    StringWriter err = new StringWriter();
+    Path teacher = home.resolve("teacher");
+    assertEquals(0, exec(err, "--home", home.toString(), "pretrain", "--preset", "tiny", "--data", data.toString(),
+        "--vocab-size", "300", "--steps", "200", "--seq-len", "64", "--batch-size", "8", "--lr", "3e-3",
+        "--warmup", "20", "--validation-fraction", "0.1", "--out", teacher.toString()), err.toString());
+    Path out = home.resolve("run");
+    assertEquals(0, exec(err, "--home", home.toString(), "distill", "--steps", "60",
+        "--set", "teacher.model=" + teacher, "--set", "data.corpus=" + data,
+        "--set", "data.seq_len=64", "--set", "data.validation_fraction=0.1",
+        "--set", "train.batch_size=8", "--set", "train.micro_batch=8", "--set", "train.lr=3e-3",
+        "--set", "retrofit.kv_heads=1", "--set", "retrofit.alpha_ramp_steps=20",
+        "--set", "loss.k=16", "--set", "eval.every=30", "--set", "eval.sequences=8",
+        "--set", "checkpoint.every=30", "--set", "output=" + out), err.toString());
+    JsonNode report = new ObjectMapper().readTree(out.resolve("student/report.json").toFile());
+    double gap = report.get("overall").get("gap_recovered").asDouble();
+    assertTrue(gap > 0.5, "gap recovered " + gap + " in " + report);
+    assertEquals(1, new ObjectMapper().readTree(out.resolve("student/config.json").toFile())
+        .get("num_key_value_heads").asInt());
+  }
+
+  @Test
+  void distill_unknownKey_failsBeforeAnyWork(@TempDir Path home) {
+    StringWriter err = new StringWriter();
+    assertEquals(2, exec(err, "--home", home.toString(), "distill", "--set", "loss.divergenze=tv"));
+    assertTrue(err.toString().contains("unknown key 'loss.divergenze'"), err.toString());
+    assertTrue(Files.notExists(home.resolve("runs")));
+  }
+
+  @Test
+  void distill_impossibleValues_failBeforeAnyWork(@TempDir Path home) {
+    StringWriter err = new StringWriter();
+    assertEquals(2, exec(err, "--home", home.toString(), "distill", "--steps", "50",
+        "--set", "retrofit.alpha_ramp_steps=80"));
+    assertTrue(err.toString().contains("longer than the run"), err.toString());
+  }
+
+  @Test
+  void distill_withoutABaseModel_saysHowToMakeOne(@TempDir Path home) {
+    StringWriter err = new StringWriter();
+    assertEquals(2, exec(err, "--home", home.toString(), "distill"));
+    assertTrue(err.toString().contains("graft local"), err.toString());
+  }
+}

@@ -1,0 +1,93 @@
+package dev.graft.trainer.distill;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Locale;
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+
+/**
+ * Shows a distillation run to a person: a progress bar with loss, α and tokens/s on a terminal,
+ * or one log line every {@code logEvery} steps otherwise; evaluations as lines with the share of
+ * the KL gap recovered so far. Forwards every event to {@code next} (e.g. the status service).
+ */
+public final class DistillProgress implements Distiller.Listener, AutoCloseable {
+
+  private final PrintStream out;
+  private final boolean terminal;
+  private final long logEvery;
+  private final Distiller.Listener next;
+  private volatile EvalMetrics baseline;
+  private ProgressBar bar;
+
+  public DistillProgress(PrintStream out, boolean terminal, long logEvery, Distiller.Listener next) {
+    this.out = out;
+    this.terminal = terminal;
+    this.logEvery = Math.max(1, logEvery);
+    this.next = next;
+  }
+
+  @Override
+  public void onBaseline(DistillEvaluator.Result before) {
+    baseline = before.overall();
+    next.onBaseline(before);
+  }
+
+  @Override
+  public void onStart(long fromStep, long totalSteps) {
+    if (fromStep > 0) {
+      out.printf("resuming at step %d of %d%n", fromStep, totalSteps);
+    }
+    if (terminal) {
+      bar = new ProgressBarBuilder().setTaskName("distill").setInitialMax(totalSteps)
+          .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500).continuousUpdate()
+          .setConsumer(new ConsoleProgressBarConsumer(out)).build();
+      bar.stepTo(fromStep);
+    }
+    next.onStart(fromStep, totalSteps);
+  }
+
+  @Override
+  public void onStep(Distiller.StepStats s) {
+    String msg = String.format(Locale.ROOT, "loss %.4f | alpha %.2f | lr %.2e | %,.0f tok/s", s.loss(),
+        s.meanAlpha(), s.lr(), s.tokensPerSecond());
+    if (bar != null) {
+      bar.stepTo(s.step());
+      bar.setExtraMessage(msg);
+    } else if (s.step() % logEvery == 0 || s.step() == 1) {
+      out.printf(Locale.ROOT, "step %d: %s | grad norm %.2f | teacher wait %.1f s%n", s.step(), msg,
+          s.gradNorm(), s.teacherWaitSeconds());
+    }
+    next.onStep(s);
+  }
+
+  @Override
+  public void onEval(long step, DistillEvaluator.Result r) {
+    EvalMetrics m = r.overall();
+    EvalMetrics b = baseline;
+    String line = String.format(Locale.ROOT,
+        "step %d held-out: KL %.4f | perplexity %.2f (teacher %.2f) | top-1 agreement %.3f%s", step,
+        m.meanKl(), m.studentPerplexity(), m.teacherPerplexity(), m.top1Agreement(),
+        b == null ? "" : String.format(Locale.ROOT, " | gap recovered %.1f%%", 100 * m.gapRecovered(b)));
+    out.println((bar != null ? "\n" : "") + line);
+    next.onEval(step, r);
+  }
+
+  @Override
+  public void onCheckpoint(long step, Path dir) {
+    if (bar == null) {
+      out.println("checkpoint " + dir);
+    }
+    next.onCheckpoint(step, dir);
+  }
+
+  @Override
+  public void close() {
+    if (bar != null) {
+      bar.close();
+      bar = null;
+    }
+  }
+}
