@@ -1,0 +1,77 @@
+package dev.graft.trainer.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.graft.proto.v1.GetStatusRequest;
+import dev.graft.proto.v1.RunPhase;
+import dev.graft.proto.v1.TrainerServiceGrpc;
+import dev.graft.proto.v1.TrainerStatus;
+import dev.graft.trainer.distill.DistillEvaluator;
+import dev.graft.trainer.distill.Distiller;
+import dev.graft.trainer.distill.EvalMetrics;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthGrpc;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+class TrainerServerTest {
+
+  @Test
+  void getStatus_overGrpc_followsTheRun() throws Exception {
+    RunStatus status = new RunStatus("run-a");
+    try (TrainerServer server = TrainerServer.start(0, status)) {
+      ManagedChannel ch = Grpc.newChannelBuilder("localhost:" + server.port(),
+          InsecureChannelCredentials.create()).build();
+      try {
+        var stub = TrainerServiceGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS);
+        TrainerStatus s = stub.getStatus(GetStatusRequest.getDefaultInstance());
+        assertEquals(RunPhase.RUN_PHASE_PREPARING, s.getPhase());
+        assertEquals("run-a", s.getRunId());
+        assertFalse(s.hasLastEval());
+
+        EvalMetrics before = new EvalMetrics(100, 50, 500, 400, 60); // KL 0.5
+        status.onBaseline(new DistillEvaluator.Result(before, Map.of()));
+        status.onStart(0, 10);
+        status.onStep(new Distiller.StepStats(4, 0.25, 1e-3, 0.9, 1234, 0.5, 0.1));
+        status.onEval(4, new DistillEvaluator.Result(new EvalMetrics(100, 10, 450, 400, 80), Map.of()));
+        s = TrainerServiceGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)
+            .getStatus(GetStatusRequest.getDefaultInstance());
+        assertEquals(RunPhase.RUN_PHASE_TRAINING, s.getPhase());
+        assertEquals(4, s.getStep());
+        assertEquals(10, s.getTotalSteps());
+        assertEquals(0.25, s.getLoss(), 1e-12);
+        assertEquals(0.5, s.getMeanAlpha(), 1e-12);
+        assertEquals(0.1, s.getLastEval().getKl(), 1e-12);
+        assertEquals(0.8, s.getLastEval().getGapRecovered(), 1e-12);
+        assertEquals(0.8, s.getLastEval().getTop1Agreement(), 1e-12);
+
+        status.failed("teacher unavailable");
+        s = TrainerServiceGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)
+            .getStatus(GetStatusRequest.getDefaultInstance());
+        assertEquals(RunPhase.RUN_PHASE_FAILED, s.getPhase());
+        assertEquals("teacher unavailable", s.getError());
+
+        HealthCheckResponse h = HealthGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)
+            .check(HealthCheckRequest.newBuilder().setService(TrainerServer.SERVICE).build());
+        assertEquals(HealthCheckResponse.ServingStatus.SERVING, h.getStatus());
+      } finally {
+        ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  @Test
+  void start_badPort_isRefused() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> TrainerServer.start(70000, new RunStatus("x")));
+    assertTrue(e.getMessage().contains("70000"), e.getMessage());
+  }
+}
