@@ -70,6 +70,28 @@ public final class GqaMixer extends Mixer implements InterpolatedMixer {
     return core.attend(x, startPos, state, q.weight(), kw, vw, o.weight(), heads);
   }
 
+  @Override
+  public NDArray[] materializeKv(ai.djl.ndarray.NDManager manager) {
+    NDArray[] out = new NDArray[2];
+    NDArray[][] pairs = {{teacherK, k.weight()}, {teacherV, v.weight()}};
+    for (int i = 0; i < 2; i++) {
+      NDArray t = pairs[i][0];
+      NDArray s = pairs[i][1];
+      NDArray w;
+      if (alpha == 0) {
+        w = perHead(Tensors.viewOn(t, manager), teacherKv);
+      } else if (alpha == 1) {
+        w = perHead(Tensors.viewOn(s, manager), studentKv);
+      } else {
+        NDArray pt = perHead(Tensors.viewOn(t, manager), teacherKv);
+        NDArray ps = perHead(Tensors.viewOn(s, manager), studentKv);
+        w = Scalars.mul(pt, (float) (1 - alpha)).add(Scalars.mul(ps, (float) alpha));
+      }
+      out[i] = manager.create(w.toFloatArray(), w.getShape()); // (heads·hd, D), detached
+    }
+    return out;
+  }
+
   /** (1-α)·perHead(teacher) + α·perHead(student), both (heads·hd, D). */
   private NDArray blend(NDArray teacherW, NDArray studentW, NDArray x) {
     NDArray t = perHead(Tensors.viewOn(teacherW, x.getManager()), teacherKv);

@@ -86,6 +86,31 @@ public final class RetrofitStudent implements AutoCloseable {
     return out;
   }
 
+  /**
+   * The student at its current αs as an ordinary Llama checkpoint, for samplers: the target
+   * architecture's tensors when every unit is at α = 1, otherwise a multi-head layout (one K/V
+   * head per query head) whose attention computes exactly what the interpolated layers compute.
+   * Arrays are new, on {@code manager}, detached from gradients.
+   */
+  public Materialized materialize(ai.djl.ndarray.NDManager manager) {
+    boolean done = units.stream().allMatch(u -> u.alpha() == 1);
+    LlamaConfig config = done ? targetConfig
+        : model.config().withNumKeyValueHeads(model.config().numAttentionHeads());
+    Map<String, NDArray> out = new TreeMap<>();
+    model.namedParameters().forEach((n, a) -> out.put(n, manager.create(a.toFloatArray(), a.getShape())));
+    if (!done) {
+      for (int i = 0; i < units.size(); i++) {
+        NDArray[] kv = units.get(i).materializeKv(manager);
+        out.put("model.layers." + i + ".self_attn.k_proj.weight", kv[0]);
+        out.put("model.layers." + i + ".self_attn.v_proj.weight", kv[1]);
+      }
+    }
+    return new Materialized(config, out);
+  }
+
+  /** A plain checkpoint: {@code tensors} laid out as {@code config} expects. */
+  public record Materialized(LlamaConfig config, Map<String, NDArray> tensors) {}
+
   @Override
   public void close() {
     model.close();
