@@ -81,10 +81,11 @@ final class DistillRun {
           .valueType(DType.DTYPE_FLOAT32).build();
       open.add(0, exact);
       DistillJob job = new DistillJob(cfg, teacherDir, runDir, runDir.resolve("student"));
+      DistillJob.OnPolicyPeers peers = null;
       DistillReport report;
       try (NDManager manager = NDManager.newBaseManager();
           DistillProgress progress = new DistillProgress(o, System.console() != null, 25, status)) {
-        report = job.run(training, exact, corpus, manager, progress, o);
+        report = job.run(training, exact, peers, corpus, manager, progress, o);
       }
       status.done();
       o.println();

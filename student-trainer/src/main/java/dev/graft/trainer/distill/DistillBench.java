@@ -61,7 +61,7 @@ public final class DistillBench {
     RunConfig c = cfg.with("eval.every=0").with("checkpoint.every=0").with("output=" + scratch);
     try (NDManager m = NDManager.newBaseManager()) {
       new DistillJob(c, teacherDir, scratch.resolve("run"), scratch.resolve("student"))
-          .run(teacher, exact, corpus, m, timer, new PrintStream(OutputStream.nullOutputStream()));
+          .run(teacher, exact, null, corpus, m, timer, new PrintStream(OutputStream.nullOutputStream()));
     } finally {
       deleteTree(scratch);
     }

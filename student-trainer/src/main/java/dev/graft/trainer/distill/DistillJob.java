@@ -54,8 +54,16 @@ public record DistillJob(RunConfig config, Path teacherDir, Path runDir, Path ou
   /** Runs the job against {@code teacher}; returns the report, also written under {@code out}. */
   public DistillReport run(TeacherScorer teacher, List<Document> corpus, NDManager manager,
       Distiller.Listener listener, PrintStream log) throws IOException {
-    return run(teacher, teacher, corpus, manager, listener, log);
+    return run(teacher, teacher, null, corpus, manager, listener, log);
   }
+
+  /**
+   * The services an on-policy run talks to besides the teacher.
+   *
+   * @param samplers generate completions with the current student
+   * @param publisher receives each new policy version
+   */
+  public record OnPolicyPeers(dev.graft.sampler.RolloutSource samplers, PolicyPublisher publisher) {}
 
   /**
    * Runs the job; returns the report, also written under {@code out}.
@@ -63,9 +71,11 @@ public record DistillJob(RunConfig config, Path teacherDir, Path runDir, Path ou
    * @param teacher the teacher for training targets (at the run's wire precision)
    * @param exactTeacher the same teacher at full fp32 precision, for the exactness check and
    *     evaluation
+   * @param peers samplers and publisher; required when {@code onpolicy.fraction} &gt; 0, else null
    */
-  public DistillReport run(TeacherScorer teacher, TeacherScorer exactTeacher, List<Document> corpus,
-      NDManager manager, Distiller.Listener listener, PrintStream log) throws IOException {
+  public DistillReport run(TeacherScorer teacher, TeacherScorer exactTeacher, OnPolicyPeers peers,
+      List<Document> corpus, NDManager manager, Distiller.Listener listener, PrintStream log)
+      throws IOException {
     long wall0 = System.nanoTime();
     RunValidation.check(config);
     LlamaConfig teacherConfig = LlamaConfig.read(teacherDir.resolve(HfCheckpoint.CONFIG_FILE));
@@ -100,7 +110,8 @@ public record DistillJob(RunConfig config, Path teacherDir, Path runDir, Path ou
         Distiller.Setup setup = new Distiller.Setup(config, student,
             RunValidation.alphaSchedule(config, student.units()), data[0], teacher, evaluator,
             new RunCheckpoints(runDir.resolve("checkpoints"), config.checkpoint().keep()),
-            configFingerprint(config), info.modelFingerprint());
+            configFingerprint(config), info.modelFingerprint(),
+            peers == null ? null : peers.samplers(), peers == null ? null : peers.publisher(), tok.eosId());
         Distiller.Outcome outcome = new Distiller(setup, listener, System::nanoTime).run();
         DistillReport report = new DistillReport(retrofit.describe(teacherConfig),
             config.loss().divergence(), teacherConfig, target, before, outcome.evaluation(), outcome,

@@ -8,6 +8,8 @@ import dev.graft.data.SequenceCursor;
 import dev.graft.model.Scalars;
 import dev.graft.retrofit.AlphaSchedule;
 import dev.graft.retrofit.RetrofitStudent;
+import dev.graft.sampler.RolloutSource;
+import dev.graft.sampler.sync.PolicyUpdate;
 import dev.graft.teacher.ScoreRequest;
 import dev.graft.teacher.Scores;
 import dev.graft.teacher.TeacherScorer;
@@ -42,7 +44,15 @@ public final class Distiller {
 
   /** Progress of one step. */
   public record StepStats(long step, double loss, double lr, double gradNorm, double tokensPerSecond,
-      double meanAlpha, double teacherWaitSeconds) {}
+      double meanAlpha, double teacherWaitSeconds, long policyVersion, long oldestRolloutVersion,
+      long staleRolloutsDropped) {
+
+    /** Stats of an off-policy step. */
+    public StepStats(long step, double loss, double lr, double gradNorm, double tokensPerSecond,
+        double meanAlpha, double teacherWaitSeconds) {
+      this(step, loss, lr, gradNorm, tokensPerSecond, meanAlpha, teacherWaitSeconds, -1, -1, 0);
+    }
+  }
 
   /** Receives progress; every method has a no-op default. */
   public interface Listener {
@@ -62,12 +72,32 @@ public final class Distiller {
   public record Outcome(long steps, double lastLoss, long tokensSeen, double trainSeconds,
       double teacherWaitSeconds, DistillEvaluator.Result evaluation) {}
 
-  /** Everything that does not change during a run. */
+  /**
+   * Everything that does not change during a run.
+   *
+   * @param samplers where on-policy rows are generated; null when {@code onpolicy.fraction} is 0
+   * @param publisher where policy versions go; null when {@code onpolicy.fraction} is 0
+   * @param padId the id that fills on-policy rows after their completion
+   */
   public record Setup(RunConfig config, RetrofitStudent student, AlphaSchedule alphas,
       PackedSequences train, TeacherScorer teacher, DistillEvaluator evaluator,
-      RunCheckpoints checkpoints, String configFingerprint, String teacherFingerprint) {}
+      RunCheckpoints checkpoints, String configFingerprint, String teacherFingerprint,
+      RolloutSource samplers, PolicyPublisher publisher, int padId) {
 
-  private record Pending(Batch batch, SequenceCursor.Position after, Future<Scores> scores) {}
+    /** An off-policy setup. */
+    public Setup(RunConfig config, RetrofitStudent student, AlphaSchedule alphas,
+        PackedSequences train, TeacherScorer teacher, DistillEvaluator evaluator,
+        RunCheckpoints checkpoints, String configFingerprint, String teacherFingerprint) {
+      this(config, student, alphas, train, teacher, evaluator, checkpoints, configFingerprint,
+          teacherFingerprint, null, null, 0);
+    }
+  }
+
+  /** A drawn batch: its data position, and its (on-policy rows and) teacher targets on the way. */
+  private record Pending(SequenceCursor.Position after, Future<Targets> targets) {}
+
+  /** A batch ready to train on. */
+  private record Targets(Batch batch, Scores scores, long minVersion) {}
 
   private final Setup s;
   private final RunConfig.Train t;
@@ -83,6 +113,9 @@ public final class Distiller {
   private long tokensSeen;
   private double lastLoss = Double.NaN;
   private double waitSeconds;
+  private final OnPolicyData onPolicy;
+  private final java.util.concurrent.atomic.AtomicLong publishedVersion =
+      new java.util.concurrent.atomic.AtomicLong(-1);
 
   public Distiller(Setup setup, Listener listener, LongSupplier nanoClock) {
     this.s = setup;
@@ -101,6 +134,13 @@ public final class Distiller {
     this.nanoClock = nanoClock;
     this.params = setup.student().parameters();
     this.schedule = LrSchedule.parse(t.schedule(), t.lr(), t.warmupSteps(), t.steps(), t.minLrRatio());
+    boolean on = OnPolicyData.onPolicyRows(setup.config().onpolicy(), t.batchSize()) > 0;
+    if (on && (setup.samplers() == null || setup.publisher() == null)) {
+      throw new IllegalArgumentException("onpolicy.fraction " + setup.config().onpolicy().fraction()
+          + " needs samplers and a policy publisher");
+    }
+    this.onPolicy = on ? new OnPolicyData(setup.config().onpolicy(), setup.samplers(), setup.padId(),
+        publishedVersion::get) : null;
   }
 
   public Outcome run() {
@@ -113,6 +153,7 @@ public final class Distiller {
     try (AdamW opt = new AdamW(params, AdamW.matricesDecay(params),
         AdamW.Hyper.defaults(t.weightDecay()), s.student().model().manager())) {
       restore(opt);
+      publish();
       listener.onStart(step, t.steps());
       long t0 = nanoClock.getAsLong();
       long tokens0 = tokensSeen;
@@ -122,6 +163,7 @@ public final class Distiller {
         Pending current = next;
         next = step < t.steps() ? draw(prefetch) : null;
         trainStep(opt, current, t0, tokens0);
+        maybePublish();
         maybeCheckpoint(opt, current.after());
         maybeEvaluate();
       }
@@ -155,15 +197,48 @@ public final class Distiller {
     }
   }
 
-  /** Takes the next batch from the data order and asks the teacher for its targets, asynchronously. */
+  /**
+   * Takes the next batch from the data order and, asynchronously, has its on-policy rows
+   * generated and the teacher score it.
+   */
   private Pending draw(ExecutorService prefetch) {
     Batch b = Batch.of(s.train(), cursor.next(t.batchSize()));
     SequenceCursor.Position after = cursor.position();
-    if (!divergence.usesTeacher()) {
-      return new Pending(b, after, CompletableFuture.completedFuture(null));
+    long forStep = step + 1;
+    if (onPolicy == null && !divergence.usesTeacher()) {
+      return new Pending(after, CompletableFuture.completedFuture(new Targets(b, null, -1)));
     }
-    int[][] rows = rows(b);
-    return new Pending(b, after, prefetch.submit(() -> s.teacher().score(rows, request)));
+    return new Pending(after, prefetch.submit(() -> {
+      Batch full = b;
+      long minVersion = -1;
+      if (onPolicy != null) {
+        OnPolicyData.Result r = onPolicy.complete(b, forStep);
+        full = r.batch();
+        minVersion = r.minVersion();
+      }
+      Scores scores = divergence.usesTeacher() ? s.teacher().score(rows(full), request) : null;
+      return new Targets(full, scores, minVersion);
+    }));
+  }
+
+  /** Sends the student at its current αs to the samplers as version {@code step}. */
+  private void publish() {
+    if (onPolicy == null || publishedVersion.get() >= step) {
+      return;
+    }
+    try (NDManager m = s.student().model().manager().newSubManager()) {
+      RetrofitStudent.Materialized mat = s.student().materialize(m);
+      Map<String, float[]> tensors = new java.util.TreeMap<>();
+      mat.tensors().forEach((n, a) -> tensors.put(n, a.toFloatArray()));
+      s.publisher().publish(new PolicyUpdate(step, mat.config(), tensors));
+      publishedVersion.set(step);
+    }
+  }
+
+  private void maybePublish() {
+    if (onPolicy != null && step % s.config().onpolicy().publishEvery() == 0 && step < t.steps()) {
+      publish();
+    }
   }
 
   private void trainStep(AdamW opt, Pending p, long t0, long tokens0) {
@@ -171,13 +246,15 @@ public final class Distiller {
     double lr = schedule.lr(step);
     double[] alphas = s.alphas().alphas(step);
     s.student().setAlphas(alphas);
-    Scores scores = await(p.scores());
-    long tokens = p.batch().tokens();
+    Targets ready = await(p.targets());
+    Batch batch = ready.batch();
+    Scores scores = ready.scores();
+    long tokens = batch.tokens();
     // 2-3. forward + loss, backward: each micro-batch's summed loss is divided by the whole
     // batch's token count, so the accumulated gradient does not depend on the split.
     double sum = 0;
     for (int from = 0; from < t.batchSize(); from += t.microBatch()) {
-      sum += microStep(p.batch(), scores, from, Math.min(t.batchSize(), from + t.microBatch()), tokens);
+      sum += microStep(batch, scores, from, Math.min(t.batchSize(), from + t.microBatch()), tokens);
     }
     // 4. clip + step
     double gradNorm = t.clipNorm() > 0 ? GradClip.clipGlobalNorm(params, t.clipNorm()) : Double.NaN;
@@ -187,7 +264,8 @@ public final class Distiller {
     lastLoss = sum / tokens;
     double seconds = Math.max(1e-9, (nanoClock.getAsLong() - t0) / 1e9);
     listener.onStep(new StepStats(step, lastLoss, lr, gradNorm, (tokensSeen - tokens0) / seconds,
-        Arrays.stream(alphas).average().orElse(1), waitSeconds));
+        Arrays.stream(alphas).average().orElse(1), waitSeconds, publishedVersion.get(),
+        ready.minVersion(), onPolicy == null ? 0 : onPolicy.staleDropped()));
   }
 
   private double microStep(Batch batch, Scores scores, int from, int to, long batchTokens) {
@@ -204,7 +282,7 @@ public final class Distiller {
     }
   }
 
-  private Scores await(Future<Scores> f) {
+  private Targets await(Future<Targets> f) {
     long w0 = nanoClock.getAsLong();
     try {
       return f.get();
@@ -215,7 +293,7 @@ public final class Distiller {
       if (e.getCause() instanceof RuntimeException re) {
         throw re;
       }
-      throw new IllegalStateException("teacher scoring failed at step " + step, e.getCause());
+      throw new IllegalStateException("teacher scoring or generation failed at step " + step, e.getCause());
     } finally {
       waitSeconds += (nanoClock.getAsLong() - w0) / 1e9;
     }

@@ -31,6 +31,7 @@ public record RunConfig(
     Loss loss,
     Data data,
     Train train,
+    OnPolicy onpolicy,
     Eval eval,
     Checkpoint checkpoint,
     Server server,
@@ -57,6 +58,18 @@ public record RunConfig(
   /** Optimisation. {@code seed} fixes the data order. */
   public record Train(long steps, int batchSize, int microBatch, double lr, long warmupSteps,
       String schedule, double minLrRatio, double weightDecay, double clipNorm, long seed) {}
+
+  /**
+   * On-policy data: a {@code fraction} of each batch's rows are document prefixes completed by
+   * the current student on sampler-services, scored by the teacher on the completion positions.
+   * Versions are numbered by the training step at which they were published.
+   */
+  public record OnPolicy(double fraction, List<String> samplers, int promptTokens, int maxNewTokens,
+      double temperature, double topP, long publishEvery, long maxPolicyLag) {
+    public OnPolicy {
+      samplers = List.copyOf(samplers);
+    }
+  }
 
   /** Held-out evaluation and the α = 0 exactness check. */
   public record Eval(long every, int sequences, double exactnessTolerance) {}

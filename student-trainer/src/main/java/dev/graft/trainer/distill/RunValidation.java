@@ -80,6 +80,32 @@ public final class RunValidation {
           + r.alphaRampSteps() + ") is longer than the run (train.steps " + t.steps()
           + "): the student would never reach alpha = 1");
     }
+    RunConfig.OnPolicy op = c.onpolicy();
+    if (!(op.fraction() >= 0 && op.fraction() <= 1)) {
+      problems.add("onpolicy.fraction (" + op.fraction() + ") must be in [0, 1]");
+    }
+    if (op.promptTokens() < 1 || op.maxNewTokens() < 1) {
+      problems.add("onpolicy.prompt_tokens (" + op.promptTokens() + ") and onpolicy.max_new_tokens ("
+          + op.maxNewTokens() + ") must be >= 1");
+    } else if (op.fraction() > 0 && op.promptTokens() + op.maxNewTokens() - 1 > c.data().seqLen()) {
+      problems.add("onpolicy.prompt_tokens + max_new_tokens - 1 (" + (op.promptTokens() + op.maxNewTokens() - 1)
+          + ") must fit in data.seq_len (" + c.data().seqLen() + ")");
+    }
+    if (!(op.temperature() >= 0) || Double.isInfinite(op.temperature()) || !(op.topP() > 0 && op.topP() <= 1)) {
+      problems.add("onpolicy.temperature (" + op.temperature() + ") must be finite and >= 0 and onpolicy.top_p ("
+          + op.topP() + ") in (0, 1]");
+    }
+    if (op.publishEvery() < 1 || op.maxPolicyLag() < 0) {
+      problems.add("onpolicy.publish_every (" + op.publishEvery() + ") must be >= 1 and onpolicy.max_policy_lag ("
+          + op.maxPolicyLag() + ") >= 0");
+    }
+    if (op.fraction() > 0 && Math.round(op.fraction() * t.batchSize()) == 0) {
+      problems.add("onpolicy.fraction (" + op.fraction() + ") of train.batch_size (" + t.batchSize()
+          + ") rounds to no on-policy row");
+    }
+    for (String e : op.samplers()) {
+      attempt(problems, () -> Endpoints.parse(e));
+    }
     RunConfig.Data d = c.data();
     positive(problems, "data.seq_len", d.seqLen());
     if (!(d.validationFraction() > 0 && d.validationFraction() < 0.5)) {
