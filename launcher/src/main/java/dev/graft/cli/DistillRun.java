@@ -7,6 +7,12 @@ import dev.graft.data.Document;
 import dev.graft.data.TextSources;
 import dev.graft.model.LlamaConfig;
 import dev.graft.proto.v1.DType;
+import dev.graft.sampler.PolicyHolder;
+import dev.graft.sampler.SamplerClient;
+import dev.graft.sampler.SamplerServer;
+import dev.graft.sampler.sync.PolicyGrpcService;
+import dev.graft.sampler.sync.WeightPublisher;
+import dev.graft.sampler.sync.WeightSubscriber;
 import dev.graft.teacher.TeacherClient;
 import dev.graft.teacher.TeacherServer;
 import dev.graft.trainer.distill.DistillJob;
@@ -68,10 +74,24 @@ final class DistillRun {
         o.printf("teacher-service: %s on localhost:%d (metrics http://localhost:%d/metrics)%n",
             teacherDir, teacher.port(), teacher.metricsPort());
       }
+      boolean onPolicy = cfg.onpolicy().fraction() > 0;
+      WeightPublisher weights = onPolicy ? new WeightPublisher() : null;
+      PolicyGrpcService policyService = onPolicy ? new PolicyGrpcService(weights) : null;
+      int trainerPort = -1;
       if (cfg.server().port() >= 0) {
-        TrainerServer trainer = TrainerServer.start(cfg.server().port(), status);
+        TrainerServer trainer = TrainerServer.start(cfg.server().port(), status,
+            onPolicy ? List.of(policyService) : List.of());
         open.add(0, trainer);
-        o.printf("student-trainer: status service on localhost:%d (graft.v1.TrainerService)%n", trainer.port());
+        if (onPolicy) {
+          open.add(0, policyService::endWatches); // else open watch streams hold the shutdown
+        }
+        trainerPort = trainer.port();
+        o.printf("student-trainer: status%s service on localhost:%d%n", onPolicy ? " and policy" : "",
+            trainerPort);
+      }
+      DistillJob.OnPolicyPeers peers = null;
+      if (onPolicy) {
+        peers = new DistillJob.OnPolicyPeers(samplers(cfg, trainerPort, open, o), weights::publish);
       }
       Duration deadline = Duration.ofMillis((long) (cfg.teacher().deadlineSeconds() * 1000));
       TeacherClient training = TeacherClient.builder().endpoints(endpoints).deadline(deadline)
@@ -81,7 +101,6 @@ final class DistillRun {
           .valueType(DType.DTYPE_FLOAT32).build();
       open.add(0, exact);
       DistillJob job = new DistillJob(cfg, teacherDir, runDir, runDir.resolve("student"));
-      DistillJob.OnPolicyPeers peers = null;
       DistillReport report;
       try (NDManager manager = NDManager.newBaseManager();
           DistillProgress progress = new DistillProgress(o, System.console() != null, 25, status)) {
@@ -100,6 +119,32 @@ final class DistillRun {
         c.close();
       }
     }
+  }
+
+  /**
+   * A client over the configured samplers, or over one started here on loopback that subscribes
+   * to the trainer's policy service.
+   */
+  private static SamplerClient samplers(RunConfig cfg, int trainerPort, List<AutoCloseable> open,
+      PrintStream o) throws IOException {
+    List<String> endpoints = new ArrayList<>(cfg.onpolicy().samplers());
+    if (endpoints.isEmpty()) {
+      PolicyHolder holder = new PolicyHolder();
+      open.add(0, holder);
+      SamplerServer sampler = SamplerServer.builder().policies(holder).port(0).metricsPort(0)
+          .slots(8).build().start();
+      open.add(0, sampler);
+      WeightSubscriber sub = WeightSubscriber.builder().endpoint("localhost:" + trainerPort)
+          .installer(holder).build();
+      sub.start();
+      open.add(0, sub);
+      endpoints.add("localhost:" + sampler.port());
+      o.printf("sampler-service: on localhost:%d (metrics http://localhost:%d/metrics), weights from"
+          + " localhost:%d%n", sampler.port(), sampler.metricsPort(), trainerPort);
+    }
+    SamplerClient client = SamplerClient.builder().endpoints(endpoints).build();
+    open.add(0, client);
+    return client;
   }
 
   static List<Document> corpus(Home home, String corpus, PrintStream o) throws IOException {

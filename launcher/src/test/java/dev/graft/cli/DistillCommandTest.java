@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -28,7 +29,7 @@ class DistillCommandTest {
     return cl.execute(args);
   }
 
-  private static Path corpus(Path dir) throws Exception {
+  static Path corpus(Path dir) throws Exception {
     String[][] words = {
         {"the", "market", "rose", "as", "traders", "bought", "shares", "and", "bonds", "today"},
         {"she", "walked", "home", "under", "the", "quiet", "moon", "and", "smiled", "softly"}};
@@ -49,14 +50,24 @@ class DistillCommandTest {
     return f;
   }
 
-  @Test
-  void distill_tinyPresetThroughGrpc_closesMostOfTheKlGap(@TempDir Path home) throws Exception {
-    Path data = corpus(home);
+  @TempDir
+  static Path shared;
+  private static Path data;
+  private static Path teacher;
+
+  @BeforeAll
+  static void pretrainTinyTeacher() throws Exception {
+    data = corpus(shared);
     StringWriter err = new StringWriter();
-    Path teacher = home.resolve("teacher");
-    assertEquals(0, exec(err, "--home", home.toString(), "pretrain", "--preset", "tiny", "--data", data.toString(),
+    teacher = shared.resolve("teacher");
+    assertEquals(0, exec(err, "--home", shared.toString(), "pretrain", "--preset", "tiny", "--data", data.toString(),
         "--vocab-size", "300", "--steps", "200", "--seq-len", "64", "--batch-size", "8", "--lr", "3e-3",
         "--warmup", "20", "--validation-fraction", "0.1", "--out", teacher.toString()), err.toString());
+  }
+
+  @Test
+  void distill_tinyPresetThroughGrpc_closesMostOfTheKlGap(@TempDir Path home) throws Exception {
+    StringWriter err = new StringWriter();
     Path out = home.resolve("run");
     assertEquals(0, exec(err, "--home", home.toString(), "distill", "--steps", "60",
         "--set", "teacher.model=" + teacher, "--set", "data.corpus=" + data,
@@ -70,6 +81,24 @@ class DistillCommandTest {
     assertTrue(gap > 0.5, "gap recovered " + gap + " in " + report);
     assertEquals(1, new ObjectMapper().readTree(out.resolve("student/config.json").toFile())
         .get("num_key_value_heads").asInt());
+  }
+
+  @Test
+  void distill_mixedOnPolicyThroughSamplerAndWeightSync_lowersTheKl(@TempDir Path home) throws Exception {
+    StringWriter err = new StringWriter();
+    Path out = home.resolve("run");
+    assertEquals(0, exec(err, "--home", home.toString(), "distill", "--steps", "30",
+        "--set", "teacher.model=" + teacher, "--set", "data.corpus=" + data,
+        "--set", "data.seq_len=64", "--set", "data.validation_fraction=0.1",
+        "--set", "train.batch_size=8", "--set", "train.micro_batch=8", "--set", "train.lr=3e-3",
+        "--set", "retrofit.kv_heads=1", "--set", "retrofit.alpha_ramp_steps=10",
+        "--set", "loss.divergence=reverse_kl", "--set", "loss.k=16",
+        "--set", "onpolicy.fraction=0.5", "--set", "onpolicy.prompt_tokens=16",
+        "--set", "onpolicy.max_new_tokens=24", "--set", "onpolicy.publish_every=5",
+        "--set", "eval.every=0", "--set", "eval.sequences=8", "--set", "output=" + out), err.toString());
+    JsonNode report = new ObjectMapper().readTree(out.resolve("student/report.json").toFile());
+    double gap = report.get("overall").get("gap_recovered").asDouble();
+    assertTrue(gap > 0.3, "gap recovered " + gap + " in " + report);
   }
 
   @Test

@@ -25,6 +25,20 @@ public final class DecoderLayer extends Module {
     return (Mixer) replaceChild("self_attn", replacement);
   }
 
+  /** The norm before the mixer. */
+  public RmsNorm inputNorm() {
+    return inputNorm;
+  }
+
+  /** The norm before the feed-forward block. */
+  public RmsNorm postNorm() {
+    return postNorm;
+  }
+
+  public FeedForward mlp() {
+    return mlp;
+  }
+
   public NDArray forward(NDArray x, int startPos, DecodeCache.Slot state) {
     NDArray h = x.add(mixer().forward(inputNorm.forward(x), startPos, state));
     return h.add(mlp.forward(postNorm.forward(h)));

@@ -25,6 +25,11 @@ public final class LlamaBackbone extends Module {
     return layers;
   }
 
+  /** The final norm, applied after the last layer. */
+  public RmsNorm norm() {
+    return norm;
+  }
+
   /** ids (B, T) int64 → final hidden states (B, T, hidden). */
   public NDArray forward(NDArray ids, int startPos, DecodeCache cache) {
     NDArray h = embed.forward(ids); // (B, T, D)

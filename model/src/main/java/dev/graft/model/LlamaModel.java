@@ -122,9 +122,17 @@ public final class LlamaModel extends Module implements AutoCloseable {
     if (cache != null) {
       cache.advance((int) ids.getShape().get(1));
     }
+    return logits(h); // (B, T, V)
+  }
+
+  /**
+   * The language-model head: final hidden states (B, T, hidden), already normalised, → logits
+   * (B, T, vocab); the embedding matrix when the weights are tied.
+   */
+  public NDArray logits(NDArray hidden) {
     return lmHead == null
-        ? h.getNDArrayInternal().linear(h, backbone.embedding().weight(), null).singletonOrThrow()
-        : lmHead.forward(h); // (B, T, V)
+        ? hidden.getNDArrayInternal().linear(hidden, backbone.embedding().weight(), null).singletonOrThrow()
+        : lmHead.forward(hidden); // (B, T, V)
   }
 
   /** An empty decode cache for this model, whose memory lives under {@code parent}. */

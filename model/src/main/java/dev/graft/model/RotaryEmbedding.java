@@ -53,6 +53,30 @@ public final class RotaryEmbedding implements AutoCloseable {
     return x.mul(c).add(rotateHalf(x).mul(s));
   }
 
+  /**
+   * Rotates x of shape (B, heads, T, headDim) where token t of row b sits at
+   * {@code positions[b, t]}: each row at its own position, as in batched decoding of sequences of
+   * different lengths.
+   *
+   * @param positions (B, T) int64, each in [0, maxPositions)
+   */
+  public NDArray applyAt(NDArray x, NDArray positions) {
+    Shape s = x.getShape();
+    if (!positions.getShape().equals(new Shape(s.get(0), s.get(2)))) {
+      throw new IllegalArgumentException("positions must have shape (batch, time) = ("
+          + s.get(0) + ", " + s.get(2) + "), got " + positions.getShape());
+    }
+    NDArray c = gather(positions, cos).expandDims(1); // (B, 1, T, headDim), broadcast over heads
+    NDArray sn = gather(positions, sin).expandDims(1);
+    return x.mul(c).add(rotateHalf(x).mul(sn));
+  }
+
+  /** Rows {@code table[positions]}: (B, T) → (B, T, headDim), on the positions' manager. */
+  private static NDArray gather(NDArray positions, NDArray table) {
+    return positions.getNDArrayInternal()
+        .embedding(positions, table, ai.djl.ndarray.types.SparseFormat.DENSE).singletonOrThrow();
+  }
+
   private NDArray rotateHalf(NDArray x) {
     NDList halves = x.split(new long[] {headDim / 2}, 3); // two (B, H, T, headDim/2)
     return NDArrays.concat(new NDList(halves.get(1).neg(), halves.get(0)), 3);

@@ -103,6 +103,10 @@ public final class RunValidation {
       problems.add("onpolicy.fraction (" + op.fraction() + ") of train.batch_size (" + t.batchSize()
           + ") rounds to no on-policy row");
     }
+    if (op.fraction() > 0 && c.server().port() == -1) {
+      problems.add("onpolicy.fraction > 0 needs the trainer's server (server.port must not be -1):"
+          + " samplers fetch weights from it");
+    }
     for (String e : op.samplers()) {
       attempt(problems, () -> Endpoints.parse(e));
     }

@@ -31,11 +31,24 @@ public final class TrainerServer implements AutoCloseable {
    * @throws IOException when the port cannot be bound
    */
   public static TrainerServer start(int port, RunStatus status) throws IOException {
+    return start(port, status, java.util.List.of());
+  }
+
+  /**
+   * Starts serving {@code status} and {@code extra} services (e.g. the policy weight service
+   * samplers fetch from) on {@code port} (0 = any free port).
+   *
+   * @throws IOException when the port cannot be bound
+   */
+  public static TrainerServer start(int port, RunStatus status, java.util.List<io.grpc.BindableService> extra)
+      throws IOException {
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("trainer port (" + port + ") must be 0 (any free port) or a port");
     }
     HealthStatusManager health = new HealthStatusManager();
-    Server s = ServerBuilder.forPort(port)
+    ServerBuilder<?> b = ServerBuilder.forPort(port);
+    extra.forEach(b::addService);
+    Server s = b
         .addService(new TrainerGrpcService(status))
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())

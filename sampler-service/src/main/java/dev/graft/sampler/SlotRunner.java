@@ -1,0 +1,191 @@
+package dev.graft.sampler;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The engine thread's side of continuous batching: the slots, the running policy version and
+ * its {@link SlotDecoder}. Every method runs on the engine's worker thread (some while it holds
+ * the engine lock); only {@link #active()} is read from elsewhere.
+ */
+final class SlotRunner implements AutoCloseable {
+
+  private final PolicyHolder policies;
+  private final Sequence[] slots;
+  private final List<GenerationEngine.Listener> listeners;
+  private volatile int active;
+  private PolicyHolder.Policy running; // null until the first admission, or after a release
+  private SlotDecoder decoder;
+
+  SlotRunner(PolicyHolder policies, int slots, List<GenerationEngine.Listener> listeners) {
+    this.policies = policies;
+    this.slots = new Sequence[slots];
+    this.listeners = listeners;
+  }
+
+  int active() {
+    return active;
+  }
+
+  boolean hasFreeSlot() {
+    return active < slots.length;
+  }
+
+  /**
+   * Whether {@code job}'s next prompt may take a slot now. An unpinned job is pinned to the
+   * running version, after switching to the newest version if no slot is occupied; while a
+   * newer version waits for occupied slots to drain, unpinned jobs wait.
+   */
+  boolean prepare(GenerationJob job) {
+    if (job.version >= 0) {
+      if (running != null && running.version() == job.version) {
+        return true;
+      }
+      if (active == 0) { // cannot happen: a pinned job's prompts are admitted before any switch
+        job.fail(new IllegalStateException("policy version " + job.version + " is gone"));
+      }
+      return false;
+    }
+    if (running == null || running.version() != policies.currentVersion()) {
+      if (active > 0) {
+        return false;
+      }
+      try {
+        switchToCurrent();
+      } catch (RuntimeException e) { // the holder was closed: nothing to serve this job with
+        job.fail(e);
+        return false;
+      }
+    }
+    job.version = running.version();
+    return true;
+  }
+
+  /** Puts {@code seq} in a free slot, prefills it and samples its first token. */
+  void admit(Sequence seq) {
+    int slot = 0;
+    while (slots[slot] != null) {
+      slot++;
+    }
+    slots[slot] = seq;
+    seq.slot = slot;
+    active++;
+    for (GenerationEngine.Listener l : listeners) {
+      l.onAdmitted(seq.job.id(), seq.index, slot);
+    }
+    try {
+      Rollout.Finish finish = seq.accept(decoder.prefill(slot, seq.prompt));
+      listeners.forEach(l -> l.onTokens(1));
+      if (finish != null) {
+        finish(seq, finish);
+      }
+    } catch (RuntimeException e) {
+      free(seq);
+      seq.job.fail(e);
+    }
+  }
+
+  /** One batched decode step over every occupied slot; nothing when all are free. */
+  void step() {
+    List<Sequence> batch = new ArrayList<>();
+    for (Sequence s : slots) {
+      if (s != null) {
+        batch.add(s);
+      }
+    }
+    if (batch.isEmpty()) {
+      return;
+    }
+    int b = batch.size();
+    int[] ids = new int[b];
+    int[] tokens = new int[b];
+    int[] positions = new int[b];
+    for (int i = 0; i < b; i++) {
+      Sequence s = batch.get(i);
+      ids[i] = s.slot;
+      tokens[i] = s.lastToken();
+      positions[i] = s.length() - 1;
+    }
+    float[][] logits;
+    try {
+      logits = decoder.decode(ids, tokens, positions); // (B, V)
+    } catch (RuntimeException e) {
+      batch.forEach(this::free);
+      batch.forEach(s -> s.job.fail(e));
+      return;
+    }
+    Rollout.Finish[] finished = new Rollout.Finish[b];
+    for (int i = 0; i < b; i++) {
+      finished[i] = batch.get(i).accept(logits[i]);
+    }
+    listeners.forEach(l -> l.onStep(b)); // before any job completes, so metrics are never behind
+    listeners.forEach(l -> l.onTokens(b));
+    for (int i = 0; i < b; i++) {
+      if (finished[i] != null) {
+        finish(batch.get(i), finished[i]);
+      }
+    }
+  }
+
+  /** Frees the slots of cancelled or failed jobs. */
+  void dropCancelled() {
+    for (Sequence s : slots) {
+      if (s != null && s.job.cancelled) {
+        free(s);
+      }
+    }
+  }
+
+  /** With every slot free, drops a policy that is no longer current, so its memory can go. */
+  void releaseIfStale() {
+    if (active == 0 && running != null && running.version() != policies.currentVersion()) {
+      release();
+    }
+  }
+
+  private void switchToCurrent() {
+    release();
+    running = policies.acquire();
+    try {
+      decoder = new SlotDecoder(running.model(), slots.length);
+    } catch (RuntimeException e) {
+      release();
+      throw e;
+    }
+    long version = running.version();
+    listeners.forEach(l -> l.onPolicySwitch(version));
+  }
+
+  private void finish(Sequence seq, Rollout.Finish finish) {
+    free(seq);
+    Rollout rollout = seq.toRollout(running.version(), finish);
+    for (GenerationEngine.Listener l : listeners) {
+      l.onFinished(seq.job.id(), seq.index, rollout);
+    }
+    seq.job.complete(seq.index, rollout);
+  }
+
+  private void free(Sequence seq) {
+    if (seq.slot >= 0 && slots[seq.slot] == seq) {
+      slots[seq.slot] = null;
+      active--;
+    }
+    seq.slot = -1;
+  }
+
+  private void release() {
+    if (decoder != null) {
+      decoder.close();
+      decoder = null;
+    }
+    if (running != null) {
+      running.close();
+      running = null;
+    }
+  }
+
+  @Override
+  public void close() {
+    release();
+  }
+}
