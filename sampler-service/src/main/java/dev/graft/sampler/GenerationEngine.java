@@ -2,6 +2,7 @@ package dev.graft.sampler;
 
 import dev.graft.model.LlamaConfig;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.concurrent.CompletionException;
@@ -10,6 +11,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongConsumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The sampler's generation engine: KV-cached decoding with continuous batching over a fixed
@@ -29,6 +32,8 @@ import java.util.function.LongConsumer;
  * rollout whatever else is batched with it. Thread-safe; one worker thread runs the model.
  */
 public final class GenerationEngine implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(GenerationEngine.class);
 
   /**
    * @param slots sequences decoded together, &ge; 1
@@ -132,12 +137,17 @@ public final class GenerationEngine implements AutoCloseable {
     }
     RequestValidation.check(prompts, params, config, options);
     GenerationJob job = new GenerationJob(this, nextJobId.getAndIncrement(), prompts.size(), sink);
-    List<Sequence> sequences = new java.util.ArrayList<>();
+    List<Sequence> sequences = new ArrayList<>();
     for (int i = 0; i < prompts.size(); i++) {
       sequences.add(new Sequence(job, i, prompts.get(i).clone(), params.withSeed(params.seed() + i),
           config.maxPositionEmbeddings()));
     }
-    int depth;
+    notifyQueued(enqueue(sequences));
+    return job;
+  }
+
+  /** Appends a job's prompts to the queue, all or none; returns the new depth. */
+  private int enqueue(List<Sequence> sequences) {
     lock.lock();
     try {
       if (closed) {
@@ -149,13 +159,21 @@ public final class GenerationEngine implements AutoCloseable {
             + sequences.size() + "; retry later or on another replica");
       }
       queue.addAll(sequences);
-      depth = queue.size();
       changed.signalAll();
+      return queue.size();
     } finally {
       lock.unlock();
     }
-    listeners.forEach(l -> l.onQueued(depth));
-    return job;
+  }
+
+  private void notifyQueued(int depth) {
+    for (Listener l : listeners) {
+      try {
+        l.onQueued(depth);
+      } catch (RuntimeException e) { // the job is queued: a listener must not make it look failed
+        LOG.warn("sampler engine listener {} failed", l, e);
+      }
+    }
   }
 
   /**

@@ -2,6 +2,9 @@ package dev.graft.sampler;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The engine thread's side of continuous batching: the slots, the running policy version and
@@ -9,6 +12,8 @@ import java.util.List;
  * the engine lock); only {@link #active()} is read from elsewhere.
  */
 final class SlotRunner implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(SlotRunner.class);
 
   private final PolicyHolder policies;
   private final Sequence[] slots;
@@ -70,12 +75,11 @@ final class SlotRunner implements AutoCloseable {
     slots[slot] = seq;
     seq.slot = slot;
     active++;
-    for (GenerationEngine.Listener l : listeners) {
-      l.onAdmitted(seq.job.id(), seq.index, slot);
-    }
+    int at = slot;
+    tell(l -> l.onAdmitted(seq.job.id(), seq.index, at));
     try {
       Rollout.Finish finish = seq.accept(decoder.prefill(slot, seq.prompt));
-      listeners.forEach(l -> l.onTokens(1));
+      tell(l -> l.onTokens(1));
       if (finish != null) {
         finish(seq, finish);
       }
@@ -118,8 +122,8 @@ final class SlotRunner implements AutoCloseable {
     for (int i = 0; i < b; i++) {
       finished[i] = batch.get(i).accept(logits[i]);
     }
-    listeners.forEach(l -> l.onStep(b)); // before any job completes, so metrics are never behind
-    listeners.forEach(l -> l.onTokens(b));
+    tell(l -> l.onStep(b)); // before any job completes, so metrics are never behind
+    tell(l -> l.onTokens(b));
     for (int i = 0; i < b; i++) {
       if (finished[i] != null) {
         finish(batch.get(i), finished[i]);
@@ -153,16 +157,25 @@ final class SlotRunner implements AutoCloseable {
       throw e;
     }
     long version = running.version();
-    listeners.forEach(l -> l.onPolicySwitch(version));
+    tell(l -> l.onPolicySwitch(version));
   }
 
   private void finish(Sequence seq, Rollout.Finish finish) {
     free(seq);
     Rollout rollout = seq.toRollout(running.version(), finish);
-    for (GenerationEngine.Listener l : listeners) {
-      l.onFinished(seq.job.id(), seq.index, rollout);
-    }
+    tell(l -> l.onFinished(seq.job.id(), seq.index, rollout));
     seq.job.complete(seq.index, rollout);
+  }
+
+  /** Notifies every listener; a failing listener must not stop the engine thread. */
+  private void tell(Consumer<GenerationEngine.Listener> event) {
+    for (GenerationEngine.Listener l : listeners) {
+      try {
+        event.accept(l);
+      } catch (RuntimeException e) {
+        LOG.warn("sampler engine listener {} failed", l, e);
+      }
+    }
   }
 
   private void free(Sequence seq) {
