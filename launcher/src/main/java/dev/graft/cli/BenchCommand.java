@@ -92,7 +92,8 @@ final class BenchCommand {
       Home home = new Home(bench.parent.home);
       RunConfig cfg = run.steps == null && run.overrides.stream().noneMatch(o -> o.startsWith("train.steps"))
           ? run.load().with("train.steps=23").with("retrofit.graduality=false") : run.load();
-      cfg = cfg.with("eval.sequences=8").with("server.port=-1");
+      // Off-policy: this measures the teacher path alone (on-policy adds sampler time).
+      cfg = cfg.with("eval.sequences=8").with("server.port=-1").with("onpolicy.fraction=0");
       Path base = baseModel(home);
       List<Document> corpus = DistillRun.corpus(home, cfg.data().corpus(), System.out);
       Map<String, Object> report = new LinkedHashMap<>();

@@ -75,7 +75,8 @@ class DistillCommandTest {
         "--set", "train.batch_size=8", "--set", "train.micro_batch=8", "--set", "train.lr=3e-3",
         "--set", "retrofit.kv_heads=1", "--set", "retrofit.alpha_ramp_steps=20",
         "--set", "loss.k=16", "--set", "eval.every=30", "--set", "eval.sequences=8",
-        "--set", "checkpoint.every=30", "--set", "output=" + out), err.toString());
+        "--set", "checkpoint.every=30", "--set", "onpolicy.fraction=0", "--set", "output=" + out),
+        err.toString());
     JsonNode report = new ObjectMapper().readTree(out.resolve("student/report.json").toFile());
     double gap = report.get("overall").get("gap_recovered").asDouble();
     assertTrue(gap > 0.5, "gap recovered " + gap + " in " + report);

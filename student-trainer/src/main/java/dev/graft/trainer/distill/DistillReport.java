@@ -35,6 +35,10 @@ public record DistillReport(String retrofit, String divergence, LlamaConfig teac
     train.put("train_seconds", outcome.trainSeconds());
     train.put("teacher_wait_seconds", outcome.teacherWaitSeconds());
     train.put("final_train_loss", outcome.lastLoss());
+    train.put("waiting_fraction", outcome.teacherWaitSeconds() / Math.max(1e-9, outcome.trainSeconds()));
+    train.put("generated_tokens", outcome.generatedTokens());
+    train.put("stale_rollouts_dropped", outcome.staleRolloutsDropped());
+    train.put("last_policy_version", outcome.lastPolicyVersion());
     r.put("wall_seconds", wallSeconds);
     r.set("overall", metrics(before.overall(), after.overall()));
     ObjectNode domains = r.putObject("by_domain");
@@ -61,8 +65,14 @@ public record DistillReport(String retrofit, String divergence, LlamaConfig teac
     StringBuilder sb = new StringBuilder();
     EvalMetrics b = before.overall();
     EvalMetrics a = after.overall();
-    sb.append(String.format(Locale.ROOT, "retrofit %s, %s; %,d steps, %,d tokens, %.0f s%n",
-        retrofit, divergence, outcome.steps(), outcome.tokensSeen(), wallSeconds));
+    sb.append(String.format(Locale.ROOT, "retrofit %s, %s; %,d steps, %,d trained positions, %.0f s"
+            + " (waiting for targets %.0f%%)%n", retrofit, divergence, outcome.steps(), outcome.tokensSeen(),
+        wallSeconds, 100 * outcome.teacherWaitSeconds() / Math.max(1e-9, outcome.trainSeconds())));
+    if (outcome.lastPolicyVersion() >= 0) {
+      sb.append(String.format(Locale.ROOT, "on-policy: %,d tokens generated, newest policy version %d,"
+          + " %d stale rollouts dropped%n", outcome.generatedTokens(), outcome.lastPolicyVersion(),
+          outcome.staleRolloutsDropped()));
+    }
     sb.append(String.format(Locale.ROOT, "%-26s %14s %16s %16s%n", "", "teacher", "student before",
         "student after"));
     row(sb, "KL(teacher||student) nats", 0, b.meanKl(), a.meanKl(), "%.4f");
