@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
     },
     subcommands = {SetupCommand.class, PretrainCommand.class, LocalCommand.class, DistillCommand.class,
         TeacherCommand.class, TrainerStatusCommand.class, ConfigCommand.class, BenchCommand.class,
-        ExperimentCommand.class,
+        ExperimentCommand.class, SamplerCommand.class,
         CommandLine.HelpCommand.class})
 public final class GraftCommand {
 
