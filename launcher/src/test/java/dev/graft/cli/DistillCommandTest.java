@@ -84,8 +84,10 @@ class DistillCommandTest {
         .get("num_key_value_heads").asInt());
   }
 
-  @Test
-  void distill_mixedOnPolicyThroughSamplerAndWeightSync_lowersTheKl(@TempDir Path home) throws Exception {
+  @org.junit.jupiter.params.ParameterizedTest(name = "on-policy fraction {0}")
+  @org.junit.jupiter.params.provider.ValueSource(doubles = {0.5, 1.0})
+  void distill_onPolicyThroughSamplerAndWeightSync_lowersTheKl(double fraction, @TempDir Path home)
+      throws Exception {
     StringWriter err = new StringWriter();
     Path out = home.resolve("run");
     assertEquals(0, exec(err, "--home", home.toString(), "distill", "--steps", "30",
@@ -94,12 +96,15 @@ class DistillCommandTest {
         "--set", "train.batch_size=8", "--set", "train.micro_batch=8", "--set", "train.lr=3e-3",
         "--set", "retrofit.kv_heads=1", "--set", "retrofit.alpha_ramp_steps=10",
         "--set", "loss.divergence=reverse_kl", "--set", "loss.k=16",
-        "--set", "onpolicy.fraction=0.5", "--set", "onpolicy.prompt_tokens=16",
+        "--set", "onpolicy.fraction=" + fraction, "--set", "onpolicy.prompt_tokens=16",
         "--set", "onpolicy.max_new_tokens=24", "--set", "onpolicy.publish_every=5",
         "--set", "eval.every=0", "--set", "eval.sequences=8", "--set", "output=" + out), err.toString());
     JsonNode report = new ObjectMapper().readTree(out.resolve("student/report.json").toFile());
     double gap = report.get("overall").get("gap_recovered").asDouble();
     assertTrue(gap > 0.3, "gap recovered " + gap + " in " + report);
+    JsonNode training = report.get("training");
+    assertTrue(training.get("generated_tokens").asLong() > 0, training.toString());
+    assertEquals(25, training.get("last_policy_version").asLong(), "published every 5 steps, the last before step 30");
   }
 
   @Test
