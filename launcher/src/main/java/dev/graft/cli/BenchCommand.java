@@ -25,7 +25,8 @@ import picocli.CommandLine.ParentCommand;
 /** {@code graft bench}: benchmarks with a JSON report; timings live here, never in tests. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = "Benchmarks on the embedded base model (train it first with `graft local` or `graft pretrain`).",
-    subcommands = {BenchCommand.Teacher.class, BenchCommand.Distill.class})
+    subcommands = {BenchCommand.Teacher.class, BenchCommand.Distill.class, BenchCommand.Sampler.class,
+        BenchCommand.Sync.class})
 final class BenchCommand {
 
   @ParentCommand
@@ -70,6 +71,57 @@ final class BenchCommand {
       Home home = new Home(bench.parent.home);
       TeacherBench.Result r = TeacherBench.run(new TeacherBench.Config(baseModel(home), null, 1, batch, seq, reps));
       write(home, "teacher", r.toMap());
+      return 0;
+    }
+  }
+
+  @Command(name = "sampler", mixinStandardHelpOptions = true,
+      description = {"Generation tokens/s at batch 1 and 8 for 256 new tokens after a 16-token prompt,",
+          "with the KV cache vs recomputing the whole prefix each step, on the base model's",
+          "architecture (small preset, context raised to 512) with random weights."})
+  static final class Sampler implements Callable<Integer> {
+    @ParentCommand
+    BenchCommand bench;
+
+    @Option(names = "--new-tokens", defaultValue = "256", description = "Tokens generated per sequence. Default: ${DEFAULT-VALUE}.")
+    int newTokens;
+
+    @Override
+    public Integer call() throws Exception {
+      Home home = new Home(bench.parent.home);
+      dev.graft.model.LlamaConfig c = dev.graft.model.LlamaConfig.small(4096)
+          .withMaxPositionEmbeddings(Math.max(512, 16 + newTokens));
+      var r = dev.graft.sampler.SamplerBench.run(
+          new dev.graft.sampler.SamplerBench.Config(c, 1, 16, newTokens, List.of(1, 8)));
+      write(home, "sampler", r.toMap());
+      return 0;
+    }
+  }
+
+  @Command(name = "sync", mixinStandardHelpOptions = true,
+      description = {"Weight-sync time of the default student (the base model retrofitted to 2 KV heads):",
+          "publish on the trainer -> verified and installed on a sampler over loopback gRPC."})
+  static final class Sync implements Callable<Integer> {
+    @ParentCommand
+    BenchCommand bench;
+
+    @Option(names = "--versions", defaultValue = "10", description = "Timed versions. Default: ${DEFAULT-VALUE}.")
+    int versions;
+
+    @Override
+    public Integer call() throws Exception {
+      Home home = new Home(bench.parent.home);
+      var r = dev.graft.sampler.sync.WeightSyncBench.run(
+          dev.graft.model.LlamaConfig.small(4096).withNumKeyValueHeads(2), versions, 1);
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("parameters", r.parameters());
+      m.put("bytes", r.bytes());
+      m.put("versions", r.versions());
+      m.put("publish_ms", r.publishMillis());
+      m.put("sync_ms_median", r.syncMillis());
+      m.put("sync_ms_max", r.syncMillisMax());
+      m.put("megabytes_per_second", r.megabytesPerSecond());
+      write(home, "sync", m);
       return 0;
     }
   }

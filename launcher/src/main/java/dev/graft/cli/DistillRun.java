@@ -20,6 +20,7 @@ import dev.graft.trainer.distill.DistillProgress;
 import dev.graft.trainer.distill.DistillReport;
 import dev.graft.trainer.distill.RunConfig;
 import dev.graft.trainer.distill.RunValidation;
+import dev.graft.trainer.distill.StepLog;
 import dev.graft.trainer.distill.WireDtype;
 import dev.graft.trainer.server.RunStatus;
 import dev.graft.trainer.server.TrainerServer;
@@ -103,7 +104,8 @@ final class DistillRun {
       DistillJob job = new DistillJob(cfg, teacherDir, runDir, runDir.resolve("student"));
       DistillReport report;
       try (NDManager manager = NDManager.newBaseManager();
-          DistillProgress progress = new DistillProgress(o, System.console() != null, 25, status)) {
+          StepLog steps = new StepLog(runDir, status);
+          DistillProgress progress = new DistillProgress(o, System.console() != null, 25, steps)) {
         report = job.run(training, exact, peers, corpus, manager, progress, o);
       }
       status.done();

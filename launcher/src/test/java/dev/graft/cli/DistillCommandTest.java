@@ -105,6 +105,11 @@ class DistillCommandTest {
     JsonNode training = report.get("training");
     assertTrue(training.get("generated_tokens").asLong() > 0, training.toString());
     assertEquals(25, training.get("last_policy_version").asLong(), "published every 5 steps, the last before step 30");
+    List<String> steps = Files.readAllLines(out.resolve("steps.jsonl"));
+    assertEquals(30, steps.size());
+    JsonNode last = new ObjectMapper().readTree(steps.get(29));
+    assertEquals(25, last.get("policy_version").asLong());
+    assertTrue(last.get("oldest_rollout_version").asLong() >= 25 - 20, last.toString());
   }
 
   @Test

@@ -1,0 +1,83 @@
+package dev.graft.trainer.distill;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * Appends one JSON line per step to {@code RUN/steps.jsonl}: loss, learning rate, α, throughput,
+ * time waited for targets, and — for on-policy runs — the newest published policy version and
+ * the oldest version any rollout of the step came from, so every loss is attributable to the
+ * policy that produced its data. Each line is flushed, so the file survives a kill.
+ */
+public final class StepLog implements Distiller.Listener, AutoCloseable {
+
+  public static final String FILE = "steps.jsonl";
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private final BufferedWriter out;
+  private final Distiller.Listener next;
+
+  public StepLog(Path runDir, Distiller.Listener next) throws IOException {
+    Files.createDirectories(runDir);
+    this.out = Files.newBufferedWriter(runDir.resolve(FILE), StandardCharsets.UTF_8,
+        StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    this.next = next;
+  }
+
+  @Override
+  public void onBaseline(DistillEvaluator.Result before) {
+    next.onBaseline(before);
+  }
+
+  @Override
+  public void onStart(long fromStep, long totalSteps) {
+    next.onStart(fromStep, totalSteps);
+  }
+
+  @Override
+  public void onStep(Distiller.StepStats s) {
+    ObjectNode n = JSON.createObjectNode();
+    n.put("step", s.step());
+    n.put("loss", s.loss());
+    n.put("lr", s.lr());
+    n.put("grad_norm", s.gradNorm());
+    n.put("mean_alpha", s.meanAlpha());
+    n.put("tokens_per_second", s.tokensPerSecond());
+    n.put("wait_seconds_total", s.teacherWaitSeconds());
+    if (s.policyVersion() >= 0) {
+      n.put("policy_version", s.policyVersion());
+      n.put("oldest_rollout_version", s.oldestRolloutVersion());
+      n.put("stale_rollouts_dropped_total", s.staleRolloutsDropped());
+    }
+    try {
+      out.write(JSON.writeValueAsString(n));
+      out.newLine();
+      out.flush();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot append to " + FILE, e);
+    }
+    next.onStep(s);
+  }
+
+  @Override
+  public void onEval(long step, DistillEvaluator.Result result) {
+    next.onEval(step, result);
+  }
+
+  @Override
+  public void onCheckpoint(long step, Path dir) {
+    next.onCheckpoint(step, dir);
+  }
+
+  @Override
+  public void close() throws IOException {
+    out.close();
+  }
+}
