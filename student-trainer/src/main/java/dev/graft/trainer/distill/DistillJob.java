@@ -188,8 +188,12 @@ public record DistillJob(RunConfig config, Path teacherDir, Path runDir, Path ou
 
   /** Digest of the sections that define the optimisation; a resumed run must match it. */
   static String configFingerprint(RunConfig c) {
+    RunConfig.OnPolicy op = c.onpolicy();
+    String onPolicy = op.fraction() == 0 ? "off-policy" : String.join(",", String.valueOf(op.fraction()),
+        String.valueOf(op.promptTokens()), String.valueOf(op.maxNewTokens()), String.valueOf(op.temperature()),
+        String.valueOf(op.topP()), String.valueOf(op.publishEvery()), String.valueOf(op.maxPolicyLag()));
     String text = String.join("\n", c.retrofit().toString(), c.loss().toString(), c.data().toString(),
-        c.train().toString());
+        c.train().toString(), onPolicy);
     try {
       byte[] d = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
       return HexFormat.of().formatHex(d, 0, 16);
