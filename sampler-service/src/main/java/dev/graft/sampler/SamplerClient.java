@@ -7,16 +7,12 @@ import dev.graft.proto.v1.SamplerServiceGrpc;
 import io.grpc.Context;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
+import dev.graft.service.ReplicaRetry;
 import io.grpc.ManagedChannel;
-import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Function;
 
 /**
  * A {@link RolloutSource} over one or more sampler replicas. Calls go round-robin across the
@@ -39,7 +35,7 @@ public final class SamplerClient implements RolloutSource {
   private final boolean ownsChannels;
   private final List<String> names;
   private final SamplerClientOptions options;
-  private final AtomicInteger next = new AtomicInteger();
+  private final ReplicaRetry retry;
 
   SamplerClient(List<ManagedChannel> channels, boolean ownsChannels, List<String> names,
       SamplerClientOptions options) {
@@ -47,6 +43,8 @@ public final class SamplerClient implements RolloutSource {
     this.ownsChannels = ownsChannels;
     this.names = List.copyOf(names);
     this.options = options;
+    this.retry = new ReplicaRetry("sampler", this.channels, this.names, options.maxAttempts(),
+        options.initialBackoff(), options.maxBackoff(), options.sleeper()::sleep, SamplerUnavailableException::new);
   }
 
   /** Settings and endpoints of a client; see {@link SamplerClientOptions.Builder}. */
@@ -66,7 +64,7 @@ public final class SamplerClient implements RolloutSource {
   /** From the next replica that answers {@code GetInfo}; not cached, as the version moves. */
   @Override
   public SamplerInfo info() {
-    return withRetries("GetInfo", ch -> SamplerProtos.info(SamplerServiceGrpc.newBlockingStub(ch)
+    return retry.call("GetInfo", ch -> SamplerProtos.info(SamplerServiceGrpc.newBlockingStub(ch)
         .withDeadlineAfter(options.deadline().toNanos(), TimeUnit.NANOSECONDS)
         .getInfo(GetSamplerInfoRequest.getDefaultInstance())));
   }
@@ -77,7 +75,7 @@ public final class SamplerClient implements RolloutSource {
       throw new IllegalArgumentException("generate needs at least one prompt and sampling params");
     }
     GenerateRequest request = SamplerProtos.encode(prompts, params);
-    return withRetries("Generate", ch -> generateOnce(ch, request, prompts));
+    return retry.call("Generate", ch -> generateOnce(ch, request, prompts));
   }
 
   /** One streaming call; the context is cancelled on every exit so no call outlives it. */
@@ -125,48 +123,6 @@ public final class SamplerClient implements RolloutSource {
       }
     }
     return List.of(out);
-  }
-
-  private <T> T withRetries(String rpc, Function<ManagedChannel, T> call) {
-    StatusRuntimeException last = null;
-    List<String> tried = new ArrayList<>();
-    for (int attempt = 0; attempt < options.maxAttempts(); attempt++) {
-      if (attempt > 0) {
-        backoff(attempt, rpc);
-      }
-      int i = Math.floorMod(next.getAndIncrement(), channels.size());
-      try {
-        return call.apply(channels.get(i));
-      } catch (StatusRuntimeException e) {
-        Status.Code code = e.getStatus().getCode();
-        if (code == Status.Code.INVALID_ARGUMENT) {
-          throw new IllegalArgumentException(e.getStatus().getDescription(), e);
-        }
-        if (code != Status.Code.UNAVAILABLE && code != Status.Code.RESOURCE_EXHAUSTED) {
-          throw new SamplerUnavailableException(
-              rpc + " on sampler " + names.get(i) + " failed: " + describe(e.getStatus()), e);
-        }
-        last = e;
-        tried.add(names.get(i) + " " + code);
-      }
-    }
-    throw new SamplerUnavailableException(rpc + " failed after " + options.maxAttempts()
-        + " attempts (" + String.join(", ", tried) + "); last: " + describe(last.getStatus()), last);
-  }
-
-  private void backoff(int attempt, String rpc) {
-    long initial = options.initialBackoff().toNanos();
-    long nanos = Math.min(options.maxBackoff().toNanos(), initial << Math.min(attempt - 1, 30));
-    try {
-      options.sleeper().sleep(Duration.ofNanos(nanos));
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new SamplerUnavailableException("interrupted while retrying " + rpc, e);
-    }
-  }
-
-  private static String describe(Status s) {
-    return s.getCode() + (s.getDescription() == null ? "" : " (" + s.getDescription() + ")");
   }
 
   /** The {@code host:port} (or channel) names this client calls, in round-robin order. */

@@ -1,5 +1,6 @@
 package dev.graft.sampler;
 
+import dev.graft.service.MetricsHttpServer;
 import dev.graft.proto.v1.SamplerServiceGrpc;
 import io.grpc.Grpc;
 import io.grpc.InsecureServerCredentials;

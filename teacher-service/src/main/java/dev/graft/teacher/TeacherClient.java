@@ -7,16 +7,12 @@ import dev.graft.proto.v1.TeacherServiceGrpc;
 import io.grpc.Context;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
+import dev.graft.service.ReplicaRetry;
 import io.grpc.ManagedChannel;
-import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Function;
 
 /**
  * A {@link TeacherScorer} over one or more teacher replicas. Calls go round-robin across the
@@ -39,7 +35,7 @@ public final class TeacherClient implements TeacherScorer {
   private final boolean ownsChannels;
   private final List<String> names;
   private final TeacherClientOptions options;
-  private final AtomicInteger next = new AtomicInteger();
+  private final ReplicaRetry retry;
   private volatile TeacherInfo info;
 
   TeacherClient(List<ManagedChannel> channels, boolean ownsChannels, List<String> names,
@@ -48,6 +44,8 @@ public final class TeacherClient implements TeacherScorer {
     this.ownsChannels = ownsChannels;
     this.names = List.copyOf(names);
     this.options = options;
+    this.retry = new ReplicaRetry("teacher", this.channels, this.names, options.maxAttempts(),
+        options.initialBackoff(), options.maxBackoff(), options.sleeper()::sleep, TeacherUnavailableException::new);
   }
 
   /** Settings and endpoints of a client; see {@link TeacherClientOptions.Builder}. */
@@ -69,7 +67,7 @@ public final class TeacherClient implements TeacherScorer {
   public TeacherInfo info() {
     TeacherInfo cached = info;
     if (cached == null) {
-      cached = withRetries("GetModelInfo", ch -> TeacherProtos.teacherInfo(
+      cached = retry.call("GetModelInfo", ch -> TeacherProtos.teacherInfo(
           TeacherServiceGrpc.newBlockingStub(ch).withDeadlineAfter(deadlineNanos(), TimeUnit.NANOSECONDS)
               .getModelInfo(GetModelInfoRequest.getDefaultInstance())));
       info = cached;
@@ -83,7 +81,7 @@ public final class TeacherClient implements TeacherScorer {
       throw new IllegalArgumentException("tokens must hold at least one non-empty row");
     }
     dev.graft.proto.v1.ScoreRequest proto = TeacherProtos.encode(tokens, request, options.valueType());
-    return withRetries("Score", ch -> scoreOnce(ch, proto, tokens.length, tokens[0].length, request));
+    return retry.call("Score", ch -> scoreOnce(ch, proto, tokens.length, tokens[0].length, request));
   }
 
   /** One streaming call; the context is cancelled on every exit so no call outlives it. */
@@ -116,50 +114,8 @@ public final class TeacherClient implements TeacherScorer {
     }
   }
 
-  private <T> T withRetries(String rpc, Function<ManagedChannel, T> call) {
-    StatusRuntimeException last = null;
-    List<String> tried = new ArrayList<>();
-    for (int attempt = 0; attempt < options.maxAttempts(); attempt++) {
-      if (attempt > 0) {
-        backoff(attempt, rpc);
-      }
-      int i = Math.floorMod(next.getAndIncrement(), channels.size());
-      try {
-        return call.apply(channels.get(i));
-      } catch (StatusRuntimeException e) {
-        Status.Code code = e.getStatus().getCode();
-        if (code == Status.Code.INVALID_ARGUMENT) {
-          throw new IllegalArgumentException(e.getStatus().getDescription(), e);
-        }
-        if (code != Status.Code.UNAVAILABLE && code != Status.Code.RESOURCE_EXHAUSTED) {
-          throw new TeacherUnavailableException(
-              rpc + " on teacher " + names.get(i) + " failed: " + describe(e.getStatus()), e);
-        }
-        last = e;
-        tried.add(names.get(i) + " " + code);
-      }
-    }
-    throw new TeacherUnavailableException(rpc + " failed after " + options.maxAttempts()
-        + " attempts (" + String.join(", ", tried) + "); last: " + describe(last.getStatus()), last);
-  }
-
-  private void backoff(int attempt, String rpc) {
-    long initial = options.initialBackoff().toNanos();
-    long nanos = Math.min(options.maxBackoff().toNanos(), initial << Math.min(attempt - 1, 30));
-    try {
-      options.sleeper().sleep(Duration.ofNanos(nanos));
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new TeacherUnavailableException("interrupted while retrying " + rpc, e);
-    }
-  }
-
   private long deadlineNanos() {
     return options.deadline().toNanos();
-  }
-
-  private static String describe(Status s) {
-    return s.getCode() + (s.getDescription() == null ? "" : " (" + s.getDescription() + ")");
   }
 
   /** The {@code host:port} (or channel) names this client calls, in round-robin order. */

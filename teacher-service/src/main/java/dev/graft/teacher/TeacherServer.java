@@ -1,5 +1,6 @@
 package dev.graft.teacher;
 
+import dev.graft.service.MetricsHttpServer;
 import dev.graft.proto.v1.TeacherServiceGrpc;
 import io.grpc.Grpc;
 import io.grpc.InsecureServerCredentials;

@@ -1,4 +1,4 @@
-package dev.graft.sampler;
+package dev.graft.service;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
