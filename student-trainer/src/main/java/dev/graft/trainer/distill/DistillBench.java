@@ -3,6 +3,7 @@ package dev.graft.trainer.distill;
 import ai.djl.ndarray.NDManager;
 import dev.graft.data.Document;
 import dev.graft.teacher.TeacherScorer;
+import dev.graft.trainer.pretrain.RunCheckpoints;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -63,7 +64,7 @@ public final class DistillBench {
       new DistillJob(c, teacherDir, scratch.resolve("run"), scratch.resolve("student"))
           .run(teacher, exact, null, corpus, m, timer, new PrintStream(OutputStream.nullOutputStream()));
     } finally {
-      deleteTree(scratch);
+      RunCheckpoints.deleteTree(scratch);
     }
     long[] first = marks.get(warmup == 0 ? 0 : warmup - 1);
     long[] last = marks.get(marks.size() - 1);
@@ -73,11 +74,4 @@ public final class DistillBench {
     return new Result(name, timed, seconds / timed, (last[2] - first[2]) / 1e9 / timed, tokens / seconds);
   }
 
-  private static void deleteTree(Path dir) throws IOException {
-    try (var s = Files.walk(dir)) {
-      for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.delete(p);
-      }
-    }
-  }
 }

@@ -11,28 +11,25 @@ import me.tongfei.progressbar.ProgressBarStyle;
 /**
  * Shows a distillation run to a person: a progress bar with loss, α and tokens/s on a terminal,
  * or one log line every {@code logEvery} steps otherwise; evaluations as lines with the share of
- * the KL gap recovered so far. Forwards every event to {@code next} (e.g. the status service).
+ * the KL gap recovered so far.
  */
 public final class DistillProgress implements Distiller.Listener, AutoCloseable {
 
   private final PrintStream out;
   private final boolean terminal;
   private final long logEvery;
-  private final Distiller.Listener next;
   private volatile EvalMetrics baseline;
   private ProgressBar bar;
 
-  public DistillProgress(PrintStream out, boolean terminal, long logEvery, Distiller.Listener next) {
+  public DistillProgress(PrintStream out, boolean terminal, long logEvery) {
     this.out = out;
     this.terminal = terminal;
     this.logEvery = Math.max(1, logEvery);
-    this.next = next;
   }
 
   @Override
   public void onBaseline(DistillEvaluator.Result before) {
     baseline = before.overall();
-    next.onBaseline(before);
   }
 
   @Override
@@ -46,7 +43,6 @@ public final class DistillProgress implements Distiller.Listener, AutoCloseable 
           .setConsumer(new ConsoleProgressBarConsumer(out)).build();
       bar.stepTo(fromStep);
     }
-    next.onStart(fromStep, totalSteps);
   }
 
   @Override
@@ -60,7 +56,6 @@ public final class DistillProgress implements Distiller.Listener, AutoCloseable 
       out.printf(Locale.ROOT, "step %d: %s | grad norm %.2f | teacher wait %.1f s%n", s.step(), msg,
           s.gradNorm(), s.teacherWaitSeconds());
     }
-    next.onStep(s);
   }
 
   @Override
@@ -72,7 +67,6 @@ public final class DistillProgress implements Distiller.Listener, AutoCloseable 
         m.meanKl(), m.studentPerplexity(), m.teacherPerplexity(), m.top1Agreement(),
         b == null ? "" : String.format(Locale.ROOT, " | gap recovered %.1f%%", 100 * m.gapRecovered(b)));
     out.println((bar != null ? "\n" : "") + line);
-    next.onEval(step, r);
   }
 
   @Override
@@ -80,7 +74,6 @@ public final class DistillProgress implements Distiller.Listener, AutoCloseable 
     if (bar == null) {
       out.println("checkpoint " + dir);
     }
-    next.onCheckpoint(step, dir);
   }
 
   @Override

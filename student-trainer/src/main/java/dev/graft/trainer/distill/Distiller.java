@@ -66,6 +66,37 @@ public final class Distiller {
     default void onEval(long step, DistillEvaluator.Result result) {}
 
     default void onCheckpoint(long step, Path dir) {}
+
+    /** One listener that tells each of {@code listeners} every event, in order. */
+    static Listener all(Listener... listeners) {
+      java.util.List<Listener> ls = java.util.List.of(listeners);
+      return new Listener() {
+        @Override
+        public void onBaseline(DistillEvaluator.Result before) {
+          ls.forEach(l -> l.onBaseline(before));
+        }
+
+        @Override
+        public void onStart(long fromStep, long totalSteps) {
+          ls.forEach(l -> l.onStart(fromStep, totalSteps));
+        }
+
+        @Override
+        public void onStep(StepStats stats) {
+          ls.forEach(l -> l.onStep(stats));
+        }
+
+        @Override
+        public void onEval(long step, DistillEvaluator.Result result) {
+          ls.forEach(l -> l.onEval(step, result));
+        }
+
+        @Override
+        public void onCheckpoint(long step, Path dir) {
+          ls.forEach(l -> l.onCheckpoint(step, dir));
+        }
+      };
+    }
   }
 
   /** How a run ended. */

@@ -22,23 +22,11 @@ public final class StepLog implements Distiller.Listener, AutoCloseable {
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private final BufferedWriter out;
-  private final Distiller.Listener next;
 
-  public StepLog(Path runDir, Distiller.Listener next) throws IOException {
+  public StepLog(Path runDir) throws IOException {
     Files.createDirectories(runDir);
     this.out = Files.newBufferedWriter(runDir.resolve(FILE), StandardCharsets.UTF_8,
         StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-    this.next = next;
-  }
-
-  @Override
-  public void onBaseline(DistillEvaluator.Result before) {
-    next.onBaseline(before);
-  }
-
-  @Override
-  public void onStart(long fromStep, long totalSteps) {
-    next.onStart(fromStep, totalSteps);
   }
 
   @Override
@@ -63,17 +51,6 @@ public final class StepLog implements Distiller.Listener, AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot append to " + FILE, e);
     }
-    next.onStep(s);
-  }
-
-  @Override
-  public void onEval(long step, DistillEvaluator.Result result) {
-    next.onEval(step, result);
-  }
-
-  @Override
-  public void onCheckpoint(long step, Path dir) {
-    next.onCheckpoint(step, dir);
   }
 
   @Override
