@@ -4,12 +4,15 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.graft.data.Document;
 import dev.graft.proto.v1.DType;
-import dev.graft.teacher.LocalTeacher;
-import dev.graft.teacher.TeacherBench;
 import dev.graft.teacher.TeacherClient;
-import dev.graft.teacher.TeacherServer;
+import dev.graft.teacher.server.LocalTeacher;
+import dev.graft.teacher.server.TeacherBench;
+import dev.graft.teacher.server.TeacherServer;
+import dev.graft.trainer.Home;
+import dev.graft.trainer.data.Corpora;
 import dev.graft.trainer.distill.DistillBench;
-import dev.graft.trainer.distill.RunConfig;
+import dev.graft.trainer.plan.RunConfig;
+import dev.graft.trainer.plan.RunPlan;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -91,8 +94,8 @@ final class BenchCommand {
       Home home = new Home(bench.parent.home);
       dev.graft.model.LlamaConfig c = dev.graft.model.LlamaConfig.small(4096)
           .withMaxPositionEmbeddings(Math.max(512, 16 + newTokens));
-      var r = dev.graft.sampler.SamplerBench.run(
-          new dev.graft.sampler.SamplerBench.Config(c, 1, 16, newTokens, List.of(1, 8)));
+      var r = dev.graft.sampler.server.SamplerBench.run(
+          new dev.graft.sampler.server.SamplerBench.Config(c, 1, 16, newTokens, List.of(1, 8)));
       write(home, "sampler", r.toMap());
       return 0;
     }
@@ -111,7 +114,7 @@ final class BenchCommand {
     @Override
     public Integer call() throws Exception {
       Home home = new Home(bench.parent.home);
-      var r = dev.graft.sampler.sync.WeightSyncBench.run(
+      var r = dev.graft.sync.bench.WeightSyncBench.run(
           dev.graft.model.LlamaConfig.small(4096).withNumKeyValueHeads(2), versions, 1);
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("parameters", r.parameters());
@@ -145,25 +148,26 @@ final class BenchCommand {
       RunConfig cfg = run.steps == null && run.overrides.stream().noneMatch(o -> o.startsWith("train.steps"))
           ? run.load().with("train.steps=23").with("retrofit.graduality=false") : run.load();
       // Off-policy: this measures the teacher path alone (on-policy adds sampler time).
-      cfg = cfg.with("eval.sequences=8").with("server.port=-1").with("onpolicy.fraction=0");
+      RunPlan plan = RunPlan.of(cfg.with("eval.sequences=8").with("server.port=-1").with("onpolicy.fraction=0"));
+      cfg = plan.source();
       Path base = baseModel(home);
-      List<Document> corpus = DistillRun.corpus(home, cfg.data().corpus(), System.out);
+      List<Document> corpus = Corpora.load(home, plan.data().corpus(), System.out);
       Map<String, Object> report = new LinkedHashMap<>();
       report.put("config", Map.of("steps", cfg.train().steps(), "warmup", warmup,
           "batch_size", cfg.train().batchSize(), "seq_len", cfg.data().seqLen(),
           "targets", cfg.loss().targets(), "k", cfg.loss().k(), "value_dtype", cfg.loss().valueDtype()));
       try (LocalTeacher local = LocalTeacher.load(base)) {
-        DistillBench.Result r = DistillBench.run("in_process", cfg, base, local, local, corpus, warmup);
+        DistillBench.Result r = DistillBench.run("in_process", plan, base, local, local, corpus, warmup);
         report.put("in_process", r.toMap());
         print(r);
       }
       try (TeacherServer server = TeacherServer.builder().checkpoint(base).port(0)
-              .maxSequenceLength(cfg.data().seqLen()).build().start();
+              .maxSequenceLength(plan.data().seqLen()).build().start();
           TeacherClient training = TeacherClient.builder().endpoints(List.of("localhost:" + server.port()))
-              .valueType(dev.graft.trainer.distill.WireDtype.parse(cfg.loss().valueDtype()).proto()).build();
+              .valueType(plan.loss().valueDtype().proto()).build();
           TeacherClient exact = TeacherClient.builder().endpoints(List.of("localhost:" + server.port()))
               .valueType(DType.DTYPE_FLOAT32).build()) {
-        DistillBench.Result r = DistillBench.run("grpc_loopback", cfg, base, training, exact, corpus, warmup);
+        DistillBench.Result r = DistillBench.run("grpc_loopback", plan, base, training, exact, corpus, warmup);
         report.put("grpc_loopback", r.toMap());
         print(r);
       }
@@ -175,7 +179,5 @@ final class BenchCommand {
       System.out.printf(Locale.ROOT, "%-14s %.3f s/step (teacher wait %.3f s/step), %,.0f train tok/s%n",
           r.teacher(), r.stepSeconds(), r.teacherWaitSeconds(), r.tokensPerSecond());
     }
-
-    }
-
+  }
 }

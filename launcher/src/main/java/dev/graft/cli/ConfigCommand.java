@@ -1,7 +1,7 @@
 package dev.graft.cli;
 
-import dev.graft.trainer.distill.RunConfig;
-import dev.graft.trainer.distill.RunValidation;
+import dev.graft.trainer.plan.RunConfig;
+import dev.graft.trainer.plan.RunPlan;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -30,9 +30,8 @@ final class ConfigCommand implements Callable<Integer> {
       }
       return 0;
     }
-    RunConfig cfg = run.load();
-    RunValidation.check(cfg);
-    System.out.print(cfg.toYaml());
+    RunPlan plan = run.plan();
+    System.out.print(plan.source().toYaml());
     return 0;
   }
 }

@@ -1,6 +1,7 @@
 package dev.graft.cli;
 
-import dev.graft.trainer.distill.RunConfig;
+import dev.graft.trainer.Home;
+import dev.graft.trainer.plan.RunPlan;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -27,10 +28,10 @@ final class DistillCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    RunConfig cfg = run.load();
+    RunPlan plan = run.plan();
     Home home = new Home(parent.home);
     Path base = home.model(new PretrainOptions().modelName("brown"));
-    DistillRun.run(home, cfg, base, System.out, fresh);
+    Loopback.run(home, plan, base, System.out, fresh);
     return 0;
   }
 }

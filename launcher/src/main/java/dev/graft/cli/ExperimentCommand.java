@@ -4,9 +4,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.graft.trainer.Home;
 import dev.graft.trainer.distill.DistillReport;
 import dev.graft.trainer.distill.EvalMetrics;
-import dev.graft.trainer.distill.RunConfig;
+import dev.graft.trainer.plan.RunConfig;
+import dev.graft.trainer.plan.RunPlan;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -62,7 +64,7 @@ final class ExperimentCommand implements Callable<Integer> {
         cfg = cfg.with(o);
       }
       System.out.println("\n=== " + arm.getKey() + " ===");
-      reports.put(arm.getKey(), DistillRun.run(home, cfg, base, System.out, false));
+      reports.put(arm.getKey(), Loopback.run(home, RunPlan.of(cfg), base, System.out, false));
     }
     String table = table(reports, common);
     System.out.println();

@@ -1,9 +1,10 @@
 package dev.graft.cli;
 
+import dev.graft.trainer.Home;
 import java.nio.file.Path;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /** The {@code graft} program: one jar, one subcommand per job. */
 @Command(
@@ -18,20 +19,14 @@ import picocli.CommandLine.Option;
       "~/.cache/graft), so the embedded base model is trained once per machine."
     },
     subcommands = {SetupCommand.class, PretrainCommand.class, LocalCommand.class, DistillCommand.class,
-        TeacherCommand.class, TrainerStatusCommand.class, ConfigCommand.class, BenchCommand.class,
-        ExperimentCommand.class, SamplerCommand.class,
+        TeacherCommand.class, SamplerCommand.class, TrainerCommand.class, TrainerStatusCommand.class,
+        ConfigCommand.class, BenchCommand.class, ExperimentCommand.class,
         CommandLine.HelpCommand.class})
 public final class GraftCommand {
 
   @Option(names = "--home", paramLabel = "DIR", scope = CommandLine.ScopeType.INHERIT,
       description = "Cache directory for corpus, tokenizer, models and runs (default: ${DEFAULT-VALUE}).")
-  Path home = defaultHome();
-
-  static Path defaultHome() {
-    String env = System.getenv("GRAFT_HOME");
-    return env != null && !env.isBlank() ? Path.of(env)
-        : Path.of(System.getProperty("user.home"), ".cache", "graft");
-  }
+  Path home = Home.defaultRoot();
 
   public static void main(String[] args) {
     System.exit(commandLine().execute(args));

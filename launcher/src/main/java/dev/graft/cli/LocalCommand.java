@@ -1,6 +1,8 @@
 package dev.graft.cli;
 
-import dev.graft.trainer.distill.RunConfig;
+import dev.graft.trainer.Home;
+import dev.graft.trainer.plan.RunConfig;
+import dev.graft.trainer.plan.RunPlan;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -42,12 +44,12 @@ final class LocalCommand implements Callable<Integer> {
     if (corpus.data != null) {
       cfg = cfg.with("data.corpus=" + corpus.data.toAbsolutePath());
     }
-    dev.graft.trainer.distill.RunValidation.check(cfg);
+    RunPlan plan = RunPlan.of(cfg); // every problem of the config before the base model trains
     Home home = new Home(parent.home);
     Path base = PretrainCommand.ensureBaseModel(home, corpus, options, null, false, System.out);
     System.out.println("base model (teacher): " + base);
     System.out.println();
-    DistillRun.run(home, cfg, base, System.out, fresh);
+    Loopback.run(home, plan, base, System.out, fresh);
     return 0;
   }
 }

@@ -1,6 +1,7 @@
 package dev.graft.cli;
 
-import dev.graft.trainer.distill.RunConfig;
+import dev.graft.trainer.plan.RunConfig;
+import dev.graft.trainer.plan.RunPlan;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,6 +23,11 @@ final class RunOptions {
   @Option(names = "--steps", paramLabel = "N",
       description = "Shortcut for --set train.steps=N (also scales nothing else).")
   Long steps;
+
+  /** The run as a checked plan: every problem of the config is reported here, before any work. */
+  RunPlan plan() {
+    return RunPlan.of(load());
+  }
 
   /** The resolved config; unknown keys and wrong types are errors here. */
   RunConfig load() {

@@ -1,14 +1,14 @@
 package dev.graft.cli;
 
-import dev.graft.sampler.PolicyHolder;
-import dev.graft.sampler.SamplerServer;
-import dev.graft.sampler.sync.WeightSubscriber;
-import dev.graft.trainer.distill.Endpoints;
+import dev.graft.sampler.server.SamplerReplica;
+import dev.graft.sampler.server.SamplerServer;
+import dev.graft.sync.subscribe.WeightSubscriber;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code graft sampler}: a sampler-service replica that follows a trainer's policy versions. */
+/** {@code graft sampler}: the sampler-service role, a replica that follows a trainer's policy versions. */
 @Command(name = "sampler", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Serve a sampler-service replica (graft.v1.SamplerService) with health, reflection and",
         "Prometheus metrics. It subscribes to a student-trainer's policy service and installs each new",
@@ -33,22 +33,24 @@ final class SamplerCommand implements Callable<Integer> {
       description = "Prompts queued before RESOURCE_EXHAUSTED. Default: ${DEFAULT-VALUE}.")
   int maxQueued;
 
+  @Option(names = "--max-new-tokens", defaultValue = "1024",
+      description = "The largest max_new_tokens a request may ask for. Default: ${DEFAULT-VALUE}.")
+  int maxNewTokens;
+
+  @Option(names = "--shutdown-grace-s", defaultValue = "30",
+      description = "Seconds in-flight streams may finish after SIGTERM before they are cancelled. Default: ${DEFAULT-VALUE}.")
+  long shutdownGraceSeconds;
+
   @Override
   public Integer call() throws Exception {
-    Endpoints.parse(trainer);
-    PolicyHolder holder = new PolicyHolder();
-    SamplerServer server = SamplerServer.builder().policies(holder).port(port).metricsPort(metricsPort)
-        .slots(slots).maxQueuedSequences(maxQueued).build().start();
-    WeightSubscriber sub = WeightSubscriber.builder().endpoint(trainer).installer(holder).build();
-    sub.start();
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      sub.close();
-      server.close();
-      holder.close();
-    }, "sampler-shutdown"));
-    System.out.println("sampler-service on port " + server.port() + ", following policy versions from "
-        + trainer + (server.metricsPort() >= 0 ? ", metrics on port " + server.metricsPort() : ""));
-    server.blockUntilShutdown();
+    SamplerReplica replica = SamplerReplica.start(SamplerServer.builder().port(port).metricsPort(metricsPort)
+            .slots(slots).maxQueuedSequences(maxQueued).maxNewTokensLimit(maxNewTokens)
+            .shutdownGrace(Duration.ofSeconds(shutdownGraceSeconds)),
+        WeightSubscriber.builder().endpoint(trainer));
+    Runtime.getRuntime().addShutdownHook(new Thread(replica::close, "sampler-shutdown"));
+    System.out.println("sampler-service on port " + replica.port() + ", following policy versions from "
+        + trainer + (replica.metricsPort() >= 0 ? ", metrics on port " + replica.metricsPort() : ""));
+    replica.blockUntilShutdown();
     return 0;
   }
 }

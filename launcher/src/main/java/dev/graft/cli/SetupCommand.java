@@ -1,6 +1,7 @@
 package dev.graft.cli;
 
 import dev.graft.data.DatasetSplit;
+import dev.graft.trainer.Home;
 import dev.graft.trainer.pretrain.BaseModelJob;
 import dev.graft.trainer.pretrain.PretrainConfig;
 import java.util.concurrent.Callable;

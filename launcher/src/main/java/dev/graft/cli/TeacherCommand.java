@@ -1,6 +1,8 @@
 package dev.graft.cli;
 
-import dev.graft.teacher.TeacherServer;
+import dev.graft.teacher.server.TeacherServer;
+import dev.graft.teacher.server.TeacherServerOptions;
+import dev.graft.trainer.Home;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -8,7 +10,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
-/** {@code graft teacher}: serves a frozen checkpoint as a teacher-service replica until stopped. */
+/** {@code graft teacher}: the teacher-service role, a replica that serves a frozen checkpoint until stopped. */
 @Command(name = "teacher", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Serve a checkpoint as a teacher-service replica (graft.v1.TeacherService) with",
         "health, reflection and Prometheus metrics, until stopped (SIGTERM finishes in-flight",
@@ -41,9 +43,21 @@ final class TeacherCommand implements Callable<Integer> {
       description = "Tokens queued or in flight before new requests get RESOURCE_EXHAUSTED; 0 = four full requests.")
   long capacityTokens;
 
+  @Option(names = "--max-batch-tokens", defaultValue = "0",
+      description = "Padded tokens per forward pass when requests are batched together; 0 = one full request.")
+  int maxBatchTokens;
+
   @Option(names = "--max-wait-ms", defaultValue = "2",
       description = "How long a forward pass waits for more requests to batch with. Default: ${DEFAULT-VALUE}.")
   long maxWaitMs;
+
+  @Option(names = "--chunk-bytes", defaultValue = "" + TeacherServerOptions.DEFAULT_CHUNK_BYTES,
+      description = "Byte budget of one streamed response message, in [1024, 4000000]. Default: ${DEFAULT-VALUE}.")
+  int chunkBytes;
+
+  @Option(names = "--shutdown-grace-s", defaultValue = "30",
+      description = "Seconds in-flight streams may finish after SIGTERM before they are cancelled. Default: ${DEFAULT-VALUE}.")
+  long shutdownGraceSeconds;
 
   @Override
   public Integer call() throws Exception {
@@ -51,7 +65,8 @@ final class TeacherCommand implements Callable<Integer> {
         : new Home(parent.home).model(new PretrainOptions().modelName("brown"));
     TeacherServer server = TeacherServer.builder().checkpoint(dir).port(port).metricsPort(metricsPort)
         .maxSequenceLength(maxSequenceLength).maxTokensPerRequest(maxTokensPerRequest)
-        .capacityTokens(capacityTokens).maxWait(Duration.ofMillis(maxWaitMs)).build().start();
+        .capacityTokens(capacityTokens).maxBatchTokens(maxBatchTokens).maxWait(Duration.ofMillis(maxWaitMs))
+        .chunkBytes(chunkBytes).shutdownGrace(Duration.ofSeconds(shutdownGraceSeconds)).build().start();
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "teacher-shutdown"));
     System.out.println("teacher-service serving " + dir + " on port " + server.port()
         + (server.metricsPort() >= 0 ? ", metrics on http://0.0.0.0:" + server.metricsPort() + "/metrics" : ""));

@@ -23,7 +23,7 @@ final class TrainerStatusCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws InterruptedException {
-    dev.graft.trainer.distill.Endpoints.parse(endpoint);
+    dev.graft.service.HostPort.parse(endpoint);
     ManagedChannel ch = Grpc.newChannelBuilder(endpoint, InsecureChannelCredentials.create()).build();
     try {
       TrainerStatus s = TrainerServiceGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)

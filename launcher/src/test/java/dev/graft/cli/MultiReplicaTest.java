@@ -4,20 +4,24 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
+import dev.graft.checkpoint.HfCheckpoint;
 import dev.graft.data.TextSources;
+import dev.graft.model.LlamaConfig;
 import dev.graft.proto.v1.DType;
-import dev.graft.sampler.PolicyHolder;
 import dev.graft.sampler.SamplerClient;
-import dev.graft.sampler.SamplerServer;
-import dev.graft.sampler.sync.PolicyGrpcService;
-import dev.graft.sampler.sync.WeightPublisher;
-import dev.graft.sampler.sync.WeightSubscriber;
+import dev.graft.sampler.server.PolicyHolder;
+import dev.graft.sampler.server.SamplerServer;
+import dev.graft.sync.publish.WeightPublisher;
+import dev.graft.sync.subscribe.WeightSubscriber;
 import dev.graft.teacher.TeacherClient;
-import dev.graft.teacher.TeacherServer;
+import dev.graft.teacher.server.TeacherServer;
 import dev.graft.trainer.distill.DistillJob;
+import dev.graft.trainer.distill.DistillListener;
 import dev.graft.trainer.distill.DistillReport;
-import dev.graft.trainer.distill.Distiller;
-import dev.graft.trainer.distill.RunConfig;
+import dev.graft.trainer.distill.Peers;
+import dev.graft.trainer.distill.StepStats;
+import dev.graft.trainer.plan.RunConfig;
+import dev.graft.trainer.plan.RunPlan;
 import dev.graft.trainer.server.RunStatus;
 import dev.graft.trainer.server.TrainerServer;
 import java.io.OutputStream;
@@ -63,10 +67,8 @@ class MultiReplicaTest {
         teachers.add(t);
       }
       WeightPublisher weights = new WeightPublisher();
-      PolicyGrpcService policy = new PolicyGrpcService(weights);
-      TrainerServer trainer = TrainerServer.start(0, new RunStatus("multi"), List.of(policy));
+      TrainerServer trainer = TrainerServer.start(0, new RunStatus("multi"), weights);
       open.add(0, trainer);
-      open.add(0, policy::endWatches);
       List<SamplerServer> samplers = new ArrayList<>();
       for (int i = 0; i < 2; i++) {
         PolicyHolder holder = new PolicyHolder();
@@ -91,9 +93,9 @@ class MultiReplicaTest {
       open.add(0, samplerClient);
 
       List<Long> steps = new ArrayList<>();
-      Distiller.Listener killer = new Distiller.Listener() {
+      DistillListener killer = new DistillListener() {
         @Override
-        public void onStep(Distiller.StepStats s) {
+        public void onStep(StepStats s) {
           steps.add(s.step());
           if (s.step() == 8) {
             teachers.get(0).close();
@@ -103,8 +105,9 @@ class MultiReplicaTest {
       };
       DistillReport report;
       try (NDManager m = NDManager.newBaseManager()) {
-        report = new DistillJob(cfg, teacher, home.resolve("run"), home.resolve("run/student"))
-            .run(training, exact, new DistillJob.OnPolicyPeers(samplerClient, weights::publish),
+        RunPlan.Bound plan = RunPlan.of(cfg).bind(LlamaConfig.read(teacher.resolve(HfCheckpoint.CONFIG_FILE)));
+        report = new DistillJob(plan, teacher, home.resolve("run"), home.resolve("run/student"))
+            .run(new Peers(training, samplerClient, weights::publish), exact,
                 TextSources.load(data), m, killer, new PrintStream(OutputStream.nullOutputStream()));
       }
       assertEquals(20, steps.size(), "every step ran: " + steps);

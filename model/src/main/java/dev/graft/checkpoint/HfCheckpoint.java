@@ -49,6 +49,17 @@ public record HfCheckpoint(LlamaConfig config, Map<String, NDArray> tensors) {
    */
   public static HfCheckpoint load(Path dir, NDManager manager) throws IOException {
     LlamaConfig config = LlamaConfig.read(dir.resolve(CONFIG_FILE));
+    return new HfCheckpoint(config, loadTensors(dir, config, manager));
+  }
+
+  /**
+   * Reads the weights of {@code dir} for a {@code config} already read from it (or known to
+   * match): every tensor the config expects, converted to fp32, on {@code manager}.
+   *
+   * @throws IllegalArgumentException listing every missing, misshapen or unexpected tensor
+   */
+  public static Map<String, NDArray> loadTensors(Path dir, LlamaConfig config, NDManager manager)
+      throws IOException {
     try (ShardedReader reader = ShardedReader.open(dir)) {
       checkLayout(dir.toString(), config, reader.shapes());
       Map<String, NDArray> loaded = new LinkedHashMap<>();
@@ -60,7 +71,7 @@ public record HfCheckpoint(LlamaConfig config, Map<String, NDArray> tensors) {
         loaded.values().forEach(NDArray::close);
         throw e;
       }
-      return new HfCheckpoint(config, loaded);
+      return loaded;
     }
   }
 

@@ -59,25 +59,36 @@ public final class TensorCodec {
    *     not fit in one Java array
    */
   public static float[] decodeToArray(ByteBuffer src, Dtype dtype) {
+    float[] out = new float[src.remaining() / dtype.requireFloat32Convertible().byteSize()];
+    decode(src, dtype, out, 0);
+    return out;
+  }
+
+  /**
+   * Widens {@code src} (little-endian {@code dtype} elements) into {@code dst} from index
+   * {@code offset}; {@code dst} must have room for every element.
+   *
+   * @throws IllegalArgumentException if {@code dtype} is not F32, F16 or BF16
+   */
+  public static void decode(ByteBuffer src, Dtype dtype, float[] dst, int offset) {
     ByteBuffer in = src.duplicate().order(ByteOrder.LITTLE_ENDIAN);
     src.position(src.limit());
-    float[] out = new float[in.remaining() / dtype.requireFloat32Convertible().byteSize()];
+    int n = in.remaining() / dtype.requireFloat32Convertible().byteSize();
     if (dtype == Dtype.F32) {
-      in.asFloatBuffer().get(out);
-      return out;
+      in.asFloatBuffer().get(dst, offset, n);
+      return;
     }
     ShortBuffer halves = in.asShortBuffer();
-    short[] s = new short[Math.min(CHUNK, out.length)];
+    short[] s = new short[Math.min(CHUNK, n)];
     int[] bits = new int[s.length];
-    for (int at = 0; at < out.length; at += s.length) {
-      int k = Math.min(s.length, out.length - at);
+    for (int at = 0; at < n; at += s.length) {
+      int k = Math.min(s.length, n - at);
       halves.get(s, 0, k);
       widen(dtype, s, bits, k);
       for (int i = 0; i < k; i++) {
-        out[at + i] = Float.intBitsToFloat(bits[i]);
+        dst[offset + at + i] = Float.intBitsToFloat(bits[i]);
       }
     }
-    return out;
   }
 
   /**

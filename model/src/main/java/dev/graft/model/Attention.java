@@ -1,10 +1,11 @@
 package dev.graft.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 
 /**
  * Causal self-attention with grouped key/value heads: MHA when kvHeads == heads, MQA when
- * kvHeads == 1, GQA in between. Keys and values of earlier tokens come from the decode cache.
+ * kvHeads == 1, GQA in between. Decoding caches keys and values ({@link KvCache}).
  */
 public final class Attention extends Mixer {
 
@@ -50,7 +51,17 @@ public final class Attention extends Mixer {
   }
 
   @Override
-  public NDArray forward(NDArray x, int startPos, DecodeCache.Slot state) {
-    return core.attend(x, startPos, state, q.weight(), k.weight(), v.weight(), o.weight(), kvHeads);
+  public NDArray forward(NDArray x) {
+    return core.attend(x, q.weight(), k.weight(), v.weight(), o.weight(), kvHeads);
+  }
+
+  @Override
+  public LayerCache newCache(int slots, int context, NDManager manager) {
+    return core.newCache(slots, context, kvHeads, manager);
+  }
+
+  @Override
+  public NDArray decode(NDArray x, DecodeStep step, LayerCache cache) {
+    return core.decode(x, step, (KvCache) cache, q.weight(), k.weight(), v.weight(), o.weight(), kvHeads);
   }
 }

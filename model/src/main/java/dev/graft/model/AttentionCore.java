@@ -1,46 +1,79 @@
 package dev.graft.model;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 
 /**
  * The arithmetic of causal grouped-query attention, given the projection weights: shared by
- * {@link Attention} and by retrofit mixers that compute their key/value weights on the fly.
- * Query head h reads key/value head h / (heads / kvHeads), as in Hugging Face's {@code repeat_kv}.
+ * {@link Attention} and by retrofit mixers that compute their key/value weights on the fly, for
+ * full passes and for incremental decoding alike. Query head h reads key/value head
+ * h / (heads / kvHeads), as in Hugging Face's {@code repeat_kv}, by reshaping the query heads into
+ * groups rather than repeating keys.
  */
 public record AttentionCore(int heads, int headDim, RotaryEmbedding rope) {
 
   /**
-   * @param x (B, T, D) input whose first token is at {@code startPos}
+   * A full causal pass.
+   *
+   * @param x (B, T, D) input whose first token is at position 0
    * @param kw key projection (kvHeads·headDim, D); {@code vw} likewise
-   * @param state decode-cache slot, or null for a full pass
    * @return (B, T, D) after the output projection {@code ow}
    */
-  public NDArray attend(NDArray x, int startPos, DecodeCache.Slot state, NDArray qw, NDArray kw,
-      NDArray vw, NDArray ow, int kvHeads) {
+  public NDArray attend(NDArray x, NDArray qw, NDArray kw, NDArray vw, NDArray ow, int kvHeads) {
     Shape s = x.getShape();
     long b = s.get(0);
     long t = s.get(1);
-    NDArray qh = rope.apply(split(linear(x, qw), b, t, heads), startPos); // (B, H, T, hd)
-    NDArray kh = rope.apply(split(linear(x, kw), b, t, kvHeads), startPos); // (B, KV, T, hd)
+    NDArray qh = rope.apply(split(linear(x, qw), b, t, heads), 0); // (B, H, T, hd)
+    NDArray kh = rope.apply(split(linear(x, kw), b, t, kvHeads), 0); // (B, KV, T, hd)
     NDArray vh = split(linear(x, vw), b, t, kvHeads); // (B, KV, T, hd)
-    if (state != null) {
-      NDArray[] past = state.get();
-      if (past.length == 2) {
-        kh = NDArrays.concat(new NDList(past[0], kh), 2); // (B, KV, S, hd)
-        vh = NDArrays.concat(new NDList(past[1], vh), 2);
-      }
-      state.set(kh, vh);
+    NDArray mask = t > 1 ? causalMask(x, t) : null;
+    return mix(qh, kh, vh, mask, b, t, kvHeads, ow);
+  }
+
+  /**
+   * An incremental pass: caches the step's keys and values in {@code cache}, then attends from
+   * each row's new tokens to its slot's cached positions.
+   *
+   * @param x (B, T, D), row b continuing slot {@code step.slot(b)}
+   * @param cache made by {@link #newCache} with the same {@code kvHeads}
+   * @return (B, T, D)
+   */
+  public NDArray decode(NDArray x, DecodeStep step, KvCache cache, NDArray qw, NDArray kw,
+      NDArray vw, NDArray ow, int kvHeads) {
+    if (cache.kvHeads() != kvHeads) {
+      throw new IllegalStateException("the decode cache holds " + cache.kvHeads()
+          + " key/value heads but the layer now has " + kvHeads + "; make a new decode state");
     }
-    long sLen = kh.getShape().get(2);
+    long b = step.rows();
+    long t = step.tokens();
+    NDArray qh = rope.applyAt(split(linear(x, qw), b, t, heads), step.positions()); // (B, H, T, hd)
+    NDArray kh = rope.applyAt(split(linear(x, kw), b, t, kvHeads), step.positions()); // (B, KV, T, hd)
+    NDArray vh = split(linear(x, vw), b, t, kvHeads); // (B, KV, T, hd)
+    cache.write(step, kh, vh);
+    return mix(qh, cache.keys(step), cache.values(step), step.attentionMask(), b, t, kvHeads, ow);
+  }
+
+  /** An empty key/value cache for {@code kvHeads} heads. */
+  public KvCache newCache(int slots, int context, int kvHeads, NDManager manager) {
+    return new KvCache(slots, context, kvHeads, headDim, manager);
+  }
+
+  /**
+   * softmax(q kᵀ / √hd + mask) v, then the output projection.
+   *
+   * @param qh (B, H, T, hd) queries
+   * @param kh (B, KV, S, hd) keys; {@code vh} likewise
+   * @param mask additive, broadcast to (B, KV, G, T, S), or null for none
+   */
+  private NDArray mix(NDArray qh, NDArray kh, NDArray vh, NDArray mask, long b, long t, int kvHeads,
+      NDArray ow) {
     int group = heads / kvHeads;
     NDArray qg = qh.reshape(b, kvHeads, group, t, headDim); // (B, KV, G, T, hd)
     NDArray kt = kh.expandDims(2).transpose(0, 1, 2, 4, 3); // (B, KV, 1, hd, S)
     NDArray scores = Scalars.div(qg.matMul(kt), (float) Math.sqrt(headDim)); // (B, KV, G, T, S)
-    if (t > 1) {
-      scores = scores.add(causalMask(x, t, sLen));
+    if (mask != null) {
+      scores = scores.add(mask);
     }
     NDArray out = scores.softmax(4).matMul(vh.expandDims(2)); // (B, KV, G, T, hd)
     out = out.reshape(b, heads, t, headDim).transpose(0, 2, 1, 3).reshape(b, t, (long) heads * headDim);
@@ -55,15 +88,14 @@ public record AttentionCore(int heads, int headDim, RotaryEmbedding rope) {
     return x.getNDArrayInternal().linear(x, w, null).singletonOrThrow();
   }
 
-  /** Additive mask (T, S): query i (absolute position S - T + i) sees keys j <= S - T + i. */
-  private static NDArray causalMask(NDArray like, long t, long s) {
-    float[] m = new float[(int) (t * s)];
-    long offset = s - t;
+  /** Additive mask (T, T): query i sees keys j &le; i. */
+  private static NDArray causalMask(NDArray like, long t) {
+    float[] m = new float[(int) (t * t)];
     for (int i = 0; i < t; i++) {
-      for (long j = offset + i + 1; j < s; j++) {
-        m[(int) (i * s + j)] = Float.NEGATIVE_INFINITY;
+      for (long j = i + 1; j < t; j++) {
+        m[(int) (i * t + j)] = Float.NEGATIVE_INFINITY;
       }
     }
-    return like.getManager().create(m, new Shape(t, s));
+    return like.getManager().create(m, new Shape(t, t));
   }
 }

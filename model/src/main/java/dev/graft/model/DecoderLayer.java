@@ -39,8 +39,15 @@ public final class DecoderLayer extends Module {
     return mlp;
   }
 
-  public NDArray forward(NDArray x, int startPos, DecodeCache.Slot state) {
-    NDArray h = x.add(mixer().forward(inputNorm.forward(x), startPos, state));
+  /** A full causal pass over x (B, T, hidden). */
+  public NDArray forward(NDArray x) {
+    NDArray h = x.add(mixer().forward(inputNorm.forward(x)));
+    return h.add(mlp.forward(postNorm.forward(h)));
+  }
+
+  /** An incremental pass (see {@link Mixer#decode}); {@code cache} is this layer's. */
+  public NDArray decode(NDArray x, DecodeStep step, LayerCache cache) {
+    NDArray h = x.add(mixer().decode(inputNorm.forward(x), step, cache));
     return h.add(mlp.forward(postNorm.forward(h)));
   }
 }

@@ -30,11 +30,20 @@ public final class LlamaBackbone extends Module {
     return norm;
   }
 
-  /** ids (B, T) int64 → final hidden states (B, T, hidden). */
-  public NDArray forward(NDArray ids, int startPos, DecodeCache cache) {
+  /** A full causal pass: ids (B, T) int64 → final hidden states (B, T, hidden). */
+  public NDArray forward(NDArray ids) {
+    NDArray h = embed.forward(ids); // (B, T, D)
+    for (DecoderLayer layer : layers) {
+      h = layer.forward(h);
+    }
+    return norm.forward(h);
+  }
+
+  /** An incremental pass continuing {@code state}'s slots: ids (B, T) → hidden states (B, T, hidden). */
+  public NDArray decode(NDArray ids, DecodeStep step, DecodeState state) {
     NDArray h = embed.forward(ids); // (B, T, D)
     for (int i = 0; i < layers.size(); i++) {
-      h = layers.get(i).forward(h, startPos, cache == null ? null : cache.slot(i));
+      h = layers.get(i).decode(h, step, state.cache(i));
     }
     return norm.forward(h);
   }

@@ -2,6 +2,7 @@ package dev.graft.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
@@ -53,13 +54,23 @@ public final class LlamaModel extends Module implements AutoCloseable {
     checkTensors(config, tensors);
     NDManager manager = parent.newSubManager();
     Map<String, NDArray> owned = new LinkedHashMap<>();
-    tensors.forEach((name, a) -> {
-      NDArray f = a.getDataType() == DataType.FLOAT32 ? a : a.toType(DataType.FLOAT32, false);
-      f.attach(manager);
-      f.setName(name);
-      owned.put(name, f);
-    });
+    tensors.forEach((name, a) -> owned.put(name, adopt(manager, name, a)));
     return new LlamaModel(config, manager, owned);
+  }
+
+  /**
+   * Moves {@code array}, as fp32, under this model's manager with {@code name}: for the tensors
+   * of modules a retrofit adds to the model. Returns the adopted array.
+   */
+  public NDArray adopt(String name, NDArray array) {
+    return adopt(manager, name, array);
+  }
+
+  private static NDArray adopt(NDManager manager, String name, NDArray a) {
+    NDArray f = a.getDataType() == DataType.FLOAT32 ? a : a.toType(DataType.FLOAT32, false);
+    f.attach(manager);
+    f.setName(name);
+    return f;
   }
 
   /**
@@ -108,21 +119,13 @@ public final class LlamaModel extends Module implements AutoCloseable {
 
   /** Full forward pass: ids (B, T) int64 → logits (B, T, vocab). */
   public NDArray forward(NDArray ids) {
-    return forward(ids, null);
+    return logits(hidden(ids)); // (B, T, V)
   }
 
-  /**
-   * Forward pass continuing {@code cache} (null for none): the first id sits at position
-   * {@code cache.length()}, and the cache grows by T.
-   */
-  public NDArray forward(NDArray ids, DecodeCache cache) {
+  /** Full forward pass up to the final norm: ids (B, T) int64 → hidden states (B, T, hidden). */
+  public NDArray hidden(NDArray ids) {
     checkIds(ids);
-    int start = cache == null ? 0 : cache.length();
-    NDArray h = backbone.forward(ids, start, cache); // (B, T, D)
-    if (cache != null) {
-      cache.advance((int) ids.getShape().get(1));
-    }
-    return logits(h); // (B, T, V)
+    return backbone.forward(ids);
   }
 
   /**
@@ -135,9 +138,61 @@ public final class LlamaModel extends Module implements AutoCloseable {
         : lmHead.forward(hidden); // (B, T, V)
   }
 
-  /** An empty decode cache for this model, whose memory lives under {@code parent}. */
-  public DecodeCache newCache(NDManager parent) {
-    return new DecodeCache(parent, config.numHiddenLayers());
+  /**
+   * An empty decode state for {@code slots} independent sequences of up to {@code context}
+   * tokens, each layer's cache of its mixer's kind, under {@code parent}. It fits the model as it
+   * is now: a retrofit whose α changes afterwards needs a new state.
+   */
+  public DecodeState newDecodeState(int slots, int context, NDManager parent) {
+    if (context > config.maxPositionEmbeddings()) {
+      throw new IllegalArgumentException("decode context (" + context
+          + ") exceeds max_position_embeddings (" + config.maxPositionEmbeddings() + ")");
+    }
+    return new DecodeState(layers().stream().map(DecoderLayer::mixer).toList(), slots, context, parent);
+  }
+
+  /**
+   * Incremental decoding of a batch of independent sequences: row b of {@code ids} (B, T) int64
+   * continues the sequence in slot {@code slots[b]} of {@code state}; its first
+   * {@code lengths[b]} tokens are real, the rest padding. Each slot advances by its row's length.
+   *
+   * @return logits (B, T, vocab); padding positions hold unspecified values
+   * @throws IllegalArgumentException for a repeated or unknown slot, a length outside [1, T], or
+   *     a slot that would pass its context
+   */
+  public NDArray decode(DecodeState state, int[] slots, NDArray ids, int[] lengths) {
+    return logits(decodeHidden(state, slots, ids, lengths)); // (B, T, V)
+  }
+
+  /**
+   * As {@link #decode}, but returns only the logits after each row's last real token, (B, vocab):
+   * what a sampler draws the next token from.
+   */
+  public NDArray decodeNext(DecodeState state, int[] slots, NDArray ids, int[] lengths) {
+    NDArray h = decodeHidden(state, slots, ids, lengths); // (B, T, D)
+    long b = slots.length;
+    long t = ids.getShape().get(1);
+    if (t > 1) {
+      long[] last = new long[slots.length];
+      for (int i = 0; i < slots.length; i++) {
+        last[i] = i * t + lengths[i] - 1;
+      }
+      NDManager m = ids.getManager();
+      h = h.reshape(b * t, -1).get(m, new NDIndex("{}", m.create(last))).expandDims(1); // (B, 1, D)
+    }
+    return logits(h).reshape(b, config.vocabSize()); // (B, V)
+  }
+
+  private NDArray decodeHidden(DecodeState state, int[] slots, NDArray ids, int[] lengths) {
+    checkIds(ids);
+    if (ids.getShape().get(0) != slots.length) {
+      throw new IllegalArgumentException("ids have " + ids.getShape().get(0) + " rows but "
+          + slots.length + " slots are given");
+    }
+    DecodeStep step = state.begin(slots, lengths, (int) ids.getShape().get(1), ids.getManager());
+    NDArray h = backbone.decode(ids, step, state); // (B, T, D)
+    state.commit(step);
+    return h;
   }
 
   private void checkIds(NDArray ids) {

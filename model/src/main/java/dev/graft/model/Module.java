@@ -14,10 +14,20 @@ import java.util.Map;
 public abstract class Module {
 
   private final Map<String, NDArray> params = new LinkedHashMap<>();
+  private final Map<String, NDArray> buffers = new LinkedHashMap<>();
   private final Map<String, Module> children = new LinkedHashMap<>();
 
   protected final NDArray registerParameter(String name, NDArray value) {
     params.put(name, value);
+    return value;
+  }
+
+  /**
+   * Registers frozen state that is not a parameter (PyTorch's {@code register_buffer}): it is part
+   * of {@link #stateDict()} but not of {@link #namedParameters()}, so optimizers never see it.
+   */
+  protected final NDArray registerBuffer(String name, NDArray value) {
+    buffers.put(name, value);
     return value;
   }
 
@@ -42,9 +52,25 @@ public abstract class Module {
     return out;
   }
 
+  /**
+   * Every parameter and buffer of the subtree by dotted name: everything needed to rebuild the
+   * module as it is. Parameters come first within each module, then its buffers, then children.
+   */
+  public final Map<String, NDArray> stateDict() {
+    Map<String, NDArray> out = new LinkedHashMap<>();
+    collectState("", out);
+    return out;
+  }
+
   private void collect(String prefix, Map<String, NDArray> out) {
     params.forEach((n, p) -> out.put(prefix + n, p));
     children.forEach((n, c) -> c.collect(prefix + n + ".", out));
+  }
+
+  private void collectState(String prefix, Map<String, NDArray> out) {
+    params.forEach((n, p) -> out.put(prefix + n, p));
+    buffers.forEach((n, b) -> out.put(prefix + n, b));
+    children.forEach((n, c) -> c.collectState(prefix + n + ".", out));
   }
 
   /**

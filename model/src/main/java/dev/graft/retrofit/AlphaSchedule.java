@@ -1,7 +1,6 @@
 package dev.graft.retrofit;
 
 import java.util.Arrays;
-import java.util.Locale;
 
 /**
  * α per unit as a pure function of the training step. Units move from 0 to 1 one after another,
@@ -25,34 +24,9 @@ public record AlphaSchedule(int[] order, long startStep, long rampSteps, boolean
     }
   }
 
-  /** "forward" (0..n-1), "reverse" (n-1..0), or an explicit list such as "3,1,0,2". */
+  /** The schedule of {@code order} over {@code units} units; see {@link AlphaOrder#parse}. */
   public static AlphaSchedule parse(String order, int units, long startStep, long rampSteps, boolean gradual) {
-    int[] o = new int[units];
-    switch (order.trim().toLowerCase(Locale.ROOT)) {
-      case "forward" -> Arrays.setAll(o, i -> i);
-      case "reverse" -> Arrays.setAll(o, i -> units - 1 - i);
-      default -> {
-        try {
-          o = Arrays.stream(order.split(",")).map(String::trim).mapToInt(Integer::parseInt).toArray();
-        } catch (NumberFormatException e) {
-          throw new IllegalArgumentException("alpha order '" + order
-              + "' must be forward, reverse or a comma-separated list of unit indices");
-        }
-        if (o.length != units) {
-          throw new IllegalArgumentException("alpha order '" + order + "' lists " + o.length
-              + " units but the retrofit has " + units);
-        }
-      }
-    }
-    return new AlphaSchedule(o, startStep, rampSteps, gradual);
-  }
-
-  /** Throws if the schedule does not reach α = 1 everywhere within {@code totalSteps}. */
-  public void requireFits(long totalSteps) {
-    if (gradual && startStep + rampSteps > totalSteps) {
-      throw new IllegalArgumentException("alpha schedule (start " + startStep + " + ramp " + rampSteps
-          + " steps) is longer than the run (" + totalSteps + " steps)");
-    }
+    return new AlphaSchedule(AlphaOrder.parse(order).resolve(units), startStep, rampSteps, gradual);
   }
 
   /** The α of every unit (indexed by unit, not by rank) at 1-based training {@code step}. */

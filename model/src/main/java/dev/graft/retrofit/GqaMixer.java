@@ -1,8 +1,11 @@
 package dev.graft.retrofit;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import dev.graft.model.AttentionCore;
-import dev.graft.model.DecodeCache;
+import dev.graft.model.DecodeStep;
+import dev.graft.model.KvCache;
+import dev.graft.model.LayerCache;
 import dev.graft.model.Linear;
 import dev.graft.model.Mixer;
 import dev.graft.model.Scalars;
@@ -12,12 +15,18 @@ import dev.graft.model.Tensors;
  * Attention on the path from the teacher's key/value heads to fewer (or more) grouped heads.
  *
  * <p>Its parameters are named as in a Llama checkpoint of the target architecture: {@code k_proj}
- * and {@code v_proj} hold the student's sKv heads. The teacher's projections are frozen buffers,
- * not parameters. At α = 0 the layer runs the teacher's own projections (bit-identical to the
- * teacher); at α = 1 it is plain GQA with sKv heads; in between, each query head's key (value)
- * projection is {@code (1-α)·W_teacher[head's group] + α·W_student[head's group]}.
+ * and {@code v_proj} hold the student's sKv heads. The teacher's projections are frozen buffers
+ * ({@code teacher_k_proj.weight}, {@code teacher_v_proj.weight}), not parameters. At α = 0 the
+ * layer runs the teacher's own projections (bit-identical to the teacher); at α = 1 it is plain
+ * GQA with sKv heads; in between, each query head's key (value) projection is
+ * {@code (1-α)·W_teacher[head's group] + α·W_student[head's group]}, so the layer caches one
+ * key/value head per query head while it decodes.
  */
 public final class GqaMixer extends Mixer implements InterpolatedMixer {
+
+  /** Buffer names of the teacher's key and value projections, under the mixer. */
+  public static final String TEACHER_K = "teacher_k_proj.weight";
+  public static final String TEACHER_V = "teacher_v_proj.weight";
 
   private final AttentionCore core;
   private final int heads;
@@ -39,8 +48,8 @@ public final class GqaMixer extends Mixer implements InterpolatedMixer {
     this.headDim = core.headDim();
     this.teacherKv = teacherKv;
     this.studentKv = studentKv;
-    this.teacherK = teacherK;
-    this.teacherV = teacherV;
+    this.teacherK = registerBuffer(TEACHER_K, teacherK);
+    this.teacherV = registerBuffer(TEACHER_V, teacherV);
     this.q = registerChild("q_proj", q);
     this.k = registerChild("k_proj", k);
     this.v = registerChild("v_proj", v);
@@ -58,44 +67,39 @@ public final class GqaMixer extends Mixer implements InterpolatedMixer {
   }
 
   @Override
-  public NDArray forward(NDArray x, int startPos, DecodeCache.Slot state) {
-    if (alpha == 0) {
-      return core.attend(x, startPos, state, q.weight(), teacherK, teacherV, o.weight(), teacherKv);
-    }
-    if (alpha == 1) {
-      return core.attend(x, startPos, state, q.weight(), k.weight(), v.weight(), o.weight(), studentKv);
-    }
-    NDArray kw = blend(teacherK, k.weight(), x);
-    NDArray vw = blend(teacherV, v.weight(), x);
-    return core.attend(x, startPos, state, q.weight(), kw, vw, o.weight(), heads);
+  public NDArray forward(NDArray x) {
+    KeyValue w = keyValue(x.getManager());
+    return core.attend(x, q.weight(), w.k, w.v, o.weight(), w.heads);
   }
 
   @Override
-  public NDArray[] materializeKv(ai.djl.ndarray.NDManager manager) {
-    NDArray[] out = new NDArray[2];
-    NDArray[][] pairs = {{teacherK, k.weight()}, {teacherV, v.weight()}};
-    for (int i = 0; i < 2; i++) {
-      NDArray t = pairs[i][0];
-      NDArray s = pairs[i][1];
-      NDArray w;
-      if (alpha == 0) {
-        w = perHead(Tensors.viewOn(t, manager), teacherKv);
-      } else if (alpha == 1) {
-        w = perHead(Tensors.viewOn(s, manager), studentKv);
-      } else {
-        NDArray pt = perHead(Tensors.viewOn(t, manager), teacherKv);
-        NDArray ps = perHead(Tensors.viewOn(s, manager), studentKv);
-        w = Scalars.mul(pt, (float) (1 - alpha)).add(Scalars.mul(ps, (float) alpha));
-      }
-      out[i] = manager.create(w.toFloatArray(), w.getShape()); // (heads·hd, D), detached
+  public LayerCache newCache(int slots, int context, NDManager manager) {
+    return core.newCache(slots, context, alpha == 0 ? teacherKv : alpha == 1 ? studentKv : heads, manager);
+  }
+
+  @Override
+  public NDArray decode(NDArray x, DecodeStep step, LayerCache cache) {
+    KeyValue w = keyValue(x.getManager());
+    return core.decode(x, step, (KvCache) cache, q.weight(), w.k, w.v, o.weight(), w.heads);
+  }
+
+  /** The key and value projections at the current α, with their number of heads. */
+  private record KeyValue(NDArray k, NDArray v, int heads) {}
+
+  private KeyValue keyValue(NDManager manager) {
+    if (alpha == 0) {
+      return new KeyValue(teacherK, teacherV, teacherKv);
     }
-    return out;
+    if (alpha == 1) {
+      return new KeyValue(k.weight(), v.weight(), studentKv);
+    }
+    return new KeyValue(blend(teacherK, k.weight(), manager), blend(teacherV, v.weight(), manager), heads);
   }
 
   /** (1-α)·perHead(teacher) + α·perHead(student), both (heads·hd, D). */
-  private NDArray blend(NDArray teacherW, NDArray studentW, NDArray x) {
-    NDArray t = perHead(Tensors.viewOn(teacherW, x.getManager()), teacherKv);
-    NDArray s = perHead(Tensors.viewOn(studentW, x.getManager()), studentKv);
+  private NDArray blend(NDArray teacherW, NDArray studentW, NDManager manager) {
+    NDArray t = perHead(Tensors.viewOn(teacherW, manager), teacherKv);
+    NDArray s = perHead(Tensors.viewOn(studentW, manager), studentKv);
     return Scalars.mul(t, (float) (1 - alpha)).add(Scalars.mul(s, (float) alpha));
   }
 

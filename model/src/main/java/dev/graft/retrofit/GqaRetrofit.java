@@ -20,10 +20,21 @@ import java.util.Random;
  */
 public record GqaRetrofit(int kvHeads, KvInit init, long seed) implements Retrofit {
 
+  /** The retrofit's {@code type} in specs and run configs. */
+  public static final String TYPE = "gqa";
+
   public GqaRetrofit {
     if (kvHeads <= 0) {
       throw new IllegalArgumentException("kv_heads (" + kvHeads + ") must be > 0");
     }
+    if (init == null) {
+      throw new IllegalArgumentException("a GQA retrofit needs a kv-head init");
+    }
+  }
+
+  @Override
+  public String tag() {
+    return TYPE + kvHeads;
   }
 
   @Override
@@ -34,6 +45,12 @@ public record GqaRetrofit(int kvHeads, KvInit init, long seed) implements Retrof
 
   private static String kind(int kv, LlamaConfig t) {
     return kv == t.numAttentionHeads() ? "MHA" : kv == 1 ? "MQA" : "GQA";
+  }
+
+  /** One unit per layer. */
+  @Override
+  public int units(LlamaConfig teacher) {
+    return teacher.numHiddenLayers();
   }
 
   @Override
@@ -51,24 +68,79 @@ public record GqaRetrofit(int kvHeads, KvInit init, long seed) implements Retrof
 
   @Override
   public RetrofitStudent build(LlamaConfig teacher, Map<String, NDArray> teacherTensors, NDManager manager) {
-    LlamaConfig target = targetConfig(teacher);
-    Map<String, NDArray> copies = new LinkedHashMap<>();
-    teacherTensors.forEach((n, t) -> copies.put(n, t.duplicate()));
-    LlamaModel model = LlamaModel.fromTensors(teacher, manager, copies);
+    targetConfig(teacher);
     Random rng = new Random(seed);
-    List<InterpolatedMixer> units = new ArrayList<>();
     int tKv = teacher.numKeyValueHeads();
-    int hd = teacher.headDim();
-    for (DecoderLayer layer : model.layers()) {
+    Map<String, NDArray> state = new LinkedHashMap<>();
+    teacherTensors.forEach((n, t) -> state.put(n, t.duplicate()));
+    for (int i = 0; i < teacher.numHiddenLayers(); i++) {
+      String k = projection(i, "k");
+      String v = projection(i, "v");
+      NDArray sk = init.apply(teacherTensors.get(k), tKv, kvHeads, teacher.headDim(), manager, rng);
+      NDArray sv = init.apply(teacherTensors.get(v), tKv, kvHeads, teacher.headDim(), manager, rng);
+      state.put(buffer(i, GqaMixer.TEACHER_K), state.remove(k));
+      state.put(buffer(i, GqaMixer.TEACHER_V), state.remove(v));
+      state.put(k, sk);
+      state.put(v, sv);
+    }
+    return assemble(teacher, state, manager);
+  }
+
+  @Override
+  public Map<String, List<Long>> stateShapes(LlamaConfig teacher) {
+    Map<String, List<Long>> shapes = new LinkedHashMap<>(targetConfig(teacher).tensorShapes());
+    Map<String, List<Long>> teacherShapes = teacher.tensorShapes();
+    for (int i = 0; i < teacher.numHiddenLayers(); i++) {
+      shapes.put(buffer(i, GqaMixer.TEACHER_K), teacherShapes.get(projection(i, "k")));
+      shapes.put(buffer(i, GqaMixer.TEACHER_V), teacherShapes.get(projection(i, "v")));
+    }
+    return shapes;
+  }
+
+  @Override
+  public RetrofitStudent assemble(LlamaConfig teacher, Map<String, NDArray> state, NDManager manager) {
+    LlamaConfig target = targetConfig(teacher);
+    StateCheck.require(stateShapes(teacher), state);
+    Map<String, NDArray> base = new LinkedHashMap<>();
+    for (String name : teacher.tensorShapes().keySet()) {
+      base.put(name, state.get(name));
+    }
+    List<NDArray[]> student = new ArrayList<>();
+    for (int i = 0; i < teacher.numHiddenLayers(); i++) {
+      student.add(new NDArray[] {state.get(projection(i, "k")), state.get(projection(i, "v"))});
+      base.put(projection(i, "k"), state.get(buffer(i, GqaMixer.TEACHER_K)));
+      base.put(projection(i, "v"), state.get(buffer(i, GqaMixer.TEACHER_V)));
+    }
+    LlamaModel model = LlamaModel.fromTensors(teacher, manager, base);
+    List<InterpolatedMixer> units = new ArrayList<>();
+    for (int i = 0; i < teacher.numHiddenLayers(); i++) {
+      DecoderLayer layer = model.layers().get(i);
       Attention a = (Attention) layer.mixer();
-      NDArray tk = a.k().weight();
-      NDArray tv = a.v().weight();
-      NDArray sk = init.apply(tk, tKv, kvHeads, hd, model.manager(), rng);
-      NDArray sv = init.apply(tv, tKv, kvHeads, hd, model.manager(), rng);
-      GqaMixer mixer = new GqaMixer(a.core(), tKv, tk, tv, a.q(), new Linear(sk), new Linear(sv), a.o(), kvHeads);
+      NDArray sk = model.adopt(projection(i, "k"), student.get(i)[0]);
+      NDArray sv = model.adopt(projection(i, "v"), student.get(i)[1]);
+      GqaMixer mixer = new GqaMixer(a.core(), teacher.numKeyValueHeads(), a.k().weight(),
+          a.v().weight(), a.q(), new Linear(sk), new Linear(sv), a.o(), kvHeads);
       layer.replaceMixer(mixer);
       units.add(mixer);
     }
-    return new RetrofitStudent(model, target, units);
+    return new RetrofitStudent(this, model, target, units);
+  }
+
+  @Override
+  public Map<String, Object> spec() {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("type", TYPE);
+    m.put("kv_heads", kvHeads);
+    m.put("init", init.name().toLowerCase(Locale.ROOT));
+    m.put("seed", seed);
+    return m;
+  }
+
+  private static String projection(int layer, String kv) {
+    return "model.layers." + layer + ".self_attn." + kv + "_proj.weight";
+  }
+
+  private static String buffer(int layer, String name) {
+    return "model.layers." + layer + ".self_attn." + name;
   }
 }

@@ -11,14 +11,6 @@ public interface InterpolatedMixer {
 
   void setAlpha(double alpha);
 
-  /**
-   * This layer at its current α as plain attention weights: the key and value projections with
-   * one head per query head, {@code [k (heads·hd, D), v (heads·hd, D)]}, new arrays on
-   * {@code manager}, detached from any gradient. Plain multi-head attention with these weights
-   * computes what this layer computes.
-   */
-  ai.djl.ndarray.NDArray[] materializeKv(ai.djl.ndarray.NDManager manager);
-
   static double checkAlpha(double alpha) {
     if (!(alpha >= 0 && alpha <= 1)) {
       throw new IllegalArgumentException("alpha (" + alpha + ") must be in [0, 1]");

@@ -4,24 +4,34 @@ import ai.djl.ndarray.NDArray;
 import dev.graft.model.LlamaConfig;
 import dev.graft.model.LlamaModel;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * A student under retrofit: a model whose interpolating units carry an α each. Its parameters are
- * named and shaped as in a checkpoint of {@link #targetConfig()}.
+ * named and shaped as in a checkpoint of {@link #targetConfig()}; its {@link #state()} adds the
+ * frozen teacher buffers, and with {@link #spec()} rebuilds the student exactly, at any α.
  */
 public final class RetrofitStudent implements AutoCloseable {
 
+  private final Retrofit retrofit;
   private final LlamaModel model;
   private final LlamaConfig targetConfig;
   private final List<InterpolatedMixer> units;
 
-  public RetrofitStudent(LlamaModel model, LlamaConfig targetConfig, List<InterpolatedMixer> units) {
+  public RetrofitStudent(Retrofit retrofit, LlamaModel model, LlamaConfig targetConfig,
+      List<InterpolatedMixer> units) {
+    this.retrofit = retrofit;
     this.model = model;
     this.targetConfig = targetConfig;
     this.units = List.copyOf(units);
+  }
+
+  public Retrofit retrofit() {
+    return retrofit;
   }
 
   public LlamaModel model() {
@@ -62,6 +72,16 @@ public final class RetrofitStudent implements AutoCloseable {
     return model.namedParameters();
   }
 
+  /** Parameters and frozen buffers: with {@link #spec()}, everything that rebuilds this student. */
+  public Map<String, NDArray> state() {
+    return model.stateDict();
+  }
+
+  /** The student's architecture at its current αs. */
+  public ModelSpec spec() {
+    return ModelSpec.retrofit(model.config(), retrofit, alphas());
+  }
+
   /**
    * The finished student's tensors, for a checkpoint of {@link #targetConfig()}.
    *
@@ -76,40 +96,14 @@ public final class RetrofitStudent implements AutoCloseable {
     }
     if (!unfinished.isEmpty()) {
       throw new IllegalStateException("cannot export the student: units " + unfinished
-          + " have alpha < 1 (alphas " + java.util.Arrays.toString(alphas()) + ")");
+          + " have alpha < 1 (alphas " + Arrays.toString(alphas()) + ")");
     }
     Map<String, NDArray> out = new TreeMap<>(model.namedParameters());
-    var expected = targetConfig.tensorShapes();
-    if (!out.keySet().equals(new java.util.TreeSet<>(expected.keySet()))) {
+    if (!out.keySet().equals(new TreeSet<>(targetConfig.tensorShapes().keySet()))) {
       throw new IllegalStateException("student tensors " + out.keySet() + " do not match the target layout");
     }
     return out;
   }
-
-  /**
-   * The student at its current αs as an ordinary Llama checkpoint, for samplers: the target
-   * architecture's tensors when every unit is at α = 1, otherwise a multi-head layout (one K/V
-   * head per query head) whose attention computes exactly what the interpolated layers compute.
-   * Arrays are new, on {@code manager}, detached from gradients.
-   */
-  public Materialized materialize(ai.djl.ndarray.NDManager manager) {
-    boolean done = units.stream().allMatch(u -> u.alpha() == 1);
-    LlamaConfig config = done ? targetConfig
-        : model.config().withNumKeyValueHeads(model.config().numAttentionHeads());
-    Map<String, NDArray> out = new TreeMap<>();
-    model.namedParameters().forEach((n, a) -> out.put(n, manager.create(a.toFloatArray(), a.getShape())));
-    if (!done) {
-      for (int i = 0; i < units.size(); i++) {
-        NDArray[] kv = units.get(i).materializeKv(manager);
-        out.put("model.layers." + i + ".self_attn.k_proj.weight", kv[0]);
-        out.put("model.layers." + i + ".self_attn.v_proj.weight", kv[1]);
-      }
-    }
-    return new Materialized(config, out);
-  }
-
-  /** A plain checkpoint: {@code tensors} laid out as {@code config} expects. */
-  public record Materialized(LlamaConfig config, Map<String, NDArray> tensors) {}
 
   @Override
   public void close() {

@@ -48,7 +48,7 @@ class AttentionTest {
           new Linear(m.create(wk, new Shape(kvHeads * hd, d))),
           new Linear(m.create(wv, new Shape(kvHeads * hd, d))),
           new Linear(m.create(wo, new Shape(d, d))), rope);
-      float[] got = attn.forward(m.create(x, new Shape(b, t, d)), 0, null).toFloatArray();
+      float[] got = attn.forward(m.create(x, new Shape(b, t, d))).toFloatArray();
       double[] want = naive(x, wq, wk, wv, wo, b, t, d, heads, kvHeads, 500.0);
       double maxErr = 0;
       for (int i = 0; i < got.length; i++) {

@@ -74,14 +74,16 @@ class LlamaModelTest {
       int t = 12;
       NDArray ids = randomIds(m, 2, t, 61, 9);
       float[] full = model.forward(ids).toFloatArray();
-      try (DecodeCache cache = model.newCache(m)) {
+      try (DecodeState state = model.newDecodeState(2, t, m)) {
         // Prefill 4 tokens at once, then one token at a time.
-        NDArray prefix = model.forward(ids.get(new NDIndex(":, 0:4")), cache);
+        int[] slots = {0, 1};
+        NDArray prefix = model.decode(state, slots, ids.get(new NDIndex(":, 0:4")), new int[] {4, 4});
         NDList steps = new NDList(prefix);
         for (int i = 4; i < t; i++) {
-          steps.add(model.forward(ids.get(new NDIndex(":, {}:{}", i, i + 1)), cache));
+          steps.add(model.decode(state, slots, ids.get(new NDIndex(":, {}:{}", i, i + 1)), new int[] {1, 1}));
         }
-        assertEquals(t, cache.length());
+        assertEquals(t, state.length(0));
+        assertEquals(t, state.length(1));
         float[] incremental = NDArrays.concat(steps, 1).toFloatArray();
         assertEquals(full.length, incremental.length);
         double maxErr = 0;

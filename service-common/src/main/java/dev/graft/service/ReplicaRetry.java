@@ -3,7 +3,6 @@ package dev.graft.service;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -18,19 +17,10 @@ import java.util.function.Function;
  */
 public final class ReplicaRetry {
 
-  /** How to wait between attempts; tests inject one that does not sleep. */
-  @FunctionalInterface
-  public interface Sleeper {
-    void sleep(Duration duration) throws InterruptedException;
-  }
-
   private final String role;
   private final List<ManagedChannel> channels;
   private final List<String> names;
-  private final int maxAttempts;
-  private final Duration initialBackoff;
-  private final Duration maxBackoff;
-  private final Sleeper sleeper;
+  private final ReplicaClientOptions options;
   private final BiFunction<String, Throwable, RuntimeException> unavailable;
   private final AtomicInteger next = new AtomicInteger();
 
@@ -38,19 +28,12 @@ public final class ReplicaRetry {
    * @param role what the replicas are, for messages ("teacher", "sampler")
    * @param unavailable makes the caller's exception from a message and a cause (may be null)
    */
-  public ReplicaRetry(String role, List<ManagedChannel> channels, List<String> names, int maxAttempts,
-      Duration initialBackoff, Duration maxBackoff, Sleeper sleeper,
+  public ReplicaRetry(String role, Replicas replicas, ReplicaClientOptions options,
       BiFunction<String, Throwable, RuntimeException> unavailable) {
-    if (channels.isEmpty() || channels.size() != names.size()) {
-      throw new IllegalArgumentException("need one name per replica channel, and at least one channel");
-    }
     this.role = role;
-    this.channels = List.copyOf(channels);
-    this.names = List.copyOf(names);
-    this.maxAttempts = maxAttempts;
-    this.initialBackoff = initialBackoff;
-    this.maxBackoff = maxBackoff;
-    this.sleeper = sleeper;
+    this.channels = replicas.channels();
+    this.names = replicas.names();
+    this.options = options;
     this.unavailable = unavailable;
   }
 
@@ -58,7 +41,7 @@ public final class ReplicaRetry {
   public <T> T call(String rpc, Function<ManagedChannel, T> call) {
     StatusRuntimeException last = null;
     List<String> tried = new ArrayList<>();
-    for (int attempt = 0; attempt < maxAttempts; attempt++) {
+    for (int attempt = 0; attempt < options.maxAttempts(); attempt++) {
       if (attempt > 0) {
         backoff(attempt, rpc);
       }
@@ -78,15 +61,13 @@ public final class ReplicaRetry {
         tried.add(names.get(i) + " " + code);
       }
     }
-    throw unavailable.apply(rpc + " failed after " + maxAttempts + " attempts ("
+    throw unavailable.apply(rpc + " failed after " + options.maxAttempts() + " attempts ("
         + String.join(", ", tried) + "); last: " + describe(last.getStatus()), last);
   }
 
   private void backoff(int attempt, String rpc) {
-    long initial = initialBackoff.toNanos();
-    long nanos = Math.min(maxBackoff.toNanos(), initial << Math.min(attempt - 1, 30));
     try {
-      sleeper.sleep(Duration.ofNanos(nanos));
+      options.sleeper().sleep(options.backoff().delay(attempt));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw unavailable.apply("interrupted while retrying " + rpc, e);

@@ -4,33 +4,50 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.graft.data.PackedSequences;
+import dev.graft.data.TokenBatch;
+import java.util.Arrays;
 
 /**
- * A batch of language-modelling sequences as host arrays, turned into NDArrays on demand.
+ * A batch of language-modelling sequences: the inputs go to the teacher and into the student as
+ * they are ({@link TokenBatch}, one array from the data loader on), the targets and mask into the
+ * loss.
  *
- * @param inputs (B·T) token ids
- * @param targets (B·T) next-token ids
+ * @param inputs (B, T) token ids
+ * @param targets (B, T) next-token ids
  * @param mask (B·T) 1 for a real target, 0 for padding
  */
-public record Batch(int batchSize, int seqLen, long[] inputs, long[] targets, float[] mask) {
+public record Batch(TokenBatch inputs, TokenBatch targets, float[] mask) {
+
+  public Batch {
+    if (inputs.batch() != targets.batch() || inputs.length() != targets.length()
+        || mask.length != inputs.ids().length) {
+      throw new IllegalArgumentException("a batch needs inputs, targets and mask of one shape, got ("
+          + inputs.batch() + ", " + inputs.length() + "), (" + targets.batch() + ", " + targets.length()
+          + ") and " + mask.length + " mask values");
+    }
+  }
 
   /** Gathers sequences {@code indices} of {@code data}. */
   public static Batch of(PackedSequences data, int[] indices) {
     int t = data.seqLen();
-    long[] in = new long[indices.length * t];
-    long[] tg = new long[indices.length * t];
+    int[] in = new int[indices.length * t];
+    int[] tg = new int[indices.length * t];
     float[] m = new float[indices.length * t];
     for (int b = 0; b < indices.length; b++) {
-      int[] x = data.inputs(indices[b]);
-      int[] y = data.targets(indices[b]);
-      int valid = data.validTargets(indices[b]);
-      for (int i = 0; i < t; i++) {
-        in[b * t + i] = x[i];
-        tg[b * t + i] = y[i];
-        m[b * t + i] = i < valid ? 1f : 0f;
-      }
+      int[] window = data.window(indices[b]); // T + 1 tokens
+      System.arraycopy(window, 0, in, b * t, t);
+      System.arraycopy(window, 1, tg, b * t, t);
+      Arrays.fill(m, b * t, b * t + data.validTargets(indices[b]), 1f);
     }
-    return new Batch(indices.length, t, in, tg, m);
+    return new Batch(new TokenBatch(indices.length, t, in), new TokenBatch(indices.length, t, tg), m);
+  }
+
+  public int batchSize() {
+    return inputs.batch();
+  }
+
+  public int seqLen() {
+    return inputs.length();
   }
 
   /** Number of real target tokens. */
@@ -43,23 +60,24 @@ public record Batch(int batchSize, int seqLen, long[] inputs, long[] targets, fl
   }
 
   public NDArray inputs(NDManager m) {
-    return m.create(inputs, new Shape(batchSize, seqLen));
+    return inputs.toNDArray(m);
   }
 
   public NDArray targets(NDManager m) {
-    return m.create(targets, new Shape(batchSize, seqLen));
+    return targets.toNDArray(m);
   }
 
   public NDArray mask(NDManager m) {
-    return m.create(mask, new Shape(batchSize, seqLen));
+    return m.create(mask, new Shape(batchSize(), seqLen()));
   }
 
-  /** Rows [from, to) as a batch of their own. */
+  /** Rows [from, to) as a batch of their own; this batch when that is all of it. */
   public Batch slice(int from, int to) {
-    int t = seqLen;
-    return new Batch(to - from, t,
-        java.util.Arrays.copyOfRange(inputs, from * t, to * t),
-        java.util.Arrays.copyOfRange(targets, from * t, to * t),
-        java.util.Arrays.copyOfRange(mask, from * t, to * t));
+    if (from == 0 && to == batchSize()) {
+      return this;
+    }
+    int t = seqLen();
+    return new Batch(inputs.rows(from, to), targets.rows(from, to),
+        Arrays.copyOfRange(mask, from * t, to * t));
   }
 }

@@ -1,9 +1,12 @@
 package dev.graft.trainer.distill;
 
 import ai.djl.ndarray.NDManager;
+import dev.graft.checkpoint.HfCheckpoint;
 import dev.graft.data.Document;
+import dev.graft.model.LlamaConfig;
 import dev.graft.teacher.TeacherScorer;
-import dev.graft.trainer.pretrain.RunCheckpoints;
+import dev.graft.trainer.checkpoint.RunCheckpoints;
+import dev.graft.trainer.plan.RunPlan;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -45,24 +48,25 @@ public final class DistillBench {
    * Runs {@code cfg} (its steps = warm-up + timed) against {@code teacher} and {@code exact} in a
    * scratch directory, timing steps from the listener's clock.
    */
-  public static Result run(String name, RunConfig cfg, Path teacherDir, TeacherScorer teacher,
+  public static Result run(String name, RunPlan plan, Path teacherDir, TeacherScorer teacher,
       TeacherScorer exact, List<Document> corpus, int warmup) throws IOException {
-    if (warmup < 0 || warmup >= cfg.train().steps()) {
+    if (warmup < 0 || warmup >= plan.train().steps()) {
       throw new IllegalArgumentException("warm-up steps (" + warmup + ") must be in [0, train.steps ("
-          + cfg.train().steps() + "))");
+          + plan.train().steps() + "))");
     }
     Path scratch = Files.createTempDirectory("graft-distill-bench");
     List<long[]> marks = new ArrayList<>(); // {nanos at step end, step, wait nanos}
-    Distiller.Listener timer = new Distiller.Listener() {
+    DistillListener timer = new DistillListener() {
       @Override
-      public void onStep(Distiller.StepStats s) {
+      public void onStep(StepStats s) {
         marks.add(new long[] {System.nanoTime(), s.step(), (long) (s.teacherWaitSeconds() * 1e9)});
       }
     };
-    RunConfig c = cfg.with("eval.every=0").with("checkpoint.every=0").with("output=" + scratch);
+    RunPlan p = plan.with("eval.every=0").with("checkpoint.every=0").with("output=" + scratch);
+    RunPlan.Bound bound = p.bind(LlamaConfig.read(teacherDir.resolve(HfCheckpoint.CONFIG_FILE)));
     try (NDManager m = NDManager.newBaseManager()) {
-      new DistillJob(c, teacherDir, scratch.resolve("run"), scratch.resolve("student"))
-          .run(teacher, exact, null, corpus, m, timer, new PrintStream(OutputStream.nullOutputStream()));
+      new DistillJob(bound, teacherDir, scratch.resolve("run"), scratch.resolve("student"))
+          .run(Peers.offPolicy(teacher), exact, corpus, m, timer, new PrintStream(OutputStream.nullOutputStream()));
     } finally {
       RunCheckpoints.deleteTree(scratch);
     }
@@ -70,7 +74,7 @@ public final class DistillBench {
     long[] last = marks.get(marks.size() - 1);
     int timed = (int) (last[1] - first[1]);
     double seconds = (last[0] - first[0]) / 1e9;
-    long tokens = (long) timed * c.train().batchSize() * c.data().seqLen();
+    long tokens = (long) timed * p.train().batchSize() * p.data().seqLen();
     return new Result(name, timed, seconds / timed, (last[2] - first[2]) / 1e9 / timed, tokens / seconds);
   }
 

@@ -47,11 +47,7 @@ public final class DistillEvaluator {
     this.teacherLogProbs = new float[chosen.length][];
     for (int from = 0; from < chosen.length; from += batchSize) {
       int to = Math.min(chosen.length, from + batchSize);
-      int[][] rows = new int[to - from][];
-      for (int i = from; i < to; i++) {
-        rows[i - from] = data.inputs(chosen[i]);
-      }
-      Scores.Full full = (Scores.Full) teacher.score(rows, new ScoreRequest.Full(1f));
+      Scores.Full full = (Scores.Full) teacher.score(batch(from, to).inputs(), new ScoreRequest.Full(1f));
       int per = data.seqLen() * vocab;
       for (int i = from; i < to; i++) {
         teacherLogProbs[i] = Arrays.copyOfRange(full.logProbs(), (i - from) * per, (i - from + 1) * per);

@@ -17,32 +17,29 @@ import dev.graft.teacher.TeacherInfo;
 import dev.graft.teacher.TeacherScorer;
 import dev.graft.tokenizer.BpeModel;
 import dev.graft.tokenizer.GraftTokenizer;
-import dev.graft.trainer.pretrain.RunCheckpoints;
+import dev.graft.trainer.checkpoint.RunCheckpoints;
+import dev.graft.trainer.plan.RunPlan;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 
 /**
- * One off-policy retrofit, end to end: checks the teacher against the run (architecture,
- * vocabulary, tokenizer), splits and packs the corpus with the teacher's tokenizer, builds the
- * student at α = 0 and refuses to train unless it reproduces the teacher (the exactness check),
- * evaluates the untrained α = 1 student, trains, evaluates again, and writes the student in
- * Hugging Face layout with {@code report.json} and {@code report.txt}.
+ * One retrofit, end to end: checks the teacher against the run (vocabulary, tokenizer), splits
+ * and packs the corpus with the teacher's tokenizer, builds the student at α = 0 and refuses to
+ * train unless it reproduces the teacher (the exactness check), evaluates the untrained α = 1
+ * student, trains, evaluates again, and writes the student in Hugging Face layout with
+ * {@code report.json} and {@code report.txt}.
  *
- * @param config the validated run config
- * @param teacherDir the teacher's checkpoint (config, weights, tokenizer), read to build the student
+ * @param plan the run, bound to the teacher's architecture
+ * @param teacherDir the teacher's checkpoint (weights, tokenizer), read to build the student
  * @param runDir where checkpoints and the resolved config go
  * @param out where the finished student goes
  */
-public record DistillJob(RunConfig config, Path teacherDir, Path runDir, Path out) {
+public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path out) {
 
   public static final String REPORT_JSON = "report.json";
   public static final String REPORT_TXT = "report.txt";
@@ -51,54 +48,50 @@ public record DistillJob(RunConfig config, Path teacherDir, Path runDir, Path ou
 
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-  /** Runs the job against {@code teacher}; returns the report, also written under {@code out}. */
+  /** Runs an off-policy job against {@code teacher}; returns the report, also written under {@code out}. */
   public DistillReport run(TeacherScorer teacher, List<Document> corpus, NDManager manager,
-      Distiller.Listener listener, PrintStream log) throws IOException {
-    return run(teacher, teacher, null, corpus, manager, listener, log);
+      DistillListener listener, PrintStream log) throws IOException {
+    return run(Peers.offPolicy(teacher), teacher, corpus, manager, listener, log);
   }
-
-  /**
-   * The services an on-policy run talks to besides the teacher.
-   *
-   * @param samplers generate completions with the current student
-   * @param publisher receives each new policy version
-   */
-  public record OnPolicyPeers(dev.graft.sampler.RolloutSource samplers, PolicyPublisher publisher) {}
 
   /**
    * Runs the job; returns the report, also written under {@code out}.
    *
-   * @param teacher the teacher for training targets (at the run's wire precision)
+   * @param peers the teacher for training targets (at the run's wire precision), and for an
+   *     on-policy run the samplers and where policy versions go
    * @param exactTeacher the same teacher at full fp32 precision, for the exactness check and
    *     evaluation
-   * @param peers samplers and publisher; required when {@code onpolicy.fraction} &gt; 0, else null
    */
-  public DistillReport run(TeacherScorer teacher, TeacherScorer exactTeacher, OnPolicyPeers peers,
-      List<Document> corpus, NDManager manager, Distiller.Listener listener, PrintStream log)
-      throws IOException {
+  public DistillReport run(Peers peers, TeacherScorer exactTeacher, List<Document> corpus, NDManager manager,
+      DistillListener listener, PrintStream log) throws IOException {
     long wall0 = System.nanoTime();
-    RunValidation.check(config);
-    LlamaConfig teacherConfig = LlamaConfig.read(teacherDir.resolve(HfCheckpoint.CONFIG_FILE));
-    RunValidation.checkAgainst(config, teacherConfig);
-    Path tokenizerFile = teacherDir.resolve(BpeModel.TOKENIZER_JSON);
-    try (GraftTokenizer tok = GraftTokenizer.load(tokenizerFile)) {
-      TeacherInfo info = teacher.info();
+    RunPlan p = plan.plan();
+    if (p.onpolicy().enabled() && (peers.samplers() == null || peers.policies() == null)) {
+      throw new IllegalArgumentException("onpolicy.fraction " + p.onpolicy().fraction()
+          + " needs samplers and a policy publisher");
+    }
+    if (p.loss().divergence().usesTeacher() && peers.teacher() == null) {
+      throw new IllegalArgumentException(p.loss().divergence().spec() + " needs a teacher");
+    }
+    LlamaConfig teacherConfig = plan.teacher();
+    try (GraftTokenizer tok = GraftTokenizer.load(teacherDir.resolve(BpeModel.TOKENIZER_JSON))) {
+      TeacherInfo info = peers.teacher().info();
       requireCompatible(info, teacherConfig, tok);
-      Retrofit retrofit = RunValidation.retrofit(config);
+      Retrofit retrofit = p.retrofit().change();
       log.println("retrofit: " + retrofit.describe(teacherConfig) + "; loss "
-          + config.loss().divergence() + " on " + config.loss().targets() + " targets");
+          + p.loss().divergence().spec() + " on " + p.source().loss().targets() + " targets");
       PackedSequences[] data = pack(corpus, tok, log);
       writeResolvedConfig();
       try (NDManager scratch = manager.newSubManager();
           RetrofitStudent student = retrofit.build(teacherConfig,
-              HfCheckpoint.load(teacherDir, scratch).tensors(), manager)) {
+              HfCheckpoint.loadTensors(teacherDir, teacherConfig, scratch), manager)) {
         scratch.close();
         LlamaConfig target = student.targetConfig();
         log.printf(Locale.ROOT, "teacher %,d parameters, KV cache %,d B/token; student %,d parameters,"
                 + " KV cache %,d B/token (fp32)%n", teacherConfig.parameterCount(),
             teacherConfig.kvCacheBytesPerToken(4), target.parameterCount(), target.kvCacheBytesPerToken(4));
-        DistillEvaluator evaluator = new DistillEvaluator(data[1], config.eval().sequences(),
-            Math.min(config.train().microBatch(), 16), exactTeacher);
+        DistillEvaluator evaluator = new DistillEvaluator(data[1], p.eval().sequences(),
+            Math.min(p.train().microBatch(), 16), exactTeacher);
         double exact = exactnessCheck(student, evaluator, log);
         student.setAllAlphas(1);
         DistillEvaluator.Result before = evaluator.evaluate(student.model());
@@ -107,19 +100,32 @@ public record DistillJob(RunConfig config, Path teacherDir, Path runDir, Path ou
             before.overall().meanKl(), before.overall().studentPerplexity(),
             before.overall().teacherPerplexity(), before.overall().top1Agreement(), before.overall().tokens());
         listener.onBaseline(before);
-        Distiller.Setup setup = new Distiller.Setup(config, student,
-            RunValidation.alphaSchedule(config, student.units()), data[0], teacher, evaluator,
-            new RunCheckpoints(runDir.resolve("checkpoints"), config.checkpoint().keep()),
-            configFingerprint(config), info.modelFingerprint(),
-            peers == null ? null : peers.samplers(), peers == null ? null : peers.publisher(), tok.eosId());
-        Distiller.Outcome outcome = new Distiller(setup, listener, System::nanoTime).run();
+        DistillOutcome outcome = distiller(student, data[0], peers, tok.eosId(), evaluator,
+            info.modelFingerprint(), listener).run();
         DistillReport report = new DistillReport(retrofit.describe(teacherConfig),
-            config.loss().divergence(), teacherConfig, target, before, outcome.evaluation(), outcome,
+            p.loss().divergence().spec(), teacherConfig, target, before, outcome.evaluation(), outcome,
             exact, (System.nanoTime() - wall0) / 1e9);
         export(student, report);
         return report;
       }
     }
+  }
+
+  /** The training loop and its parts, wired for this job. */
+  private Distiller distiller(RetrofitStudent student, PackedSequences train, Peers peers, int padId,
+      DistillEvaluator evaluator, String teacherFingerprint, DistillListener listener) {
+    RunPlan p = plan.plan();
+    StudentPublisher publisher = p.onpolicy().enabled()
+        ? new StudentPublisher(student, peers.policies(), p.onpolicy().publishEvery()) : null;
+    OnPolicyData onPolicy = p.onpolicy().enabled()
+        ? new OnPolicyData(p.onpolicy(), peers.samplers(), padId, publisher::latestVersion) : null;
+    BatchPipeline batches = new BatchPipeline(train, p.train().batchSize(), p.train().seed(),
+        p.loss().divergence().usesTeacher() ? peers.teacher() : null, p.loss().trainingRequest(),
+        onPolicy, System::nanoTime);
+    DistillCheckpoints checkpoints = new DistillCheckpoints(
+        new RunCheckpoints(runDir.resolve("checkpoints"), p.checkpoint().keep()), student,
+        p.checkpoint().every(), p.train().seed(), p.fingerprint(), teacherFingerprint);
+    return new Distiller(plan, student, batches, publisher, checkpoints, evaluator, listener, System::nanoTime);
   }
 
   /** Refuses a teacher whose vocabulary or tokenizer differs from the data's, naming both sides. */
@@ -141,23 +147,25 @@ public record DistillJob(RunConfig config, Path teacherDir, Path runDir, Path ou
   }
 
   private PackedSequences[] pack(List<Document> corpus, GraftTokenizer tok, PrintStream log) {
-    DatasetSplit split = DatasetSplit.of(corpus, config.data().validationFraction(), config.data().splitSeed());
-    SequencePacker packer = new SequencePacker(config.data().seqLen(), tok.bosId(), tok.eosId(), tok.eosId());
+    RunPlan.Data d = plan.plan().data();
+    DatasetSplit split = DatasetSplit.of(corpus, d.validationFraction(), d.splitSeed());
+    SequencePacker packer = new SequencePacker(d.seqLen(), tok.bosId(), tok.eosId(), tok.eosId());
     PackedSequences train = packer.pack(split.train(), tok::encode, SequencePacker.Tail.DROP);
     PackedSequences val = packer.pack(split.validation(), tok::encode, SequencePacker.Tail.PAD);
-    if (train.size() < config.train().batchSize()) {
+    int batchSize = plan.plan().train().batchSize();
+    if (train.size() < batchSize) {
       throw new IllegalArgumentException("the corpus gives " + train.size()
-          + " training sequences, fewer than one batch (train.batch_size " + config.train().batchSize() + ")");
+          + " training sequences, fewer than one batch (train.batch_size " + batchSize + ")");
     }
     log.printf(Locale.ROOT, "data: %,d training sequences of %d tokens, %,d held-out sequences from %d documents%n",
-        train.size(), config.data().seqLen(), val.size(), split.validation().size());
+        train.size(), d.seqLen(), val.size(), split.validation().size());
     return new PackedSequences[] {train, val};
   }
 
   private double exactnessCheck(RetrofitStudent student, DistillEvaluator evaluator, PrintStream log) {
     student.setAllAlphas(0);
     double diff = evaluator.maxLogProbDifference(student.model(), EXACTNESS_SEQUENCES);
-    double tol = config.eval().exactnessTolerance();
+    double tol = plan.plan().eval().exactnessTolerance();
     log.printf(Locale.ROOT, "exactness check: student at alpha = 0 vs teacher, max |log q - log p| = %.3g"
         + " (tolerance %.1g) -> %s%n", diff, tol, diff <= tol ? "ok" : "FAILED");
     if (!(diff <= tol)) {
@@ -170,7 +178,7 @@ public record DistillJob(RunConfig config, Path teacherDir, Path runDir, Path ou
 
   private void writeResolvedConfig() throws IOException {
     Files.createDirectories(runDir);
-    Files.writeString(runDir.resolve("config.yaml"), config.toYaml());
+    Files.writeString(runDir.resolve("config.yaml"), plan.plan().source().toYaml());
   }
 
   private void export(RetrofitStudent student, DistillReport report) throws IOException {
@@ -184,21 +192,5 @@ public record DistillJob(RunConfig config, Path teacherDir, Path runDir, Path ou
     }
     Files.writeString(out.resolve(REPORT_TXT), report.toTable());
     Files.writeString(out.resolve(REPORT_JSON), JSON.writeValueAsString(report.toJson()));
-  }
-
-  /** Digest of the sections that define the optimisation; a resumed run must match it. */
-  static String configFingerprint(RunConfig c) {
-    RunConfig.OnPolicy op = c.onpolicy();
-    String onPolicy = op.fraction() == 0 ? "off-policy" : String.join(",", String.valueOf(op.fraction()),
-        String.valueOf(op.promptTokens()), String.valueOf(op.maxNewTokens()), String.valueOf(op.temperature()),
-        String.valueOf(op.topP()), String.valueOf(op.publishEvery()), String.valueOf(op.maxPolicyLag()));
-    String text = String.join("\n", c.retrofit().toString(), c.loss().toString(), c.data().toString(),
-        c.train().toString(), onPolicy);
-    try {
-      byte[] d = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
-      return HexFormat.of().formatHex(d, 0, 16);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
   }
 }

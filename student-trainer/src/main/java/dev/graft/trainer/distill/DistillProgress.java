@@ -13,7 +13,7 @@ import me.tongfei.progressbar.ProgressBarStyle;
  * or one log line every {@code logEvery} steps otherwise; evaluations as lines with the share of
  * the KL gap recovered so far.
  */
-public final class DistillProgress implements Distiller.Listener, AutoCloseable {
+public final class DistillProgress implements DistillListener, AutoCloseable {
 
   private final PrintStream out;
   private final boolean terminal;
@@ -46,7 +46,7 @@ public final class DistillProgress implements Distiller.Listener, AutoCloseable 
   }
 
   @Override
-  public void onStep(Distiller.StepStats s) {
+  public void onStep(StepStats s) {
     String msg = String.format(Locale.ROOT, "loss %.4f | alpha %.2f | lr %.2e | %,.0f tok/s", s.loss(),
         s.meanAlpha(), s.lr(), s.tokensPerSecond());
     if (bar != null) {

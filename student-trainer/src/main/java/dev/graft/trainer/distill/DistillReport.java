@@ -14,7 +14,7 @@ import java.util.Map;
  */
 public record DistillReport(String retrofit, String divergence, LlamaConfig teacher,
     LlamaConfig student, DistillEvaluator.Result before, DistillEvaluator.Result after,
-    Distiller.Outcome outcome, double exactnessMaxDiff, double wallSeconds) {
+    DistillOutcome outcome, double exactnessMaxDiff, double wallSeconds) {
 
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 

@@ -1,9 +1,11 @@
 package dev.graft.trainer.distill;
 
+import dev.graft.data.TokenBatch;
 import dev.graft.sampler.Rollout;
 import dev.graft.sampler.RolloutSource;
 import dev.graft.sampler.SamplingParams;
 import dev.graft.trainer.data.Batch;
+import dev.graft.trainer.plan.RunPlan;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -25,23 +27,18 @@ final class OnPolicyData {
   /** A batch with on-policy rows and where its rollouts came from. */
   record Result(Batch batch, long minVersion, long maxVersion, int rolloutRows) {}
 
-  private final RunConfig.OnPolicy cfg;
+  private final RunPlan.OnPolicy cfg;
   private final RolloutSource samplers;
   private final int padId;
   private final LongSupplier currentVersion;
   private final AtomicLong staleDropped = new AtomicLong();
   private final AtomicLong generatedTokens = new AtomicLong();
 
-  OnPolicyData(RunConfig.OnPolicy cfg, RolloutSource samplers, int padId, LongSupplier currentVersion) {
+  OnPolicyData(RunPlan.OnPolicy cfg, RolloutSource samplers, int padId, LongSupplier currentVersion) {
     this.cfg = cfg;
     this.samplers = samplers;
     this.padId = padId;
     this.currentVersion = currentVersion;
-  }
-
-  /** Rows of a batch of {@code batchSize} that are on-policy. */
-  static int onPolicyRows(RunConfig.OnPolicy cfg, int batchSize) {
-    return (int) Math.round(cfg.fraction() * batchSize);
   }
 
   long staleDropped() {
@@ -52,22 +49,22 @@ final class OnPolicyData {
     return generatedTokens.get();
   }
 
-  /** Replaces the last {@link #onPolicyRows} rows of {@code b} with completions, seeded by {@code step}. */
+  /** Replaces the last {@code onpolicy.rows} rows of {@code b} with completions, seeded by {@code step}. */
   Result complete(Batch b, long step) {
-    int rows = onPolicyRows(cfg, b.batchSize());
+    int rows = cfg.rows();
     int from = b.batchSize() - rows;
     int t = b.seqLen();
     List<int[]> prompts = new ArrayList<>();
     for (int r = from; r < b.batchSize(); r++) {
       int[] p = new int[cfg.promptTokens()];
       for (int i = 0; i < p.length; i++) {
-        p[i] = (int) b.inputs()[r * t + i];
+        p[i] = b.inputs().get(r, i);
       }
       prompts.add(p);
     }
     List<Rollout> rollouts = fresh(prompts, step);
-    long[] in = b.inputs().clone();
-    long[] tg = b.targets().clone();
+    int[] in = b.inputs().ids().clone();
+    int[] tg = b.targets().ids().clone();
     float[] mask = b.mask().clone();
     long minV = Long.MAX_VALUE;
     long maxV = Long.MIN_VALUE;
@@ -78,11 +75,12 @@ final class OnPolicyData {
       fillRow(in, tg, mask, (from + j) * t, t, prompts.get(j), ro.tokens());
       generatedTokens.addAndGet(ro.tokens().length);
     }
-    return new Result(new Batch(b.batchSize(), t, in, tg, mask), minV, maxV, rows);
+    return new Result(new Batch(new TokenBatch(b.batchSize(), t, in), new TokenBatch(b.batchSize(), t, tg), mask),
+        minV, maxV, rows);
   }
 
   private List<Rollout> fresh(List<int[]> prompts, long step) {
-    SamplingParams params = new SamplingParams((float) cfg.temperature(), (float) cfg.topP(), 0,
+    SamplingParams params = new SamplingParams(cfg.temperature(), cfg.topP(), 0,
         cfg.maxNewTokens(), new int[0], step * 1_000_003L);
     for (int attempt = 1; ; attempt++) {
       List<Rollout> out = samplers.generate(prompts, params.withSeed(params.seed() + attempt * 7919L));
@@ -104,7 +102,7 @@ final class OnPolicyData {
    * Row = prompt + completion, truncated to the row's T inputs; position i predicts token i + 1,
    * so the loss covers positions P − 1 … P + G − 2 (the predictions of completion tokens).
    */
-  private void fillRow(long[] in, long[] tg, float[] mask, int at, int t, int[] prompt, int[] completion) {
+  private void fillRow(int[] in, int[] tg, float[] mask, int at, int t, int[] prompt, int[] completion) {
     int[] seq = new int[prompt.length + completion.length];
     System.arraycopy(prompt, 0, seq, 0, prompt.length);
     System.arraycopy(completion, 0, seq, prompt.length, completion.length);

@@ -1,6 +1,6 @@
 package dev.graft.trainer.distill;
 
-import dev.graft.sampler.sync.PolicyUpdate;
+import dev.graft.sync.PolicyUpdate;
 
 /** Where the trainer sends each new policy version (the weight-sync publisher, or a test double). */
 @FunctionalInterface

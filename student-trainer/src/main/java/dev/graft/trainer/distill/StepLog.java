@@ -16,7 +16,7 @@ import java.nio.file.StandardOpenOption;
  * the oldest version any rollout of the step came from, so every loss is attributable to the
  * policy that produced its data. Each line is flushed, so the file survives a kill.
  */
-public final class StepLog implements Distiller.Listener, AutoCloseable {
+public final class StepLog implements DistillListener, AutoCloseable {
 
   public static final String FILE = "steps.jsonl";
 
@@ -30,7 +30,7 @@ public final class StepLog implements Distiller.Listener, AutoCloseable {
   }
 
   @Override
-  public void onStep(Distiller.StepStats s) {
+  public void onStep(StepStats s) {
     ObjectNode n = JSON.createObjectNode();
     n.put("step", s.step());
     n.put("loss", s.loss());

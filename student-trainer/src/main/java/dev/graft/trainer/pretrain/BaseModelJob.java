@@ -16,6 +16,7 @@ import dev.graft.model.LlamaModel;
 import dev.graft.tokenizer.BpeModel;
 import dev.graft.tokenizer.BpeTrainer;
 import dev.graft.tokenizer.GraftTokenizer;
+import dev.graft.trainer.checkpoint.RunCheckpoints;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;

@@ -7,6 +7,7 @@ import dev.graft.data.PackedSequences;
 import dev.graft.data.SequenceCursor;
 import dev.graft.model.LlamaModel;
 import dev.graft.model.Scalars;
+import dev.graft.trainer.checkpoint.RunCheckpoints;
 import dev.graft.trainer.data.Batch;
 import dev.graft.trainer.loss.TokenLoss;
 import dev.graft.trainer.optim.AdamW;

@@ -1,6 +1,5 @@
 package dev.graft.trainer.pretrain;
 
-
 /**
  * Everything besides tensors that a run needs to continue exactly: the optimizer step, the data
  * position, and the settings that must not change across a resume.

@@ -1,15 +1,16 @@
 package dev.graft.trainer.server;
 
 import dev.graft.trainer.distill.DistillEvaluator;
-import dev.graft.trainer.distill.Distiller;
+import dev.graft.trainer.distill.DistillListener;
 import dev.graft.trainer.distill.EvalMetrics;
+import dev.graft.trainer.distill.StepStats;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Where a run stands, updated by the training thread (as a {@link Distiller.Listener}) and read by
+ * Where a run stands, updated by the training thread (as a {@link DistillListener}) and read by
  * the status service from any thread. Each read sees one consistent snapshot.
  */
-public final class RunStatus implements Distiller.Listener {
+public final class RunStatus implements DistillListener {
 
   /** The run's phase. */
   public enum Phase { PREPARING, TRAINING, DONE, FAILED }
@@ -45,7 +46,7 @@ public final class RunStatus implements Distiller.Listener {
   }
 
   @Override
-  public void onStep(Distiller.StepStats st) {
+  public void onStep(StepStats st) {
     current.updateAndGet(s -> new Snapshot(s.runId(), s.phase(), st.step(), s.totalSteps(), st.loss(),
         st.lr(), st.meanAlpha(), st.tokensPerSecond(), st.teacherWaitSeconds(), s.lastEval(), ""));
   }

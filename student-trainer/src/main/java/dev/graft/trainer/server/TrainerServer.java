@@ -1,82 +1,68 @@
 package dev.graft.trainer.server;
 
-import io.grpc.Server;
-import io.grpc.ServerBuilder;
-import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
-import io.grpc.protobuf.services.HealthStatusManager;
-import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import dev.graft.service.ServiceHost;
+import dev.graft.sync.publish.PolicyGrpcService;
+import dev.graft.sync.publish.WeightPublisher;
+import io.grpc.BindableService;
 import java.io.IOException;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
- * The student-trainer's gRPC server: the status service, health ({@code grpc.health.v1}) and
- * server reflection. Started before a run prepares, so probes and operators see it from the start.
+ * The student-trainer's gRPC server: the status service and, for an on-policy run, the policy
+ * service samplers fetch weights from ({@code graft.v1.PolicyService}), with health and server
+ * reflection ({@link ServiceHost}). Started before a run prepares, so probes and operators see it
+ * from the start.
  */
 public final class TrainerServer implements AutoCloseable {
 
   /** Name under which the health service reports this server. */
   public static final String SERVICE = "graft.v1.TrainerService";
 
-  private final Server server;
-  private final HealthStatusManager health;
+  private final ServiceHost host;
+  private final PolicyGrpcService policy; // null without a publisher
 
-  private TrainerServer(Server server, HealthStatusManager health) {
-    this.server = server;
-    this.health = health;
+  private TrainerServer(ServiceHost host, PolicyGrpcService policy) {
+    this.host = host;
+    this.policy = policy;
   }
 
-  /**
-   * Starts serving {@code status} on {@code port} (0 = any free port).
-   *
-   * @throws IOException when the port cannot be bound
-   */
+  /** Serves {@code status} alone on {@code port} (0 = any free port). */
   public static TrainerServer start(int port, RunStatus status) throws IOException {
-    return start(port, status, java.util.List.of());
+    return start(port, status, null);
   }
 
   /**
-   * Starts serving {@code status} and {@code extra} services (e.g. the policy weight service
-   * samplers fetch from) on {@code port} (0 = any free port).
+   * Serves {@code status} and, when {@code weights} is not null, the policy versions it publishes,
+   * on {@code port} (0 = any free port).
    *
+   * @throws IllegalArgumentException for a port outside [0, 65535]
    * @throws IOException when the port cannot be bound
    */
-  public static TrainerServer start(int port, RunStatus status, java.util.List<io.grpc.BindableService> extra)
-      throws IOException {
-    if (port < 0 || port > 65535) {
-      throw new IllegalArgumentException("trainer port (" + port + ") must be 0 (any free port) or a port");
+  public static TrainerServer start(int port, RunStatus status, WeightPublisher weights) throws IOException {
+    PolicyGrpcService policy = weights == null ? null : new PolicyGrpcService(weights);
+    List<BindableService> services = new ArrayList<>(List.of(new TrainerGrpcService(status)));
+    if (policy != null) {
+      services.add(policy);
     }
-    HealthStatusManager health = new HealthStatusManager();
-    ServerBuilder<?> b = ServerBuilder.forPort(port);
-    extra.forEach(b::addService);
-    Server s = b
-        .addService(new TrainerGrpcService(status))
-        .addService(health.getHealthService())
-        .addService(ProtoReflectionServiceV1.newInstance())
-        .build()
-        .start();
-    TrainerServer ts = new TrainerServer(s, health);
-    health.setStatus(SERVICE, ServingStatus.SERVING);
-    health.setStatus("", ServingStatus.SERVING);
-    return ts;
+    ServiceHost host = ServiceHost.start(new ServiceHost.Options("trainer", port, -1, Duration.ofSeconds(5)),
+        executor -> services, List.of(SERVICE), true, null);
+    return new TrainerServer(host, policy);
   }
 
   /** The bound port. */
   public int port() {
-    return server.getPort();
+    return host.port();
   }
 
-  /** Reports NOT_SERVING, lets in-flight calls finish (up to 5 s), then stops. */
+  /** Reports NOT_SERVING, ends weight watches, lets in-flight calls finish (up to 5 s), then stops. */
   @Override
   public void close() {
-    health.enterTerminalState();
-    server.shutdown();
-    try {
-      if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
-        server.shutdownNow();
-      }
-    } catch (InterruptedException e) {
-      server.shutdownNow();
-      Thread.currentThread().interrupt();
+    host.shutdown();
+    if (policy != null) {
+      policy.endWatches(); // open watch streams would otherwise hold the shutdown
     }
+    host.close();
   }
 }

@@ -6,14 +6,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
 import dev.graft.checkpoint.HfCheckpoint;
+import dev.graft.data.TokenBatch;
 import dev.graft.model.LlamaConfig;
 import dev.graft.model.LlamaModel;
-import dev.graft.teacher.LocalTeacher;
 import dev.graft.teacher.ScoreRequest;
 import dev.graft.teacher.Scores;
 import dev.graft.teacher.TeacherInfo;
 import dev.graft.teacher.TeacherLimits;
 import dev.graft.teacher.TeacherScorer;
+import dev.graft.teacher.server.LocalTeacher;
+import dev.graft.trainer.plan.RunConfig;
+import dev.graft.trainer.plan.RunPlan;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -38,16 +41,17 @@ class DistillJobTest {
     teacher.close();
   }
 
-  private static DistillReport run(Path dir, TeacherScorer t, Distiller.Listener l, String... set)
+  private static DistillReport run(Path dir, TeacherScorer t, DistillListener l, String... set)
       throws Exception {
     RunConfig cfg = RunConfig.load(null, TinyTeacher.overrides(set));
-    DistillJob job = new DistillJob(cfg, TinyTeacher.dir(), dir.resolve("run"), dir.resolve("student"));
+    RunPlan.Bound plan = RunPlan.of(cfg).bind(LlamaConfig.read(TinyTeacher.dir().resolve(HfCheckpoint.CONFIG_FILE)));
+    DistillJob job = new DistillJob(plan, TinyTeacher.dir(), dir.resolve("run"), dir.resolve("student"));
     try (NDManager m = NDManager.newBaseManager()) {
       return job.run(t, TinyTeacher.CORPUS, m, l, TinyTeacher.quiet());
     }
   }
 
-  private static final class Losses implements Distiller.Listener {
+  private static final class Losses implements DistillListener {
     final List<Double> byStep = new ArrayList<>();
     final int failAt;
 
@@ -56,7 +60,7 @@ class DistillJobTest {
     }
 
     @Override
-    public void onStep(Distiller.StepStats s) {
+    public void onStep(StepStats s) {
       if (s.step() == failAt) {
         throw new IllegalStateException("killed at step " + failAt);
       }
@@ -66,7 +70,7 @@ class DistillJobTest {
 
   @Test
   void shortRun_closesMostOfTheKlGap(@TempDir Path dir) throws Exception {
-    DistillReport r = run(dir, teacher, new Distiller.Listener() {}, "train.steps=80",
+    DistillReport r = run(dir, teacher, new DistillListener() {}, "train.steps=80",
         "retrofit.kv_heads=1", "retrofit.alpha_ramp_steps=20", "train.lr=3e-3");
     double before = r.before().overall().meanKl();
     double after = r.after().overall().meanKl();
@@ -104,7 +108,7 @@ class DistillJobTest {
       }
     };
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> run(dir, other, new Distiller.Listener() {}));
+        () -> run(dir, other, new DistillListener() {}));
     assertTrue(e.getMessage().contains("tokenizer mismatch") && e.getMessage().contains("f00d")
         && e.getMessage().contains(teacher.info().tokenizerFingerprint()), e.getMessage());
   }
@@ -114,13 +118,13 @@ class DistillJobTest {
     AtomicInteger calls = new AtomicInteger();
     TeacherScorer counting = new Delegating(teacher) {
       @Override
-      public Scores score(int[][] tokens, ScoreRequest request) {
+      public Scores score(TokenBatch tokens, ScoreRequest request) {
         calls.incrementAndGet();
         return super.score(tokens, request);
       }
     };
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> run(dir, counting, new Distiller.Listener() {}, "retrofit.kv_heads=3"));
+        () -> run(dir, counting, new DistillListener() {}, "retrofit.kv_heads=3"));
     assertTrue(e.getMessage().contains("kv_heads (3)"), e.getMessage());
     assertEquals(0, calls.get());
   }
@@ -180,7 +184,7 @@ class DistillJobTest {
     }
 
     @Override
-    public Scores score(int[][] tokens, ScoreRequest request) {
+    public Scores score(TokenBatch tokens, ScoreRequest request) {
       return d.score(tokens, request);
     }
 

@@ -5,11 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.graft.data.TokenBatch;
 import dev.graft.sampler.Rollout;
 import dev.graft.sampler.RolloutSource;
 import dev.graft.sampler.SamplerInfo;
 import dev.graft.sampler.SamplingParams;
 import dev.graft.trainer.data.Batch;
+import dev.graft.trainer.plan.RunConfig;
+import dev.graft.trainer.plan.RunPlan;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -47,21 +50,22 @@ class OnPolicyDataTest {
     public void close() {}
   }
 
-  private static RunConfig.OnPolicy cfg(double fraction, long lag) {
-    return RunConfig.load(null, List.of("onpolicy.fraction=" + fraction, "onpolicy.prompt_tokens=2",
-        "onpolicy.max_new_tokens=3", "onpolicy.max_policy_lag=" + lag)).onpolicy();
+  private static RunPlan.OnPolicy cfg(double fraction, long lag) {
+    return RunPlan.of(RunConfig.load(null, List.of("onpolicy.fraction=" + fraction, "onpolicy.prompt_tokens=2",
+        "onpolicy.max_new_tokens=3", "onpolicy.max_policy_lag=" + lag, "train.batch_size=4",
+        "train.micro_batch=4"))).onpolicy();
   }
 
   private static Batch corpusBatch(int rows, int t) {
-    long[] in = new long[rows * t];
-    long[] tg = new long[rows * t];
+    int[] in = new int[rows * t];
+    int[] tg = new int[rows * t];
     float[] mask = new float[rows * t];
     for (int i = 0; i < in.length; i++) {
       in[i] = 10 + i;
       tg[i] = 11 + i;
       mask[i] = 1;
     }
-    return new Batch(rows, t, in, tg, mask);
+    return new Batch(new TokenBatch(rows, t, in), new TokenBatch(rows, t, tg), mask);
   }
 
   @Test
@@ -72,10 +76,10 @@ class OnPolicyDataTest {
     assertEquals(2, r.rolloutRows());
     assertEquals(7, r.minVersion());
     // Rows 0 and 1 are untouched corpus rows.
-    assertArrayEquals(java.util.Arrays.copyOf(corpusBatch(4, 6).inputs(), 12), java.util.Arrays.copyOf(b.inputs(), 12));
+    assertArrayEquals(java.util.Arrays.copyOf(corpusBatch(4, 6).inputs().ids(), 12), java.util.Arrays.copyOf(b.inputs().ids(), 12));
     // Row 2: prompt = its first two corpus tokens (22, 23), completion 100, 110, 120.
-    assertArrayEquals(new long[] {22, 23, 100, 110, 1, 1}, java.util.Arrays.copyOfRange(b.inputs(), 12, 18));
-    assertArrayEquals(new long[] {23, 100, 110, 120, 1, 1}, java.util.Arrays.copyOfRange(b.targets(), 12, 18));
+    assertArrayEquals(new int[] {22, 23, 100, 110, 1, 1}, java.util.Arrays.copyOfRange(b.inputs().ids(), 12, 18));
+    assertArrayEquals(new int[] {23, 100, 110, 120, 1, 1}, java.util.Arrays.copyOfRange(b.targets().ids(), 12, 18));
     assertArrayEquals(new float[] {0, 1, 1, 1, 0, 0}, java.util.Arrays.copyOfRange(b.mask(), 12, 18));
     assertEquals(12 + 3 + 3, b.tokens(), "two corpus rows of 6 plus three completion positions per rollout row");
     assertEquals(6, d.generatedTokens());
@@ -104,7 +108,7 @@ class OnPolicyDataTest {
   void onPolicyConfig_thatCannotFit_isRefused() {
     RunConfig c = RunConfig.load(null, List.of("onpolicy.fraction=0.5", "onpolicy.prompt_tokens=100",
         "onpolicy.max_new_tokens=40"));
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> RunValidation.check(c));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> RunPlan.of(c));
     assertTrue(e.getMessage().contains("must fit in data.seq_len (128)"), e.getMessage());
   }
 }

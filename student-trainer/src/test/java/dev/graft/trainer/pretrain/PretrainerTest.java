@@ -12,6 +12,7 @@ import dev.graft.model.LlamaConfig;
 import dev.graft.model.LlamaModel;
 import dev.graft.tokenizer.BpeTrainer;
 import dev.graft.tokenizer.GraftTokenizer;
+import dev.graft.trainer.checkpoint.RunCheckpoints;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

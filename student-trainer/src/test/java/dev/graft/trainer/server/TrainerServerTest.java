@@ -10,8 +10,8 @@ import dev.graft.proto.v1.RunPhase;
 import dev.graft.proto.v1.TrainerServiceGrpc;
 import dev.graft.proto.v1.TrainerStatus;
 import dev.graft.trainer.distill.DistillEvaluator;
-import dev.graft.trainer.distill.Distiller;
 import dev.graft.trainer.distill.EvalMetrics;
+import dev.graft.trainer.distill.StepStats;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
@@ -40,7 +40,7 @@ class TrainerServerTest {
         EvalMetrics before = new EvalMetrics(100, 50, 500, 400, 60); // KL 0.5
         status.onBaseline(new DistillEvaluator.Result(before, Map.of()));
         status.onStart(0, 10);
-        status.onStep(new Distiller.StepStats(4, 0.25, 1e-3, 0.9, 1234, 0.5, 0.1));
+        status.onStep(new StepStats(4, 0.25, 1e-3, 0.9, 1234, 0.5, 0.1));
         status.onEval(4, new DistillEvaluator.Result(new EvalMetrics(100, 10, 450, 400, 80), Map.of()));
         s = TrainerServiceGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)
             .getStatus(GetStatusRequest.getDefaultInstance());

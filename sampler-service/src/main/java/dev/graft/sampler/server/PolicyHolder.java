@@ -1,0 +1,249 @@
+package dev.graft.sampler.server;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.graft.model.LlamaConfig;
+import dev.graft.model.LlamaModel;
+import dev.graft.sampler.SamplerUnavailableException;
+import dev.graft.sync.PolicyUpdate;
+import dev.graft.sync.subscribe.PolicyInstaller;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.LongConsumer;
+
+/**
+ * The sampler's current policy: a version and the {@link LlamaModel} built from it.
+ *
+ * <p>{@link #install} validates an update completely (version, names, shapes, element counts)
+ * before building the model, then swaps it in atomically; a rejected update leaves the current
+ * policy serving. Versions strictly increase. The vocabulary size and context length never change
+ * once a first policy is installed, because clients validated their requests against them.
+ *
+ * <p>Users {@link #acquire} a {@link Policy} and close it when done; a replaced model's native
+ * memory is freed when its last user closes it, so generation that started on version v finishes
+ * on v. Thread-safe.
+ */
+public final class PolicyHolder implements PolicyInstaller, AutoCloseable {
+
+  private final NDManager manager = NDManager.newBaseManager();
+  private final AtomicReference<Policy> current = new AtomicReference<>();
+  private final List<LongConsumer> listeners = new CopyOnWriteArrayList<>();
+  private volatile boolean closed;
+
+  /**
+   * Validates {@code update}, builds its model and makes it current.
+   *
+   * @throws IllegalArgumentException if the version does not exceed the current one, a tensor is
+   *     missing, unexpected or mis-shaped, or the vocabulary or context differs from the current
+   *     policy's; the current policy stays
+   * @throws IllegalStateException after {@link #close()}
+   */
+  @Override
+  public void install(PolicyUpdate update) {
+    if (update == null || update.spec() == null || update.tensors() == null) {
+      throw new IllegalArgumentException("a policy update needs a model spec and tensors");
+    }
+    synchronized (this) {
+      checkInstallable(update.version(), update.config());
+      Map<String, List<Long>> shapes = update.spec().tensorShapes();
+      checkTensors(shapes, update.tensors());
+      LlamaModel model;
+      try (NDManager scratch = manager.newSubManager()) {
+        Map<String, NDArray> arrays = new LinkedHashMap<>();
+        update.tensors().forEach((name, values) -> arrays.put(name, scratch.create(values, shape(shapes.get(name)))));
+        model = update.spec().build(arrays, manager); // moves the arrays
+      }
+      swap(update.version(), model);
+    }
+  }
+
+  /**
+   * Makes an existing model current at {@code version}; the holder takes ownership and closes the
+   * model once it is replaced and unused. The model's parent manager must outlive the holder. Any
+   * model decodes, whatever its mixers (a retrofit student at any α included).
+   *
+   * @throws IllegalArgumentException as for {@link #install(PolicyUpdate)}; the caller then keeps
+   *     the model
+   */
+  public void install(long version, LlamaModel model) {
+    synchronized (this) {
+      checkInstallable(version, model.config());
+      swap(version, model);
+    }
+  }
+
+  /** The version served now, or -1 before the first install. */
+  @Override
+  public long currentVersion() {
+    Policy p = current.get();
+    return p == null ? -1 : p.version;
+  }
+
+  /** The current policy's config, or null before the first install. */
+  public LlamaConfig config() {
+    Policy p = current.get();
+    return p == null ? null : p.model.config();
+  }
+
+  /**
+   * The current policy, retained until the returned handle is closed.
+   *
+   * @throws SamplerUnavailableException before the first install
+   * @throws IllegalStateException after {@link #close()}
+   */
+  public Policy acquire() {
+    while (true) {
+      Policy p = current.get();
+      if (p == null) {
+        if (isClosed()) {
+          throw new IllegalStateException("the policy holder is closed");
+        }
+        throw new SamplerUnavailableException("no policy has been installed yet");
+      }
+      if (p.retain()) {
+        return p;
+      }
+      // p was replaced and freed between get() and retain(): read the new one.
+    }
+  }
+
+  /** Calls {@code onInstalled} with each newly installed version, after the swap. */
+  public void addListener(LongConsumer onInstalled) {
+    listeners.add(onInstalled);
+  }
+
+  public void removeListener(LongConsumer onInstalled) {
+    listeners.remove(onInstalled);
+  }
+
+  /** Drops the current policy (freed once unused) and refuses further installs. Idempotent. */
+  @Override
+  public void close() {
+    synchronized (this) {
+      closed = true;
+      Policy p = current.getAndSet(null);
+      if (p != null) {
+        p.close();
+      }
+    }
+  }
+
+  private boolean isClosed() {
+    return closed;
+  }
+
+  private void checkInstallable(long version, LlamaConfig config) {
+    if (closed) {
+      throw new IllegalStateException("the policy holder is closed");
+    }
+    if (version < 0) {
+      throw new IllegalArgumentException("policy version must be >= 0, got " + version);
+    }
+    Policy p = current.get();
+    if (p == null) {
+      return;
+    }
+    if (version <= p.version) {
+      throw new IllegalArgumentException("policy version " + version
+          + " is not newer than the current version " + p.version);
+    }
+    LlamaConfig now = p.model.config();
+    if (config.vocabSize() != now.vocabSize()
+        || config.maxPositionEmbeddings() != now.maxPositionEmbeddings()) {
+      throw new IllegalArgumentException("policy " + version + " has vocab_size "
+          + config.vocabSize() + " and max_position_embeddings " + config.maxPositionEmbeddings()
+          + " but the sampler serves " + now.vocabSize() + " and " + now.maxPositionEmbeddings());
+    }
+  }
+
+  private static void checkTensors(Map<String, List<Long>> expected, Map<String, float[]> tensors) {
+    var missing = new TreeSet<>(expected.keySet());
+    missing.removeAll(tensors.keySet());
+    if (!missing.isEmpty()) {
+      throw new IllegalArgumentException("policy update lacks tensor(s) " + missing);
+    }
+    var extra = new TreeSet<>(tensors.keySet());
+    extra.removeAll(expected.keySet());
+    if (!extra.isEmpty()) {
+      throw new IllegalArgumentException("policy update has tensor(s) its model spec does not: " + extra);
+    }
+    for (var e : expected.entrySet()) {
+      float[] values = tensors.get(e.getKey());
+      long want = shape(e.getValue()).size();
+      if (values == null || values.length != want) {
+        throw new IllegalArgumentException("tensor '" + e.getKey() + "' has "
+            + (values == null ? "no" : values.length) + " values but shape "
+            + shape(e.getValue()) + " needs " + want);
+      }
+    }
+  }
+
+  private static Shape shape(List<Long> dims) {
+    return new Shape(dims.stream().mapToLong(Long::longValue).toArray());
+  }
+
+  private void swap(long version, LlamaModel model) {
+    Policy old = current.getAndSet(new Policy(version, model));
+    if (old != null) {
+      old.close(); // the holder's own reference; users still holding it keep it alive
+    }
+    listeners.forEach(l -> l.accept(version));
+  }
+
+  /**
+   * One policy version and its model, reference-counted: the holder holds one reference while the
+   * policy is current, each {@link #acquire} one more. The model closes with the last reference.
+   */
+  public static final class Policy implements AutoCloseable {
+    private final long version;
+    private final LlamaModel model;
+    private int references = 1;
+
+    private Policy(long version, LlamaModel model) {
+      this.version = version;
+      this.model = model;
+    }
+
+    public long version() {
+      return version;
+    }
+
+    /** The model; valid until this handle is closed. */
+    public LlamaModel model() {
+      return model;
+    }
+
+    private synchronized boolean retain() {
+      if (references == 0) {
+        return false;
+      }
+      references++;
+      return true;
+    }
+
+    /** Releases one reference; the last one frees the model. Call once per acquire. */
+    @Override
+    public void close() {
+      boolean free;
+      synchronized (this) {
+        if (references == 0) {
+          return;
+        }
+        free = --references == 0;
+      }
+      if (free) {
+        model.close();
+      }
+    }
+
+    /** Whether the model's memory has been freed. */
+    public synchronized boolean isFreed() {
+      return references == 0;
+    }
+  }
+}

@@ -1,0 +1,101 @@
+package dev.graft.sampler.server;
+
+import dev.graft.service.ServiceHost;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Validated settings of a {@link SamplerServer}. Build with {@link SamplerServer#builder()}.
+ *
+ * @param policies the holder to serve from (borrowed, not closed by the server), or null for the
+ *     server to create and own one; either way {@link SamplerServer#policies()} is where weight
+ *     sync installs versions
+ * @param port gRPC port; 0 picks a free one
+ * @param engine slots, queue capacity and max_new_tokens limit
+ * @param metricsPort HTTP port of {@code /metrics}; 0 picks a free one, -1 turns it off
+ * @param shutdownGrace how long {@link SamplerServer#close()} lets in-flight streams finish
+ * @param listeners extra observers of the engine (tests, logging)
+ */
+public record SamplerServerOptions(PolicyHolder policies, int port, GenerationEngine.Options engine,
+    int metricsPort, Duration shutdownGrace, List<GenerationEngine.Listener> listeners) {
+
+  public SamplerServerOptions {
+    if (engine == null) {
+      throw new IllegalArgumentException("engine options are required");
+    }
+    new ServiceHost.Options("sampler", port, metricsPort, shutdownGrace); // validates
+    listeners = List.copyOf(listeners);
+  }
+
+  /** The lifecycle settings of the replica's server. */
+  ServiceHost.Options host() {
+    return new ServiceHost.Options("sampler", port, metricsPort, shutdownGrace);
+  }
+
+  /** Builds {@link SamplerServerOptions}; values are validated in {@link #options()}. */
+  public static final class Builder {
+    private PolicyHolder policies;
+    private int port;
+    private int slots = GenerationEngine.Options.defaults().slots();
+    private int maxQueuedSequences = GenerationEngine.Options.defaults().maxQueuedSequences();
+    private int maxNewTokensLimit = GenerationEngine.Options.defaults().maxNewTokensLimit();
+    private int metricsPort = -1;
+    private Duration shutdownGrace = Duration.ofSeconds(30);
+    private final List<GenerationEngine.Listener> listeners = new ArrayList<>();
+
+    /** Serve from this holder; the caller closes it after the server. */
+    public Builder policies(PolicyHolder holder) {
+      this.policies = holder;
+      return this;
+    }
+
+    public Builder port(int p) {
+      this.port = p;
+      return this;
+    }
+
+    /** Sequences decoded together per step. */
+    public Builder slots(int n) {
+      this.slots = n;
+      return this;
+    }
+
+    /** Prompts that may wait for a slot; beyond it requests get RESOURCE_EXHAUSTED. */
+    public Builder maxQueuedSequences(int n) {
+      this.maxQueuedSequences = n;
+      return this;
+    }
+
+    public Builder maxNewTokensLimit(int n) {
+      this.maxNewTokensLimit = n;
+      return this;
+    }
+
+    public Builder metricsPort(int p) {
+      this.metricsPort = p;
+      return this;
+    }
+
+    public Builder shutdownGrace(Duration d) {
+      this.shutdownGrace = d;
+      return this;
+    }
+
+    public Builder listener(GenerationEngine.Listener l) {
+      this.listeners.add(l);
+      return this;
+    }
+
+    public SamplerServerOptions options() {
+      return new SamplerServerOptions(policies, port,
+          new GenerationEngine.Options(slots, maxQueuedSequences, maxNewTokensLimit), metricsPort,
+          shutdownGrace, listeners);
+    }
+
+    /** A server with these options, not yet started. */
+    public SamplerServer build() {
+      return new SamplerServer(options());
+    }
+  }
+}

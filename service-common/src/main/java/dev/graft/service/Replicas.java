@@ -1,0 +1,57 @@
+package dev.graft.service;
+
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import java.util.List;
+
+/**
+ * The channels a client calls, with a display name each: created from endpoints (and then owned
+ * and shut down by {@link #close()}) or borrowed from the caller (for example in-process ones).
+ */
+public final class Replicas implements AutoCloseable {
+
+  private final List<ManagedChannel> channels;
+  private final List<String> names;
+  private final boolean owned;
+
+  private Replicas(List<ManagedChannel> channels, List<String> names, boolean owned) {
+    if (channels.isEmpty()) {
+      throw new IllegalArgumentException("at least one replica is needed");
+    }
+    this.channels = List.copyOf(channels);
+    this.names = List.copyOf(names);
+    this.owned = owned;
+  }
+
+  /** Opens a plaintext channel to each endpoint; {@link #close()} shuts them down. */
+  public static Replicas open(List<HostPort> endpoints, int maxInboundMessageBytes) {
+    List<ManagedChannel> channels = endpoints.stream()
+        .map(e -> Grpc.newChannelBuilder(e.toString(), InsecureChannelCredentials.create())
+            .maxInboundMessageSize(maxInboundMessageBytes).build())
+        .toList();
+    return new Replicas(channels, endpoints.stream().map(HostPort::toString).toList(), true);
+  }
+
+  /** Uses the caller's channels, named by their authority; the caller closes them. */
+  public static Replicas borrow(List<ManagedChannel> channels) {
+    return new Replicas(channels, channels.stream().map(ManagedChannel::authority).toList(), false);
+  }
+
+  public List<ManagedChannel> channels() {
+    return channels;
+  }
+
+  /** The {@code host:port} (or channel authority) of each replica, in call order. */
+  public List<String> names() {
+    return names;
+  }
+
+  /** Shuts down the channels this object opened; borrowed ones stay open. */
+  @Override
+  public void close() {
+    if (owned) {
+      channels.forEach(ManagedChannel::shutdownNow);
+    }
+  }
+}

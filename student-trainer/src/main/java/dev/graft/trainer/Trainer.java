@@ -1,0 +1,171 @@
+package dev.graft.trainer;
+
+import ai.djl.ndarray.NDManager;
+import dev.graft.checkpoint.HfCheckpoint;
+import dev.graft.data.Document;
+import dev.graft.model.LlamaConfig;
+import dev.graft.proto.v1.DType;
+import dev.graft.sampler.SamplerClient;
+import dev.graft.service.HostPort;
+import dev.graft.sync.publish.WeightPublisher;
+import dev.graft.teacher.TeacherClient;
+import dev.graft.trainer.checkpoint.RunCheckpoints;
+import dev.graft.trainer.data.Corpora;
+import dev.graft.trainer.distill.DistillJob;
+import dev.graft.trainer.distill.DistillListener;
+import dev.graft.trainer.distill.DistillProgress;
+import dev.graft.trainer.distill.DistillReport;
+import dev.graft.trainer.distill.Peers;
+import dev.graft.trainer.distill.StepLog;
+import dev.graft.trainer.plan.RunPlan;
+import dev.graft.trainer.server.RunStatus;
+import dev.graft.trainer.server.TrainerServer;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The student-trainer role: one distillation run from a typed plan, against teacher-services and
+ * (for an on-policy run) sampler-services at given endpoints.
+ *
+ * <p>{@link #open} reads the teacher's architecture once, binds the plan to it (an impossible run
+ * fails here, before any work), and starts the trainer's server: the status service and, for an
+ * on-policy run, the policy service samplers fetch weights from. {@link #run} then loads the
+ * corpus and trains; the caller may start loopback peers in between, pointed at {@link #port()}.
+ */
+public final class Trainer implements AutoCloseable {
+
+  private final RunPlan.Bound plan;
+  private final Home home;
+  private final Path teacherDir;
+  private final Path runDir;
+  private final PrintStream log;
+  private final RunStatus status;
+  private final WeightPublisher weights; // null when off-policy
+  private final TrainerServer server; // null when server.port is -1
+
+  private Trainer(RunPlan.Bound plan, Home home, Path teacherDir, Path runDir, PrintStream log,
+      RunStatus status, WeightPublisher weights, TrainerServer server) {
+    this.plan = plan;
+    this.home = home;
+    this.teacherDir = teacherDir;
+    this.runDir = runDir;
+    this.log = log;
+    this.status = status;
+    this.weights = weights;
+    this.server = server;
+  }
+
+  /**
+   * Prepares a run and starts the trainer's server.
+   *
+   * @param defaultTeacher the teacher's checkpoint when the plan names none (the embedded base model)
+   * @param fresh discard an earlier run in the same directory
+   * @throws IllegalArgumentException when there is no teacher checkpoint or the plan does not fit it
+   */
+  public static Trainer open(RunPlan plan, Home home, Path defaultTeacher, boolean fresh, PrintStream log)
+      throws IOException {
+    Path teacherDir = plan.teacher().model() != null ? plan.teacher().model() : defaultTeacher;
+    if (teacherDir == null || !Files.isRegularFile(teacherDir.resolve(HfCheckpoint.CONFIG_FILE))) {
+      throw new IllegalArgumentException("no teacher checkpoint at " + teacherDir
+          + (plan.teacher().model() == null ? "; run `graft local` or `graft pretrain` first to train the"
+              + " embedded base model, or set teacher.model" : " (teacher.model)"));
+    }
+    RunPlan.Bound bound = plan.bind(LlamaConfig.read(teacherDir.resolve(HfCheckpoint.CONFIG_FILE)));
+    Path runDir = plan.output() != null ? plan.output() : home.run(runName(teacherDir, plan));
+    if (fresh && Files.exists(runDir)) {
+      log.println("discarding the earlier run in " + runDir);
+      RunCheckpoints.deleteTree(runDir);
+    }
+    RunStatus status = new RunStatus(runDir.getFileName().toString());
+    WeightPublisher weights = plan.onpolicy().enabled() ? new WeightPublisher() : null;
+    TrainerServer server = null;
+    if (plan.serverPort() >= 0) {
+      server = TrainerServer.start(plan.serverPort(), status, weights);
+      log.printf("student-trainer: status%s service on localhost:%d%n", weights != null ? " and policy" : "",
+          server.port());
+    }
+    return new Trainer(bound, home, teacherDir, runDir, log, status, weights, server);
+  }
+
+  /** The trainer's gRPC port (status, and policy weights when on-policy); -1 when off. */
+  public int port() {
+    return server == null ? -1 : server.port();
+  }
+
+  public RunPlan.Bound plan() {
+    return plan;
+  }
+
+  /** The teacher checkpoint the student is built from. */
+  public Path teacherDir() {
+    return teacherDir;
+  }
+
+  /** Where checkpoints, the step log and the student go. */
+  public Path runDir() {
+    return runDir;
+  }
+
+  /**
+   * Loads the corpus and runs the retrofit; prints and returns the before/after report.
+   *
+   * @param teachers teacher-service replicas
+   * @param samplers sampler-service replicas; used only by an on-policy run, which needs one
+   * @param console whether progress may redraw a terminal line
+   */
+  public DistillReport run(List<HostPort> teachers, List<HostPort> samplers, boolean console) throws IOException {
+    RunPlan p = plan.plan();
+    if (teachers.isEmpty()) {
+      throw new IllegalArgumentException("the trainer needs teacher-services: set teacher.endpoints");
+    }
+    if (p.onpolicy().enabled() && samplers.isEmpty()) {
+      throw new IllegalArgumentException("onpolicy.fraction " + p.onpolicy().fraction()
+          + " needs sampler-services: set onpolicy.samplers");
+    }
+    List<String> teacherEndpoints = teachers.stream().map(HostPort::toString).toList();
+    try {
+      List<Document> corpus = Corpora.load(home, p.data().corpus(), log);
+      DistillReport report;
+      try (TeacherClient training = TeacherClient.builder().endpoints(teacherEndpoints)
+              .deadline(p.teacher().deadline()).valueType(p.loss().valueDtype().proto()).build();
+          TeacherClient exact = TeacherClient.builder().endpoints(teacherEndpoints)
+              .deadline(p.teacher().deadline()).valueType(DType.DTYPE_FLOAT32).build();
+          SamplerClient sampling = p.onpolicy().enabled()
+              ? SamplerClient.builder().endpoints(samplers.stream().map(HostPort::toString).toList()).build()
+              : null;
+          NDManager manager = NDManager.newBaseManager();
+          StepLog steps = new StepLog(runDir);
+          DistillProgress progress = new DistillProgress(log, console, 25)) {
+        Peers peers = new Peers(training, sampling, weights == null ? null : weights::publish);
+        DistillJob job = new DistillJob(plan, teacherDir, runDir, runDir.resolve("student"));
+        report = job.run(peers, exact, corpus, manager, DistillListener.all(progress, steps, status), log);
+      }
+      status.done();
+      log.println();
+      log.print(report.toTable());
+      log.println("student checkpoint (Hugging Face layout): " + runDir.resolve("student"));
+      return report;
+    } catch (IOException | RuntimeException | Error e) {
+      status.failed(e.getMessage());
+      throw e;
+    }
+  }
+
+  /** Stops the trainer's server: weight watches end, in-flight calls finish. */
+  @Override
+  public void close() {
+    if (server != null) {
+      server.close();
+    }
+  }
+
+  private static String runName(Path teacherDir, RunPlan plan) {
+    String div = plan.loss().divergence().spec().replaceAll("[^A-Za-z0-9._-]", "_");
+    return String.format(Locale.ROOT, "distill-%s-%s-%s", teacherDir.getFileName(),
+        plan.retrofit().change().tag(), div);
+  }
+}

@@ -1,0 +1,124 @@
+package dev.graft.trainer.distill;
+
+import dev.graft.data.PackedSequences;
+import dev.graft.data.SequenceCursor;
+import dev.graft.teacher.ScoreRequest;
+import dev.graft.teacher.Scores;
+import dev.graft.teacher.TeacherScorer;
+import dev.graft.trainer.data.Batch;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.LongSupplier;
+
+/**
+ * The batches to train on, one step ahead: each is drawn in data order, its on-policy rows are
+ * completed by samplers and the teacher scores it on a prefetch thread while the current step
+ * trains. Times the training thread's waits. One training thread calls it.
+ */
+final class BatchPipeline implements AutoCloseable {
+
+  /** A drawn batch: its data position, and its (on-policy rows and) teacher targets on the way. */
+  record Pending(SequenceCursor.Position after, Future<Ready> ready) {}
+
+  /**
+   * A batch ready to train on.
+   *
+   * @param scores the teacher's targets; null for a cross-entropy run
+   * @param minVersion the oldest policy version of its rollouts; -1 without on-policy rows
+   */
+  record Ready(Batch batch, Scores scores, long minVersion) {}
+
+  private final PackedSequences train;
+  private final int batchSize;
+  private final long seed;
+  private final TeacherScorer teacher; // null when the loss needs no teacher
+  private final ScoreRequest request;
+  private final OnPolicyData onPolicy; // null when off-policy
+  private final LongSupplier nanoClock;
+  private final ExecutorService prefetch = Executors.newSingleThreadExecutor(r -> {
+    Thread th = new Thread(r, "teacher-prefetch");
+    th.setDaemon(true);
+    return th;
+  });
+  private SequenceCursor cursor;
+  private double waitSeconds;
+
+  /**
+   * @param teacher scores every batch, or null when the loss needs no teacher
+   * @param onPolicy completes the on-policy rows, or null when off-policy
+   */
+  BatchPipeline(PackedSequences train, int batchSize, long seed, TeacherScorer teacher,
+      ScoreRequest request, OnPolicyData onPolicy, LongSupplier nanoClock) {
+    this.train = train;
+    this.batchSize = batchSize;
+    this.seed = seed;
+    this.teacher = teacher;
+    this.request = request;
+    this.onPolicy = onPolicy;
+    this.nanoClock = nanoClock;
+  }
+
+  /** Continues the data order from {@code at}. */
+  void seek(SequenceCursor.Position at) {
+    cursor = new SequenceCursor(train.size(), seed, at);
+  }
+
+  /** Takes the next batch from the data order and starts completing and scoring it for {@code step}. */
+  Pending draw(long step) {
+    Batch b = Batch.of(train, cursor.next(batchSize));
+    SequenceCursor.Position after = cursor.position();
+    if (onPolicy == null && teacher == null) {
+      return new Pending(after, CompletableFuture.completedFuture(new Ready(b, null, -1)));
+    }
+    return new Pending(after, prefetch.submit(() -> {
+      Batch full = b;
+      long minVersion = -1;
+      if (onPolicy != null) {
+        OnPolicyData.Result r = onPolicy.complete(b, step);
+        full = r.batch();
+        minVersion = r.minVersion();
+      }
+      Scores scores = teacher == null ? null : teacher.score(full.inputs(), request);
+      return new Ready(full, scores, minVersion);
+    }));
+  }
+
+  /** Waits for a drawn batch, counting the time waited. */
+  Ready await(Pending p, long step) {
+    long w0 = nanoClock.getAsLong();
+    try {
+      return p.ready().get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while waiting for the teacher", e);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException re) {
+        throw re;
+      }
+      throw new IllegalStateException("teacher scoring or generation failed at step " + step, e.getCause());
+    } finally {
+      waitSeconds += (nanoClock.getAsLong() - w0) / 1e9;
+    }
+  }
+
+  /** Seconds the training thread has waited for batches. */
+  double waitSeconds() {
+    return waitSeconds;
+  }
+
+  long generatedTokens() {
+    return onPolicy == null ? 0 : onPolicy.generatedTokens();
+  }
+
+  long staleDropped() {
+    return onPolicy == null ? 0 : onPolicy.staleDropped();
+  }
+
+  @Override
+  public void close() {
+    prefetch.shutdownNow();
+  }
+}

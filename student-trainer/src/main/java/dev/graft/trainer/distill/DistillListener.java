@@ -1,0 +1,50 @@
+package dev.graft.trainer.distill;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/** Receives a distillation run's progress; every method has a no-op default. */
+public interface DistillListener {
+
+  /** The untrained student at α = 1, measured before training: the start of the KL gap. */
+  default void onBaseline(DistillEvaluator.Result before) {}
+
+  default void onStart(long fromStep, long totalSteps) {}
+
+  default void onStep(StepStats stats) {}
+
+  default void onEval(long step, DistillEvaluator.Result result) {}
+
+  default void onCheckpoint(long step, Path dir) {}
+
+  /** One listener that tells each of {@code listeners} every event, in order. */
+  static DistillListener all(DistillListener... listeners) {
+    List<DistillListener> ls = List.of(listeners);
+    return new DistillListener() {
+      @Override
+      public void onBaseline(DistillEvaluator.Result before) {
+        ls.forEach(l -> l.onBaseline(before));
+      }
+
+      @Override
+      public void onStart(long fromStep, long totalSteps) {
+        ls.forEach(l -> l.onStart(fromStep, totalSteps));
+      }
+
+      @Override
+      public void onStep(StepStats stats) {
+        ls.forEach(l -> l.onStep(stats));
+      }
+
+      @Override
+      public void onEval(long step, DistillEvaluator.Result result) {
+        ls.forEach(l -> l.onEval(step, result));
+      }
+
+      @Override
+      public void onCheckpoint(long step, Path dir) {
+        ls.forEach(l -> l.onCheckpoint(step, dir));
+      }
+    };
+  }
+}

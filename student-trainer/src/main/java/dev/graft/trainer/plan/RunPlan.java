@@ -1,0 +1,281 @@
+package dev.graft.trainer.plan;
+
+import dev.graft.model.LlamaConfig;
+import dev.graft.retrofit.AlphaOrder;
+import dev.graft.retrofit.AlphaSchedule;
+import dev.graft.retrofit.GqaRetrofit;
+import dev.graft.retrofit.KvInit;
+import dev.graft.retrofit.Retrofit;
+import dev.graft.service.HostPort;
+import dev.graft.teacher.ScoreRequest;
+import dev.graft.trainer.loss.Divergence;
+import dev.graft.trainer.optim.AdamW;
+import dev.graft.trainer.optim.LrSchedule;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * A distillation run as types: what {@link RunConfig} says, parsed and checked once. Everything
+ * downstream takes the plan (or its {@link Bound} form, checked against the teacher), never the
+ * config's strings. {@link #of} lists every problem of the values at once; {@link #bind} every
+ * problem against the teacher's architecture.
+ *
+ * @param teacher where the teacher is
+ * @param retrofit the architecture change and how α moves
+ * @param loss the objective and the form of the teacher's targets
+ * @param data the corpus, its split and packing
+ * @param train optimisation
+ * @param onpolicy on-policy rows, samplers and weight publishing
+ * @param eval held-out evaluation and the exactness check
+ * @param checkpoint checkpoint cadence and retention
+ * @param serverPort the trainer's gRPC port: -1 off, 0 any free port
+ * @param output the run directory, or null for the default under the Graft home
+ * @param source the config this plan was made from (written beside the run as {@code config.yaml})
+ */
+public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, Train train,
+    OnPolicy onpolicy, Eval eval, Checkpoint checkpoint, int serverPort, Path output, RunConfig source) {
+
+  /**
+   * @param model the teacher's checkpoint, or null for the embedded base model
+   * @param endpoints running teacher-services; empty to serve the teacher on loopback
+   * @param deadline per scoring call
+   */
+  public record Teacher(Path model, List<HostPort> endpoints, Duration deadline) {
+    public Teacher {
+      endpoints = List.copyOf(endpoints);
+    }
+  }
+
+  /**
+   * @param change the architecture change
+   * @param order the order in which units move from α = 0 to 1
+   * @param gradual false: α jumps to 1 at the first step
+   */
+  public record Retrofit(dev.graft.retrofit.Retrofit change, AlphaOrder order, long alphaStart,
+      long alphaRampSteps, boolean gradual) {}
+
+  /** The form of the teacher's targets during training. */
+  public enum TargetMode {
+    /** The top-k log-probs plus a tail bucket. */
+    TOP_K,
+    /** The whole distribution (exact). */
+    FULL
+  }
+
+  /** The objective: a divergence at a temperature, against targets of one form and precision. */
+  public record Loss(Divergence divergence, float temperature, TargetMode targets, int k, WireDtype valueDtype) {
+    /** The teacher request for training targets. */
+    public ScoreRequest trainingRequest() {
+      return targets == TargetMode.FULL ? new ScoreRequest.Full(temperature)
+          : new ScoreRequest.TopK(k, temperature);
+    }
+  }
+
+  /** @param corpus a JSONL / text file / directory of text files, or null for the Brown Corpus */
+  public record Data(Path corpus, int seqLen, double validationFraction, long splitSeed) {}
+
+  /** Optimisation; {@code seed} fixes the data order. */
+  public record Train(long steps, int batchSize, int microBatch, LrSchedule schedule, double weightDecay,
+      double clipNorm, long seed) {}
+
+  /**
+   * On-policy data: the last {@code rows} rows of each batch are document prefixes of
+   * {@code promptTokens} completed by the current student.
+   *
+   * @param fraction the configured share of each batch
+   * @param rows on-policy rows per batch (the fraction of the batch, rounded); 0 when off-policy
+   * @param samplers running sampler-services; empty to start one on loopback
+   */
+  public record OnPolicy(double fraction, int rows, List<HostPort> samplers, int promptTokens,
+      int maxNewTokens, float temperature, float topP, long publishEvery, long maxPolicyLag) {
+    public OnPolicy {
+      samplers = List.copyOf(samplers);
+    }
+
+    /** Whether any row of a batch is on-policy. */
+    public boolean enabled() {
+      return rows > 0;
+    }
+  }
+
+  /** Held-out evaluation and the α = 0 exactness check. */
+  public record Eval(long every, int sequences, double exactnessTolerance) {}
+
+  /** Checkpoint cadence and retention. */
+  public record Checkpoint(long every, int keep) {}
+
+  /**
+   * The plan against the teacher it retrofits.
+   *
+   * @param teacher the teacher's architecture, read once from its checkpoint
+   * @param target the finished student's architecture
+   * @param alphas α per unit as a function of the step
+   */
+  public record Bound(RunPlan plan, LlamaConfig teacher, LlamaConfig target, AlphaSchedule alphas) {}
+
+  /**
+   * Parses and checks every value of {@code c} that does not depend on the teacher.
+   *
+   * @throws IllegalArgumentException listing every problem
+   */
+  public static RunPlan of(RunConfig c) {
+    Problems p = new Problems();
+    RunConfig.Train t = c.train();
+    p.positive("train.steps", t.steps());
+    p.positive("train.batch_size", t.batchSize());
+    p.positive("train.micro_batch", t.microBatch());
+    p.require(t.batchSize() <= 0 || t.microBatch() <= 0 || t.batchSize() % t.microBatch() == 0,
+        () -> "train.batch_size (" + t.batchSize() + ") must be a multiple of train.micro_batch ("
+            + t.microBatch() + ")");
+    p.require(t.clipNorm() >= 0, () -> "train.clip_norm (" + t.clipNorm() + ") must be >= 0 (0 disables clipping)");
+    LrSchedule schedule = p.attempt(() -> LrSchedule.parse(t.schedule(), t.lr(), t.warmupSteps(),
+        Math.max(1, t.steps()), t.minLrRatio()));
+    p.attempt(() -> AdamW.Hyper.defaults(t.weightDecay()));
+    Loss loss = loss(c.loss(), p);
+    Retrofit retrofit = retrofit(c.retrofit(), t.steps(), p);
+    OnPolicy onpolicy = onPolicy(c.onpolicy(), c.data().seqLen(), t.batchSize(), c.server().port(), p);
+    RunConfig.Data d = c.data();
+    p.positive("data.seq_len", d.seqLen());
+    p.require(d.validationFraction() > 0 && d.validationFraction() < 0.5,
+        () -> "data.validation_fraction (" + d.validationFraction() + ") must be in (0, 0.5)");
+    RunConfig.Eval e = c.eval();
+    p.require(e.every() >= 0 && e.sequences() >= 1, () -> "eval.every (" + e.every()
+        + ") must be >= 0 and eval.sequences (" + e.sequences() + ") >= 1");
+    p.require(e.exactnessTolerance() > 0,
+        () -> "eval.exactness_tolerance (" + e.exactnessTolerance() + ") must be > 0");
+    RunConfig.Checkpoint k = c.checkpoint();
+    p.require(k.every() >= 0 && k.keep() >= 1, () -> "checkpoint.every (" + k.every()
+        + ") must be >= 0 and checkpoint.keep (" + k.keep() + ") >= 1");
+    int port = c.server().port();
+    p.require(port >= -1 && port <= 65535,
+        () -> "server.port (" + port + ") must be -1 (off), 0 (any free port) or a port");
+    RunConfig.Teacher te = c.teacher();
+    p.require(te.deadlineSeconds() > 0,
+        () -> "teacher.deadline_seconds (" + te.deadlineSeconds() + ") must be > 0");
+    List<HostPort> teachers = te.endpoints().stream().map(s -> p.attempt(() -> HostPort.parse(s))).toList();
+    p.throwIfAny();
+    return new RunPlan(
+        new Teacher(blankToNull(te.model()), teachers, Duration.ofMillis((long) (te.deadlineSeconds() * 1000))),
+        retrofit, loss,
+        new Data(d.corpus().isBlank() || d.corpus().equals("brown") ? null : Path.of(d.corpus()), d.seqLen(),
+            d.validationFraction(), d.splitSeed()),
+        new Train(t.steps(), t.batchSize(), t.microBatch(), schedule, t.weightDecay(), t.clipNorm(), t.seed()),
+        onpolicy, new Eval(e.every(), e.sequences(), e.exactnessTolerance()),
+        new Checkpoint(k.every(), k.keep()), port, blankToNull(c.output()), c);
+  }
+
+  private static Loss loss(RunConfig.Loss l, Problems p) {
+    Divergence divergence = p.attempt(() -> Divergence.parse(l.divergence()));
+    TargetMode targets = p.attempt(() -> targetMode(l.targets()));
+    p.attempt(() -> new ScoreRequest.Full((float) l.temperature()));
+    WireDtype dtype = p.attempt(() -> WireDtype.parse(l.valueDtype()));
+    p.require(l.k() >= 1, () -> "loss.k (" + l.k() + ") must be >= 1");
+    return new Loss(divergence, (float) l.temperature(), targets, l.k(), dtype);
+  }
+
+  private static TargetMode targetMode(String s) {
+    return switch (s.trim().toLowerCase(java.util.Locale.ROOT)) {
+      case "top_k" -> TargetMode.TOP_K;
+      case "full" -> TargetMode.FULL;
+      default -> throw new IllegalArgumentException(
+          "loss.targets '" + s + "' must be top_k (top-k + tail bucket) or full (whole vocabulary)");
+    };
+  }
+
+  private static Retrofit retrofit(RunConfig.Retrofit r, long steps, Problems p) {
+    p.require(r.type().trim().equalsIgnoreCase(GqaRetrofit.TYPE),
+        () -> "retrofit.type '" + r.type() + "' is not known; available: " + GqaRetrofit.TYPE);
+    p.positive("retrofit.kv_heads", r.kvHeads());
+    KvInit init = p.attempt(() -> KvInit.parse(r.init()));
+    AlphaOrder order = p.attempt(() -> AlphaOrder.parse(r.alphaOrder()));
+    if (r.alphaStart() < 0 || r.alphaRampSteps() < 0) {
+      p.add("retrofit.alpha_start (" + r.alphaStart() + ") and retrofit.alpha_ramp_steps ("
+          + r.alphaRampSteps() + ") must be >= 0");
+    } else if (r.graduality() && r.alphaStart() + r.alphaRampSteps() > steps) {
+      p.add("the alpha schedule (retrofit.alpha_start " + r.alphaStart() + " + alpha_ramp_steps "
+          + r.alphaRampSteps() + ") is longer than the run (train.steps " + steps
+          + "): the student would never reach alpha = 1");
+    }
+    dev.graft.retrofit.Retrofit change = r.kvHeads() > 0 && init != null
+        ? new GqaRetrofit(r.kvHeads(), init, r.seed()) : null;
+    return new Retrofit(change, order, r.alphaStart(), r.alphaRampSteps(), r.graduality());
+  }
+
+  private static OnPolicy onPolicy(RunConfig.OnPolicy op, int seqLen, int batchSize, int serverPort, Problems p) {
+    p.require(op.fraction() >= 0 && op.fraction() <= 1,
+        () -> "onpolicy.fraction (" + op.fraction() + ") must be in [0, 1]");
+    if (op.promptTokens() < 1 || op.maxNewTokens() < 1) {
+      p.add("onpolicy.prompt_tokens (" + op.promptTokens() + ") and onpolicy.max_new_tokens ("
+          + op.maxNewTokens() + ") must be >= 1");
+    } else if (op.fraction() > 0 && op.promptTokens() + op.maxNewTokens() - 1 > seqLen) {
+      p.add("onpolicy.prompt_tokens + max_new_tokens - 1 (" + (op.promptTokens() + op.maxNewTokens() - 1)
+          + ") must fit in data.seq_len (" + seqLen + ")");
+    }
+    p.require(op.temperature() >= 0 && !Double.isInfinite(op.temperature()) && op.topP() > 0 && op.topP() <= 1,
+        () -> "onpolicy.temperature (" + op.temperature() + ") must be finite and >= 0 and onpolicy.top_p ("
+            + op.topP() + ") in (0, 1]");
+    p.require(op.publishEvery() >= 1 && op.maxPolicyLag() >= 0, () -> "onpolicy.publish_every ("
+        + op.publishEvery() + ") must be >= 1 and onpolicy.max_policy_lag (" + op.maxPolicyLag() + ") >= 0");
+    int rows = (int) Math.round(op.fraction() * batchSize);
+    p.require(op.fraction() <= 0 || rows > 0, () -> "onpolicy.fraction (" + op.fraction()
+        + ") of train.batch_size (" + batchSize + ") rounds to no on-policy row");
+    p.require(op.fraction() <= 0 || serverPort != -1, () -> "onpolicy.fraction > 0 needs the trainer's"
+        + " server (server.port must not be -1): samplers fetch weights from it");
+    List<HostPort> samplers = op.samplers().stream().map(s -> p.attempt(() -> HostPort.parse(s))).toList();
+    return new OnPolicy(op.fraction(), op.fraction() > 0 ? Math.max(rows, 0) : 0, samplers, op.promptTokens(),
+        op.maxNewTokens(), (float) op.temperature(), (float) op.topP(), op.publishEvery(), op.maxPolicyLag());
+  }
+
+  /**
+   * Checks the plan against the teacher's architecture — the retrofit applies, sequences fit,
+   * k fits the vocabulary, the α order names every unit — and fixes the α schedule.
+   *
+   * @throws IllegalArgumentException listing every problem
+   */
+  public Bound bind(LlamaConfig teacherConfig) {
+    Problems p = new Problems();
+    LlamaConfig target = p.attempt(() -> retrofit.change().targetConfig(teacherConfig));
+    p.require(data.seqLen() <= teacherConfig.maxPositionEmbeddings(), () -> "data.seq_len (" + data.seqLen()
+        + ") exceeds the teacher's max_position_embeddings (" + teacherConfig.maxPositionEmbeddings() + ")");
+    p.require(loss.k() <= teacherConfig.vocabSize() || loss.targets() != TargetMode.TOP_K,
+        () -> "loss.k (" + loss.k() + ") exceeds the teacher's vocabulary (" + teacherConfig.vocabSize() + ")");
+    AlphaSchedule alphas = p.attempt(() -> new AlphaSchedule(
+        retrofit.order().resolve(retrofit.change().units(teacherConfig)), retrofit.alphaStart(),
+        retrofit.alphaRampSteps(), retrofit.gradual()));
+    p.throwIfAny();
+    return new Bound(this, teacherConfig, target, alphas);
+  }
+
+  /**
+   * A digest of the sections that define the optimisation (retrofit, loss, data, train and, when
+   * on, the on-policy settings): a run resumes only from checkpoints with the same digest.
+   */
+  public String fingerprint() {
+    RunConfig.OnPolicy op = source.onpolicy();
+    String onPolicy = op.fraction() == 0 ? "off-policy" : String.join(",", String.valueOf(op.fraction()),
+        String.valueOf(op.promptTokens()), String.valueOf(op.maxNewTokens()), String.valueOf(op.temperature()),
+        String.valueOf(op.topP()), String.valueOf(op.publishEvery()), String.valueOf(op.maxPolicyLag()));
+    String text = String.join("\n", source.retrofit().toString(), source.loss().toString(),
+        source.data().toString(), source.train().toString(), onPolicy);
+    try {
+      byte[] d = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(d, 0, 16);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** A copy of this plan with one config override applied and checked again. */
+  public RunPlan with(String override) {
+    return of(source.with(override));
+  }
+
+  private static Path blankToNull(String s) {
+    return s == null || s.isBlank() ? null : Path.of(s);
+  }
+}

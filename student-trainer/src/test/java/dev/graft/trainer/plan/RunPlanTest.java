@@ -1,0 +1,147 @@
+package dev.graft.trainer.plan;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.graft.model.LlamaConfig;
+import dev.graft.retrofit.GqaRetrofit;
+import dev.graft.retrofit.KvInit;
+import dev.graft.teacher.ScoreRequest;
+import dev.graft.trainer.loss.Divergence;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The YAML run config and the typed plan made from it: every rule checked once, every problem listed. */
+class RunPlanTest {
+
+  private static String error(Runnable r) {
+    return assertThrows(IllegalArgumentException.class, r::run).getMessage();
+  }
+
+  @Test
+  void defaults_areValidAndMatchTheShippedFile() {
+    RunConfig c = RunConfig.defaults();
+    RunPlan plan = RunPlan.of(c);
+    assertEquals("forward_kl", c.loss().divergence());
+    assertEquals(2, c.retrofit().kvHeads());
+    assertEquals(List.of(), c.teacher().endpoints());
+    RunPlan.Bound bound = plan.bind(LlamaConfig.small(4096));
+    assertEquals(new Divergence.ForwardKl(), plan.loss().divergence());
+    assertEquals(new GqaRetrofit(2, KvInit.MEAN_POOL, 1234), plan.retrofit().change());
+    assertEquals(new ScoreRequest.TopK(64, 1f), plan.loss().trainingRequest());
+    assertEquals(WireDtype.BF16, plan.loss().valueDtype());
+    assertEquals(4, plan.onpolicy().rows(), "25% of 16 rows");
+    assertEquals(null, plan.data().corpus(), "brown");
+    assertEquals(2, bound.target().numKeyValueHeads());
+    assertArrayEquals(new double[] {1, 0.2, 0, 0}, bound.alphas().alphas(30), 1e-12);
+  }
+
+  @Test
+  void file_thenOverrides_applyInOrder(@TempDir Path dir) throws Exception {
+    Path f = dir.resolve("run.yaml");
+    Files.writeString(f, "train:\n  steps: 50\n  lr: 2.0e-3\nloss:\n  divergence: jsd:0.5\n"
+        + "teacher:\n  endpoints: [a:1, b:2]\n");
+    RunConfig c = RunConfig.load(f, List.of("train.steps=70", "retrofit.kv_heads=4",
+        "retrofit.alpha_ramp_steps=10"));
+    assertEquals(70, c.train().steps());
+    assertEquals(2e-3, c.train().lr());
+    assertEquals("jsd:0.5", c.loss().divergence());
+    assertEquals(4, c.retrofit().kvHeads());
+    assertEquals(List.of("a:1", "b:2"), c.teacher().endpoints());
+    assertEquals(16, c.train().batchSize(), "untouched keys keep their defaults");
+  }
+
+  @Test
+  void toYaml_roundTrips(@TempDir Path dir) throws Exception {
+    RunConfig c = RunConfig.load(null, List.of("teacher.endpoints=h:1,k:2", "loss.k=16"));
+    Path f = dir.resolve("c.yaml");
+    Files.writeString(f, c.toYaml());
+    assertEquals(c, RunConfig.load(f, List.of()));
+  }
+
+  @Test
+  void unknownKeyInFile_namesItAndTheKnownKeys(@TempDir Path dir) throws Exception {
+    Path f = dir.resolve("run.yaml");
+    Files.writeString(f, "train:\n  stepz: 5\n");
+    String m = error(() -> RunConfig.load(f, List.of()));
+    assertTrue(m.contains("unknown key 'train.stepz'") && m.contains("train.steps"), m);
+    Files.writeString(f, "trian:\n  steps: 5\n");
+    m = error(() -> RunConfig.load(f, List.of()));
+    assertTrue(m.contains("unknown key 'trian'") && m.contains("train"), m);
+  }
+
+  @Test
+  void unknownOrMalformedOverride_isAClearError() {
+    assertTrue(error(() -> RunConfig.load(null, List.of("train.nope=1"))).contains("unknown key 'train.nope'"));
+    assertTrue(error(() -> RunConfig.load(null, List.of("train"))).contains("section.key=value"));
+    assertTrue(error(() -> RunConfig.load(null, List.of("train=5"))).contains("unknown key 'train'"));
+  }
+
+  @Test
+  void wrongType_namesTheKey() {
+    String m = error(() -> RunConfig.load(null, List.of("train.steps=many")));
+    assertTrue(m.contains("train.steps"), m);
+    m = error(() -> RunConfig.load(null, List.of("train.steps=1.5")));
+    assertTrue(m.contains("train.steps"), m);
+  }
+
+  @Test
+  void impossibleValues_areAllReportedTogether() {
+    RunConfig c = RunConfig.load(null, List.of("train.batch_size=10", "train.micro_batch=4",
+        "loss.divergence=kl", "loss.temperature=0", "retrofit.init=average", "loss.value_dtype=int8"));
+    String m = error(() -> RunPlan.of(c));
+    for (String part : List.of("batch_size (10)", "unknown divergence 'kl'", "temperature",
+        "kv-head init 'average'", "value_dtype 'int8'")) {
+      assertTrue(m.contains(part), "missing '" + part + "' in: " + m);
+    }
+  }
+
+  @Test
+  void alphaScheduleLongerThanTheRun_isRefused() {
+    RunConfig c = RunConfig.load(null, List.of("train.steps=100", "retrofit.alpha_ramp_steps=150"));
+    String m = error(() -> RunPlan.of(c));
+    assertTrue(m.contains("longer than the run"), m);
+    RunPlan.of(c.with("retrofit.graduality=false"));
+  }
+
+  @Test
+  void kvHeadsThatDoNotDivideTheQueryHeads_areRefusedAgainstTheTeacher() {
+    RunConfig c = RunConfig.load(null, List.of("retrofit.kv_heads=3"));
+    RunPlan plan = RunPlan.of(c);
+    String m = error(() -> plan.bind(LlamaConfig.small(4096)));
+    assertTrue(m.contains("kv_heads (3)"), m);
+    String seq = error(() -> RunPlan.of(c.with("retrofit.kv_heads=2").with("data.seq_len=512"))
+        .bind(LlamaConfig.small(4096)));
+    assertTrue(seq.contains("max_position_embeddings"), seq);
+  }
+
+  @Test
+  void badEndpoint_isRefused() {
+    String m = error(() -> RunPlan.of(RunConfig.load(null, List.of("teacher.endpoints=localhost"))));
+    assertTrue(m.contains("host:port"), m);
+  }
+
+  @Test
+  void alphaOrder_isCheckedOnceForSyntax_andAgainstTheTeachersUnits() {
+    assertTrue(error(() -> RunPlan.of(RunConfig.load(null, List.of("retrofit.alpha_order=middle-out"))))
+        .contains("alpha order 'middle-out' must be forward, reverse or a comma-separated list"));
+    RunPlan plan = RunPlan.of(RunConfig.load(null, List.of("retrofit.alpha_order=0,1")));
+    assertEquals("invalid run config: alpha order '0,1' lists 2 units but the retrofit has 4",
+        error(() -> plan.bind(LlamaConfig.small(4096))));
+    RunPlan reverse = RunPlan.of(RunConfig.load(null, List.of("retrofit.alpha_order=reverse")));
+    assertArrayEquals(new double[] {0, 0, 0.2, 1}, reverse.bind(LlamaConfig.small(4096)).alphas().alphas(30), 1e-12);
+  }
+
+  @Test
+  void fingerprint_followsTheOptimisationSections_only() {
+    RunPlan a = RunPlan.of(RunConfig.defaults());
+    assertEquals(a.fingerprint(), RunPlan.of(RunConfig.load(null, List.of("eval.every=7"))).fingerprint());
+    assertTrue(!a.fingerprint().equals(a.with("train.lr=2e-3").fingerprint()));
+    assertTrue(!a.fingerprint().equals(a.with("onpolicy.max_policy_lag=3").fingerprint()));
+  }
+}

@@ -1,0 +1,250 @@
+package dev.graft.teacher.server;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import dev.graft.checkpoint.HfCheckpoint;
+import dev.graft.data.TokenBatch;
+import dev.graft.model.LlamaConfig;
+import dev.graft.model.LlamaModel;
+import dev.graft.model.Scalars;
+import dev.graft.teacher.LogProbOps;
+import dev.graft.teacher.ScoreRequest;
+import dev.graft.teacher.Scores;
+import dev.graft.teacher.TeacherInfo;
+import dev.graft.teacher.TeacherLimits;
+import dev.graft.teacher.TeacherScorer;
+import dev.graft.tokenizer.GraftTokenizer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The teacher in this process: a frozen Llama model that scores token sequences as
+ * {@code log_softmax(logits / temperature)}. Thread-safe; forward passes run one at a time (each
+ * already uses every core), and the per-request post-processing runs on the caller's thread.
+ *
+ * <p>A teacher {@link #load loaded} from a checkpoint directory owns its model and frees it on
+ * {@link #close()}; the directory is only read. A teacher built around an existing
+ * {@link LlamaModel} borrows it: several teachers (with different limits) may share one model,
+ * and the caller closes the model.
+ */
+public final class LocalTeacher implements TeacherScorer {
+
+  /** Id written after the end of shorter rows; causal attention never lets it reach them. */
+  private static final int PAD_ID = 0;
+
+  private final LlamaModel model;
+  private final NDManager owned; // null when the model is borrowed
+  private final TeacherLimits limits;
+  private final TeacherInfo info;
+  private final ReentrantLock forwardLock = new ReentrantLock();
+  private volatile boolean closed;
+
+  /** One request inside a shared forward pass. */
+  record Job(TokenBatch tokens, ScoreRequest request) {
+    int rows() {
+      return tokens.batch();
+    }
+
+    int length() {
+      return tokens.length();
+    }
+  }
+
+  private LocalTeacher(LlamaModel model, NDManager owned, TeacherLimits limits,
+      String tokenizerFingerprint) {
+    LlamaConfig c = model.config();
+    if (limits.maxSequenceLength() > c.maxPositionEmbeddings()) {
+      throw new IllegalArgumentException("max_sequence_length (" + limits.maxSequenceLength()
+          + ") exceeds the model's max_position_embeddings (" + c.maxPositionEmbeddings() + ")");
+    }
+    this.model = model;
+    this.owned = owned;
+    this.limits = limits;
+    this.info = new TeacherInfo("LlamaForCausalLM", c.vocabSize(), tokenizerFingerprint,
+        ModelFingerprint.of(c, model.namedParameters()), limits.maxSequenceLength(),
+        limits.maxTokensPerRequest(), c.parameterCount(), c.kvCacheBytesPerToken(Float.BYTES));
+  }
+
+  /**
+   * Borrows {@code model}; the caller keeps ownership and closes it after this teacher.
+   *
+   * @param tokenizerFingerprint sha256 of the model's tokenizer.json, or "" if unknown
+   * @throws IllegalArgumentException if the limits exceed the model's context
+   */
+  public LocalTeacher(LlamaModel model, TeacherLimits limits, String tokenizerFingerprint) {
+    this(model, null, limits, tokenizerFingerprint);
+  }
+
+  /** Borrows {@code model}, with no tokenizer fingerprint. */
+  public LocalTeacher(LlamaModel model, TeacherLimits limits) {
+    this(model, null, limits, "");
+  }
+
+  /** A teacher that owns a model built from fp32 {@code tensors} (moved to its own manager). */
+  public static LocalTeacher fromTensors(LlamaConfig config, Map<String, NDArray> tensors,
+      TeacherLimits limits) {
+    NDManager manager = NDManager.newBaseManager();
+    try {
+      return new LocalTeacher(LlamaModel.fromTensors(config, manager, tensors), manager, limits, "");
+    } catch (RuntimeException e) {
+      manager.close();
+      throw e;
+    }
+  }
+
+  /** {@link #load(Path, int, int)} with the model's full context and default batch limit. */
+  public static LocalTeacher load(Path checkpointDir) throws IOException {
+    return load(checkpointDir, 0, 0);
+  }
+
+  /** {@link #load(Path, int, int)} with the given limits. */
+  public static LocalTeacher load(Path checkpointDir, TeacherLimits limits) throws IOException {
+    return load(checkpointDir, c -> limits);
+  }
+
+  /**
+   * Loads a Hugging Face checkpoint directory ({@code config.json}, safetensors, and optionally
+   * {@code tokenizer.json}, whose fingerprint is reported). Nothing in the directory changes.
+   *
+   * @param maxSequenceLength the longest sequence a request may carry; 0 for the model's
+   *     {@code max_position_embeddings}
+   * @param maxTokensPerRequest the most B·T per request; 0 for
+   *     {@link TeacherLimits#DEFAULT_MAX_TOKENS_PER_REQUEST}
+   * @throws IllegalArgumentException if the checkpoint or tokenizer is malformed, or a limit
+   *     exceeds the model's context
+   * @throws IOException if a file cannot be read
+   */
+  public static LocalTeacher load(Path checkpointDir, int maxSequenceLength,
+      int maxTokensPerRequest) throws IOException {
+    return load(checkpointDir, c -> new TeacherLimits(
+        maxSequenceLength > 0 ? maxSequenceLength : c.maxPositionEmbeddings(),
+        maxTokensPerRequest > 0 ? maxTokensPerRequest : TeacherLimits.DEFAULT_MAX_TOKENS_PER_REQUEST));
+  }
+
+  private static LocalTeacher load(Path checkpointDir,
+      java.util.function.Function<LlamaConfig, TeacherLimits> limits) throws IOException {
+    Path tokenizerFile = checkpointDir.resolve("tokenizer.json");
+    String tokenizerFingerprint = "";
+    if (Files.isRegularFile(tokenizerFile)) {
+      try (GraftTokenizer tokenizer = GraftTokenizer.load(tokenizerFile)) {
+        tokenizerFingerprint = tokenizer.fingerprint();
+      }
+    }
+    NDManager manager = NDManager.newBaseManager();
+    try {
+      HfCheckpoint ckpt = HfCheckpoint.load(checkpointDir, manager);
+      LlamaModel model = LlamaModel.fromTensors(ckpt.config(), manager, ckpt.tensors());
+      return new LocalTeacher(model, manager, limits.apply(ckpt.config()), tokenizerFingerprint);
+    } catch (IOException | RuntimeException e) {
+      manager.close();
+      throw e;
+    }
+  }
+
+  @Override
+  public TeacherInfo info() {
+    return info;
+  }
+
+  public TeacherLimits limits() {
+    return limits;
+  }
+
+  public LlamaConfig config() {
+    return model.config();
+  }
+
+  /** {@inheritDoc} Throws {@link IllegalStateException} after {@link #close()}. */
+  @Override
+  public Scores score(TokenBatch tokens, ScoreRequest request) {
+    validate(tokens, request);
+    return scoreAll(List.of(new Job(tokens, request))).get(0);
+  }
+
+  /** Checks a request against the limits and the vocabulary; see {@link TeacherLimits#validate}. */
+  public void validate(TokenBatch tokens, ScoreRequest request) {
+    limits.validate(tokens, request, info.vocabSize());
+  }
+
+  /**
+   * Scores already validated jobs in one forward pass: rows are stacked and padded on the right
+   * to the longest T, and each job's slice of the logits is post-processed alone.
+   */
+  List<Scores> scoreAll(List<Job> jobs) {
+    int rows = jobs.stream().mapToInt(Job::rows).sum();
+    int maxT = jobs.stream().mapToInt(Job::length).max().orElseThrow();
+    int[] ids = stack(jobs, rows, maxT);
+    List<float[]> logProbs = forward(jobs, ids, rows, maxT);
+    List<Scores> out = new ArrayList<>(jobs.size());
+    for (int j = 0; j < jobs.size(); j++) {
+      Job job = jobs.get(j);
+      out.add(LogProbOps.toScores(logProbs.get(j), job.rows(), job.length(), info.vocabSize(),
+          job.request()));
+    }
+    return out;
+  }
+
+  /**
+   * The jobs' rows one after another, padded on the right to {@code maxT}: a job alone whose rows
+   * need no padding is used as it is, without a copy.
+   */
+  private static int[] stack(List<Job> jobs, int rows, int maxT) {
+    if (jobs.size() == 1) {
+      return jobs.get(0).tokens().ids();
+    }
+    int[] ids = new int[rows * maxT];
+    java.util.Arrays.fill(ids, PAD_ID);
+    int r = 0;
+    for (Job job : jobs) {
+      TokenBatch t = job.tokens();
+      for (int row = 0; row < t.batch(); row++) {
+        System.arraycopy(t.ids(), row * t.length(), ids, r * maxT, t.length());
+        r++;
+      }
+    }
+    return ids;
+  }
+
+  /** One forward pass over (rows, maxT) ids; per job, its (B·T, V) log-probs. */
+  private List<float[]> forward(List<Job> jobs, int[] ids, int rows, int maxT) {
+    List<float[]> out = new ArrayList<>(jobs.size());
+    forwardLock.lock();
+    try (NDManager m = model.manager().newSubManager()) {
+      if (closed) {
+        throw new IllegalStateException("the teacher is closed");
+      }
+      NDArray logits = model.forward(new TokenBatch(rows, maxT, ids).toNDArray(m)); // (R, maxT, V)
+      int r0 = 0;
+      for (Job job : jobs) {
+        NDArray part = logits.get(new NDIndex("{}:{}, :{}", r0, r0 + job.rows(), job.length()));
+        float tau = job.request().temperature();
+        NDArray scaled = tau == 1f ? part : Scalars.div(part, tau); // (B, T, V)
+        out.add(scaled.logSoftmax(2).toFloatArray());
+        r0 += job.rows();
+      }
+    } finally {
+      forwardLock.unlock();
+    }
+    return out;
+  }
+
+  /** Frees the model if this teacher owns it; waits for a running forward pass. */
+  @Override
+  public void close() {
+    forwardLock.lock();
+    try {
+      if (!closed && owned != null) {
+        owned.close();
+      }
+      closed = true;
+    } finally {
+      forwardLock.unlock();
+    }
+  }
+}

@@ -1,0 +1,95 @@
+package dev.graft.teacher.server;
+
+import dev.graft.proto.v1.DType;
+import dev.graft.proto.v1.FullChunk;
+import dev.graft.proto.v1.ScoreChunk;
+import dev.graft.proto.v1.TargetsChunk;
+import dev.graft.proto.v1.TopKChunk;
+import dev.graft.service.WireTensors;
+import dev.graft.teacher.Scores;
+import java.util.Iterator;
+import java.util.NoSuchElementException;
+
+/**
+ * Cuts {@link Scores} into {@link ScoreChunk} messages over consecutive position ranges, each
+ * serialized under a byte budget (unless one position alone is larger). Chunks are built one at
+ * a time as they are asked for, so a slow reader holds at most one encoded chunk here.
+ */
+public final class ScoreChunker implements Iterator<ScoreChunk> {
+
+  /** Upper bound on a chunk's bytes besides the tensor data: field tags, lengths, shapes. */
+  static final int OVERHEAD_BYTES = 256;
+
+  private final Scores scores;
+  private final DType valueType;
+  private final DType idType;
+  private final int vocab;
+  private final int total;
+  private final int perChunk;
+  private int next;
+
+  /**
+   * @param valueType FLOAT32, FLOAT16 or BFLOAT16 for log-probs
+   * @param vocab the teacher's vocabulary size (sets the id dtype and the full row length)
+   * @param budgetBytes the most bytes one serialized chunk may take
+   */
+  public ScoreChunker(Scores scores, DType valueType, int vocab, int budgetBytes) {
+    WireTensors.size(valueType); // rejects an unsupported dtype early
+    this.scores = scores;
+    this.valueType = valueType;
+    this.idType = WireTensors.idType(vocab);
+    this.vocab = vocab;
+    this.total = scores.batch() * scores.length();
+    long perPosition = bytesPerPosition(scores, valueType, vocab);
+    this.perChunk = (int) Math.max(1, Math.min(total, (budgetBytes - OVERHEAD_BYTES) / perPosition));
+  }
+
+  /** Payload bytes of one position: ids plus values. */
+  static long bytesPerPosition(Scores scores, DType valueType, int vocab) {
+    int v = WireTensors.size(valueType);
+    if (scores instanceof Scores.TopK t) {
+      return (long) t.k() * (WireTensors.size(WireTensors.idType(vocab)) + v) + v;
+    }
+    if (scores instanceof Scores.Full) {
+      return (long) vocab * v;
+    }
+    return v;
+  }
+
+  /** Positions carried by every chunk but possibly the last. */
+  public int positionsPerChunk() {
+    return perChunk;
+  }
+
+  @Override
+  public boolean hasNext() {
+    return next < total;
+  }
+
+  @Override
+  public ScoreChunk next() {
+    if (!hasNext()) {
+      throw new NoSuchElementException();
+    }
+    int start = next;
+    int count = Math.min(perChunk, total - start);
+    next += count;
+    ScoreChunk.Builder b = ScoreChunk.newBuilder().setBatch(scores.batch())
+        .setLength(scores.length()).setPositionStart(start).setPositionCount(count);
+    if (scores instanceof Scores.TopK t) {
+      int k = t.k();
+      b.setTopK(TopKChunk.newBuilder()
+          .setIds(WireTensors.ids(t.ids(), start * k, count * k, idType, count, k))
+          .setLogProbs(WireTensors.values(t.logProbs(), start * k, count * k, valueType, count, k))
+          .setLogTail(WireTensors.values(t.logTail(), start, count, valueType, count)));
+    } else if (scores instanceof Scores.Full f) {
+      b.setFull(FullChunk.newBuilder().setLogProbs(WireTensors.values(
+          f.logProbs(), start * vocab, count * vocab, valueType, count, vocab)));
+    } else {
+      Scores.Targets t = (Scores.Targets) scores;
+      b.setTargets(TargetsChunk.newBuilder().setLogProbs(
+          WireTensors.values(t.logProbs(), start, count, valueType, count)));
+    }
+    return b.build();
+  }
+}

@@ -1,0 +1,238 @@
+package dev.graft.teacher.server;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.graft.data.TokenBatch;
+import dev.graft.proto.v1.DType;
+import dev.graft.proto.v1.GetModelInfoRequest;
+import dev.graft.proto.v1.ModelInfo;
+import dev.graft.proto.v1.ScoreChunk;
+import dev.graft.proto.v1.TeacherServiceGrpc;
+import dev.graft.teacher.FakeTeacher;
+import dev.graft.teacher.ScoreRequest;
+import dev.graft.teacher.Scores;
+import dev.graft.teacher.TeacherClient;
+import dev.graft.teacher.TeacherProtos;
+import dev.graft.teacher.TeacherUnavailableException;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.Status;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The client against a scripted in-process replica that serves a {@link FakeTeacher}. */
+class TeacherClientTest {
+
+  private static final int VOCAB = 50;
+  private final FakeTeacher fake = new FakeTeacher(VOCAB, 3);
+  private final ScriptedTeacher service = new ScriptedTeacher();
+  private final List<Duration> sleeps = new ArrayList<>();
+  private Server server;
+  private ManagedChannel channel;
+
+  @BeforeEach
+  void startServer() throws IOException {
+    String name = InProcessServerBuilder.generateName();
+    server = InProcessServerBuilder.forName(name).directExecutor().addService(service).build().start();
+    channel = InProcessChannelBuilder.forName(name).directExecutor().build();
+  }
+
+  @AfterEach
+  void stopServer() {
+    channel.shutdownNow();
+    server.shutdownNow();
+  }
+
+  private TeacherClient.Builder options() {
+    return TeacherClient.builder().sleeper(sleeps::add).backoff(Duration.ofMillis(10), Duration.ofMillis(25));
+  }
+
+  private TeacherClient client() {
+    return options().channels(List.of(channel)).build();
+  }
+
+  @Test
+  void score_reassemblesChunks_intoTheFakesAnswer() {
+    service.chunkBytes = 1024;
+    TokenBatch ids = TokenBatch.of(new int[][] {{1, 2, 3, 4}, {5, 6, 7, 8}});
+    try (TeacherClient client = client()) {
+      Scores.Full got = (Scores.Full) client.score(ids, new ScoreRequest.Full(1f));
+      assertArrayEquals(((Scores.Full) fake.score(ids, new ScoreRequest.Full(1f))).logProbs(), got.logProbs());
+    }
+    assertTrue(service.chunksSent.get() > 1, "the answer came in several chunks");
+  }
+
+  @Test
+  void score_resourceExhausted_isRetriedWithGrowingBackoff_thenSucceeds() {
+    service.failures.add(Status.RESOURCE_EXHAUSTED);
+    service.failures.add(Status.RESOURCE_EXHAUSTED);
+    service.failures.add(Status.RESOURCE_EXHAUSTED);
+    try (TeacherClient client = client()) {
+      Scores s = client.score(TokenBatch.of(new int[][] {{1, 2}}), new ScoreRequest.TopK(3, 1f));
+      assertEquals(2, s.length());
+    }
+    assertEquals(List.of(Duration.ofMillis(10), Duration.ofMillis(20), Duration.ofMillis(25)), sleeps);
+    assertEquals(4, service.scoreCalls.get());
+  }
+
+  @Test
+  void score_alwaysOverloaded_givesUpAfterMaxAttempts() {
+    for (int i = 0; i < 10; i++) {
+      service.failures.add(Status.RESOURCE_EXHAUSTED.withDescription("full"));
+    }
+    try (TeacherClient client = options().channels(List.of(channel)).maxAttempts(3).build()) {
+      TeacherUnavailableException e = assertThrows(TeacherUnavailableException.class,
+          () -> client.score(TokenBatch.of(new int[][] {{1}}), new ScoreRequest.Full(1f)));
+      assertTrue(e.getMessage().contains("after 3 attempts") && e.getMessage().contains("full"),
+          e.getMessage());
+    }
+    assertEquals(3, service.scoreCalls.get());
+  }
+
+  @Test
+  void score_invalidArgument_becomesIllegalArgumentWithTheServersMessage() {
+    try (TeacherClient client = client()) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> client.score(TokenBatch.of(new int[][] {{VOCAB}}), new ScoreRequest.Full(1f)));
+      assertTrue(e.getMessage().contains("token id 50"), e.getMessage());
+    }
+    assertEquals(1, service.scoreCalls.get(), "bad input is not retried");
+  }
+
+  @Test
+  void score_otherFailure_isTeacherUnavailable_withoutRetry() {
+    service.failures.add(Status.INTERNAL.withDescription("boom"));
+    try (TeacherClient client = client()) {
+      TeacherUnavailableException e = assertThrows(TeacherUnavailableException.class,
+          () -> client.score(TokenBatch.of(new int[][] {{1}}), new ScoreRequest.Full(1f)));
+      assertTrue(e.getMessage().contains("INTERNAL (boom)"), e.getMessage());
+    }
+    assertEquals(1, service.scoreCalls.get());
+  }
+
+  @Test
+  void score_pastTheDeadline_isTeacherUnavailable() {
+    service.hang = true;
+    try (TeacherClient client = options().channels(List.of(channel)).deadline(Duration.ofMillis(100)).build()) {
+      TeacherUnavailableException e = assertThrows(TeacherUnavailableException.class,
+          () -> client.score(TokenBatch.of(new int[][] {{1}}), new ScoreRequest.Full(1f)));
+      assertTrue(e.getMessage().contains("DEADLINE_EXCEEDED"), e.getMessage());
+    }
+  }
+
+  @Test
+  void score_malformedStream_isTeacherUnavailable() {
+    service.skipFirstChunk = true;
+    service.chunkBytes = 1024;
+    try (TeacherClient client = client()) {
+      TeacherUnavailableException e = assertThrows(TeacherUnavailableException.class,
+          () -> client.score(TokenBatch.of(new int[][] {{1, 2, 3, 4, 5, 6, 7, 8}}), new ScoreRequest.Full(1f)));
+      assertTrue(e.getMessage().contains("malformed"), e.getMessage());
+    }
+  }
+
+  @Test
+  void score_deadReplica_failsOverToTheNextOne() throws IOException {
+    String dead = "localhost:" + freePort();
+    try (TeacherClient client = options().endpoints(List.of(dead, dead)).maxAttempts(2).build()) {
+      TeacherUnavailableException e = assertThrows(TeacherUnavailableException.class,
+          () -> client.score(TokenBatch.of(new int[][] {{1}}), new ScoreRequest.Full(1f)));
+      assertTrue(e.getMessage().contains(dead + " UNAVAILABLE"), e.getMessage());
+    }
+    assertEquals(List.of(Duration.ofMillis(10)), sleeps);
+    try (LocalTeacher teacher = TestModels.teacher(32, 256);
+        TeacherServer live = TeacherServer.builder().teacher(teacher).build().start();
+        TeacherClient client = options()
+            .endpoints(List.of(dead, "localhost:" + live.port())).build()) {
+      for (int i = 0; i < 3; i++) { // round-robin starts on the dead replica at least once
+        assertEquals(1, client.score(TokenBatch.of(new int[][] {{1, 2}}), new ScoreRequest.TopK(2, 1f)).batch());
+      }
+    }
+    assertTrue(sleeps.size() >= 2, "the dead replica was tried and skipped: " + sleeps);
+  }
+
+  @Test
+  void info_isFetchedOnce_andCached() {
+    try (TeacherClient client = client()) {
+      assertEquals(VOCAB, client.info().vocabSize());
+      assertEquals(fake.info().modelFingerprint(), client.info().modelFingerprint());
+    }
+    assertEquals(1, service.infoCalls.get());
+  }
+
+  @Test
+  void builder_rejectsNoReplicaAndBadEndpoints() {
+    assertThrows(IllegalArgumentException.class, () -> TeacherClient.builder().build());
+    assertThrows(IllegalArgumentException.class,
+        () -> TeacherClient.builder().endpoints(List.of("no-port")));
+    assertThrows(IllegalArgumentException.class, () -> TeacherClient.builder()
+        .endpoints(List.of("h:1")).valueType(DType.DTYPE_INT32).build());
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  /** A replica whose failures are scripted; when none is left it answers from the fake. */
+  private final class ScriptedTeacher extends TeacherServiceGrpc.TeacherServiceImplBase {
+    final Deque<Status> failures = new ArrayDeque<>();
+    final AtomicInteger scoreCalls = new AtomicInteger();
+    final AtomicInteger infoCalls = new AtomicInteger();
+    final AtomicInteger chunksSent = new AtomicInteger();
+    volatile int chunkBytes = TeacherServerOptions.DEFAULT_CHUNK_BYTES;
+    volatile boolean hang;
+    volatile boolean skipFirstChunk;
+
+    @Override
+    public void getModelInfo(GetModelInfoRequest request, StreamObserver<ModelInfo> response) {
+      infoCalls.incrementAndGet();
+      response.onNext(TeacherProtos.modelInfo(fake.info(), chunkBytes));
+      response.onCompleted();
+    }
+
+    @Override
+    public void score(dev.graft.proto.v1.ScoreRequest request, StreamObserver<ScoreChunk> response) {
+      scoreCalls.incrementAndGet();
+      Status failure = failures.poll();
+      if (failure != null) {
+        response.onError(failure.asRuntimeException());
+        return;
+      }
+      if (hang) {
+        return;
+      }
+      try {
+        TeacherProtos.Decoded d = TeacherProtos.decode(request);
+        ScoreChunker chunks = new ScoreChunker(fake.score(d.tokens(), d.request()), d.valueType(),
+            VOCAB, chunkBytes);
+        if (skipFirstChunk) {
+          chunks.next();
+        }
+        while (chunks.hasNext()) {
+          response.onNext(chunks.next());
+          chunksSent.incrementAndGet();
+        }
+        response.onCompleted();
+      } catch (IllegalArgumentException e) {
+        response.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
+      }
+    }
+  }
+}
