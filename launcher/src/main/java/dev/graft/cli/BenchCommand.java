@@ -27,6 +27,7 @@ import picocli.CommandLine.ParentCommand;
 
 /** {@code graft bench}: benchmarks with a JSON report; timings live here, never in tests. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
+    header = "Benchmarks with a JSON report (teacher, distill, sampler, sync).",
     description = "Benchmarks on the embedded base model (train it first with `graft local` or `graft pretrain`).",
     subcommands = {BenchCommand.Teacher.class, BenchCommand.Distill.class, BenchCommand.Sampler.class,
         BenchCommand.Sync.class})
@@ -54,6 +55,7 @@ final class BenchCommand {
   }
 
   @Command(name = "teacher", mixinStandardHelpOptions = true,
+    header = "Teacher tokens/s in-process and through gRPC; wire bytes per token.",
       description = {"Teacher tokens/s in-process and through gRPC on loopback, and wire bytes per",
           "scored token for top-k 16, top-k 64 and the full distribution in fp32/fp16/bf16."})
   static final class Teacher implements Callable<Integer> {
@@ -79,6 +81,7 @@ final class BenchCommand {
   }
 
   @Command(name = "sampler", mixinStandardHelpOptions = true,
+    header = "Generation tokens/s at batch 1 and 8, KV cache vs recomputation.",
       description = {"Generation tokens/s at batch 1 and 8 for 256 new tokens after a 16-token prompt,",
           "with the KV cache vs recomputing the whole prefix each step, on the base model's",
           "architecture (small preset, context raised to 512) with random weights."})
@@ -102,6 +105,7 @@ final class BenchCommand {
   }
 
   @Command(name = "sync", mixinStandardHelpOptions = true,
+    header = "Weight-sync time, trainer publish to sampler install.",
       description = {"Weight-sync time of the default student (the base model retrofitted to 2 KV heads):",
           "publish on the trainer -> verified and installed on a sampler over loopback gRPC."})
   static final class Sync implements Callable<Integer> {
@@ -130,6 +134,7 @@ final class BenchCommand {
   }
 
   @Command(name = "distill", mixinStandardHelpOptions = true,
+    header = "Trainer step time, teacher in-process vs through gRPC.",
       description = {"Trainer step time with the teacher in-process vs through gRPC on loopback,",
           "on the same run config, shapes and data."})
   static final class Distill implements Callable<Integer> {

@@ -25,7 +25,8 @@ import picocli.CommandLine.ParentCommand;
  * objectives — cross-entropy only, off-policy forward KL, on-policy reverse KL on student
  * samples, and a 50/50 mix — and one table of the results.
  */
-@Command(name = "experiment", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "experiment", mixinStandardHelpOptions = true,
+    header = "CE vs off-policy vs on-policy vs mixed, one table.", sortOptions = false,
     description = {"Retrofit the embedded base model to GQA four times with the same steps, batch and",
         "data order: cross-entropy only, off-policy forward KL, on-policy reverse KL (student",
         "samples scored by the teacher), and mixed (half the rows on-policy). Prints and writes the",

@@ -15,7 +15,8 @@ import picocli.CommandLine.ParentCommand;
  * embedded base model, then retrofits it to grouped-query attention through a teacher-service and
  * the student-trainer running as gRPC servers on loopback, and prints the before/after table.
  */
-@Command(name = "local", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "local", mixinStandardHelpOptions = true,
+    header = "The whole job on this machine: corpus, base model, GQA retrofit.", sortOptions = false,
     description = {"Run Graft on this machine, end to end: fetch the Brown Corpus, train (or reuse)",
         "the embedded base model, start a teacher-service and the student-trainer on loopback, and",
         "retrofit the base model to GQA by self-distillation (forward KL on top-k + tail targets).",

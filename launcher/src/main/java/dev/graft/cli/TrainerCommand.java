@@ -10,7 +10,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 /** {@code graft trainer}: the student-trainer role alone, against running teachers and samplers. */
-@Command(name = "trainer", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "trainer", mixinStandardHelpOptions = true,
+    header = "The student-trainer role alone, against running teachers and samplers.", sortOptions = false,
     description = {"Run the student-trainer role alone: one retrofit from a run config against running",
         "teacher-services (teacher.endpoints) and, for an on-policy run, sampler-services",
         "(onpolicy.samplers) that fetch weights from this trainer's server (server.port).",

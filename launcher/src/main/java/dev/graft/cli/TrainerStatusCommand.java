@@ -15,6 +15,7 @@ import picocli.CommandLine.Parameters;
 
 /** {@code graft status}: asks a running student-trainer where its run stands. */
 @Command(name = "status", mixinStandardHelpOptions = true,
+    header = "Show a running trainer's status.",
     description = "Show a running student-trainer's status (graft.v1.TrainerService/GetStatus).")
 final class TrainerStatusCommand implements Callable<Integer> {
 

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.graft.teacher.server.TeacherServer;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -110,6 +111,35 @@ class DistillCommandTest {
     JsonNode last = new ObjectMapper().readTree(steps.get(29));
     assertEquals(25, last.get("policy_version").asLong());
     assertTrue(last.get("oldest_rollout_version").asLong() >= 25 - 20, last.toString());
+  }
+
+  @Test
+  void trainerRole_alone_againstARunningTeacherService_completesTheRun(@TempDir Path home) throws Exception {
+    try (TeacherServer server = TeacherServer.builder().checkpoint(teacher).port(0).build().start()) {
+      StringWriter err = new StringWriter();
+      Path out = home.resolve("run");
+      assertEquals(0, exec(err, "--home", home.toString(), "trainer", "--steps", "8",
+          "--set", "teacher.model=" + teacher, "--set", "teacher.endpoints=localhost:" + server.port(),
+          "--set", "data.corpus=" + data, "--set", "data.seq_len=64", "--set", "data.validation_fraction=0.1",
+          "--set", "train.batch_size=8", "--set", "train.micro_batch=8", "--set", "retrofit.kv_heads=1",
+          "--set", "retrofit.alpha_ramp_steps=4", "--set", "train.warmup_steps=2", "--set", "loss.k=16", "--set", "eval.every=0",
+          "--set", "eval.sequences=4", "--set", "onpolicy.fraction=0", "--set", "output=" + out), err.toString());
+      JsonNode report = new ObjectMapper().readTree(out.resolve("student/report.json").toFile());
+      assertEquals(8, report.get("training").get("steps").asLong());
+      assertTrue(report.get("overall").get("kl_after").asDouble() < report.get("overall").get("kl_before").asDouble(),
+          report.toString());
+    }
+  }
+
+  @Test
+  void trainerRole_withoutRunningTeachersOrSamplers_saysWhatToSet(@TempDir Path home) {
+    StringWriter err = new StringWriter();
+    assertEquals(2, exec(err, "--home", home.toString(), "trainer"));
+    assertTrue(err.toString().contains("set teacher.endpoints"), err.toString());
+    err = new StringWriter();
+    assertEquals(2, exec(err, "--home", home.toString(), "trainer", "--set", "teacher.endpoints=localhost:1"));
+    assertTrue(err.toString().contains("set onpolicy.samplers"), err.toString());
+    assertTrue(Files.notExists(home.resolve("runs")));
   }
 
   @Test

@@ -140,8 +140,9 @@ public final class LlamaModel extends Module implements AutoCloseable {
 
   /**
    * An empty decode state for {@code slots} independent sequences of up to {@code context}
-   * tokens, each layer's cache of its mixer's kind, under {@code parent}. It fits the model as it
-   * is now: a retrofit whose α changes afterwards needs a new state.
+   * tokens, each layer's cache of its mixer's kind, under {@code parent}. It is valid for the
+   * model as it is now: after its weights or a retrofit's αs change, make a new state (cached
+   * keys and values were computed by the old ones).
    */
   public DecodeState newDecodeState(int slots, int context, NDManager parent) {
     if (context > config.maxPositionEmbeddings()) {

@@ -24,8 +24,9 @@ public abstract class Mixer extends Module {
 
   /**
    * An empty cache of this mixer's kind for {@code slots} independent sequences of up to
-   * {@code context} tokens each, whose arrays live under {@code manager}. The cache fits the
-   * mixer as it is now (for a retrofit mixer, its current α).
+   * {@code context} tokens each, whose arrays live under {@code manager}. Like any KV cache it is
+   * valid for the mixer as it is now — its weights and, for a retrofit mixer, its α — and may
+   * keep what it can compute once for them.
    */
   public abstract LayerCache newCache(int slots, int context, NDManager manager);
 

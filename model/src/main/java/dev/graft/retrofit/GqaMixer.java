@@ -72,15 +72,40 @@ public final class GqaMixer extends Mixer implements InterpolatedMixer {
     return core.attend(x, q.weight(), w.k, w.v, o.weight(), w.heads);
   }
 
+  /**
+   * The keys and values of each slot, and the key/value projections at the α the cache was made
+   * for: a blended layer's projections are computed once per decode state, not once per step
+   * (decoding never changes weights, and a KV cache is only valid for the weights that made it).
+   */
+  private record Cache(KvCache kv, double alpha, KeyValue weights) implements LayerCache {
+    @Override
+    public long bytesPerSlot() {
+      return kv.bytesPerSlot();
+    }
+  }
+
   @Override
   public LayerCache newCache(int slots, int context, NDManager manager) {
-    return core.newCache(slots, context, alpha == 0 ? teacherKv : alpha == 1 ? studentKv : heads, manager);
+    KeyValue w = alpha == 0 || alpha == 1 ? keyValue(manager) : null;
+    if (w == null) { // blended once, kept under the cache's manager
+      try (NDManager scratch = manager.newSubManager()) {
+        KeyValue blended = keyValue(scratch);
+        w = new KeyValue(blended.k.duplicate(), blended.v.duplicate(), blended.heads);
+        w.k.attach(manager);
+        w.v.attach(manager);
+      }
+    }
+    return new Cache(core.newCache(slots, context, w.heads, manager), alpha, w);
   }
 
   @Override
   public NDArray decode(NDArray x, DecodeStep step, LayerCache cache) {
-    KeyValue w = keyValue(x.getManager());
-    return core.decode(x, step, (KvCache) cache, q.weight(), w.k, w.v, o.weight(), w.heads);
+    Cache c = (Cache) cache;
+    if (c.alpha != alpha) {
+      throw new IllegalStateException("the decode cache was made at alpha " + c.alpha + " but the layer is now at "
+          + alpha + "; make a new decode state");
+    }
+    return core.decode(x, step, c.kv, q.weight(), c.weights.k, c.weights.v, o.weight(), c.weights.heads);
   }
 
   /** The key and value projections at the current α, with their number of heads. */

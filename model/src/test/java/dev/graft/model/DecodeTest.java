@@ -202,7 +202,7 @@ class DecodeTest {
         s.setAllAlphas(1);
         var e = assertThrows(IllegalStateException.class,
             () -> s.model().decode(state, new int[] {0}, m.create(new long[] {3}, new Shape(1, 1)), new int[] {1}));
-        assertTrue(e.getMessage().contains("holds 4 key/value heads but the layer now has 2"), e.getMessage());
+        assertTrue(e.getMessage().contains("made at alpha 0.0 but the layer is now at 1.0"), e.getMessage());
       }
     }
   }

@@ -43,7 +43,7 @@ public final class FakeInstaller implements PolicyInstaller {
     if (refuse) {
       throw new IllegalArgumentException("fake installer: these tensors do not fit the model");
     }
-    for (Map.Entry<String, java.util.List<Long>> e : update.config().tensorShapes().entrySet()) {
+    for (Map.Entry<String, java.util.List<Long>> e : update.spec().tensorShapes().entrySet()) {
       float[] t = update.tensors().get(e.getKey());
       if (t == null || t.length != TensorEntry.elementCount(e.getValue())) {
         throw new IllegalArgumentException("tensor " + e.getKey() + " does not fit");

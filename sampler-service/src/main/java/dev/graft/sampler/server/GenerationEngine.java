@@ -22,7 +22,8 @@ import org.slf4j.LoggerFactory;
  * The sampler's generation engine: KV-cached decoding with continuous batching over a fixed
  * number of slots. Prompts queue in submission order; a free slot takes the next queued prompt
  * at once (prefill, then its first token), and every decode step advances all occupied slots by
- * one token in one batched forward pass, each at its own position ({@link SlotDecoder}). A slot
+ * one token in one batched forward pass, each at its own position (the model's own decoding,
+ * {@link dev.graft.model.LlamaModel#decodeNext}). A slot
  * freed by a finished sequence is refilled before the next step, without waiting for the others.
  *
  * <p>Policy versions: the engine decodes with one version at a time. A job is pinned to the
@@ -34,6 +35,10 @@ import org.slf4j.LoggerFactory;
  * <p>Sampling is per sequence ({@link TokenSampler}) with its own {@link java.util.Random} seeded
  * from the job's seed plus the prompt index: the same seed, prompt and weights give the same
  * rollout whatever else is batched with it. Thread-safe; one worker thread runs the model.
+ *
+ * <p>Longer than most classes on purpose: the queue, the pause flag, the closed flag and the
+ * worker's wait all share one lock and one condition, and splitting them would spread that
+ * protocol over several files. The slot work itself is {@link SlotRunner}'s.
  */
 public final class GenerationEngine implements AutoCloseable {
 

@@ -3,7 +3,7 @@ package dev.graft.sampler.server;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
-import ai.djl.ndarray.types.Shape;
+import dev.graft.data.TokenBatch;
 import dev.graft.model.LlamaModel;
 import dev.graft.sampler.Rollout;
 import dev.graft.sampler.SamplingParams;
@@ -57,17 +57,17 @@ public final class ReferenceGenerator {
   private static float[][] nextLogits(LlamaModel model, List<Sequence> batch) {
     int b = batch.size();
     int t = batch.stream().mapToInt(Sequence::length).max().orElseThrow();
-    long[] ids = new long[b * t]; // right padding with id 0
+    int[] ids = new int[b * t]; // right padding with id 0
     long[] last = new long[b];
     for (int i = 0; i < b; i++) {
       Sequence s = batch.get(i);
       int[] tokens = s.generatedTokens();
-      System.arraycopy(toLongs(s.prompt), 0, ids, i * t, s.prompt.length);
-      System.arraycopy(toLongs(tokens), 0, ids, i * t + s.prompt.length, tokens.length);
+      System.arraycopy(s.prompt, 0, ids, i * t, s.prompt.length);
+      System.arraycopy(tokens, 0, ids, i * t + s.prompt.length, tokens.length);
       last[i] = (long) i * t + s.length() - 1;
     }
     try (NDManager m = model.manager().newSubManager()) {
-      NDArray h = model.hidden(m.create(ids, new Shape(b, t))); // (B, T, D)
+      NDArray h = model.hidden(new TokenBatch(b, t, ids).toNDArray(m)); // (B, T, D)
       NDArray lastHidden = h.reshape(b * t, -1).get(m, new NDIndex("{}", m.create(last))); // (B, D)
       float[] flat = model.logits(lastHidden.expandDims(1)).toFloatArray(); // (B, 1, V)
       int v = model.config().vocabSize();
@@ -77,13 +77,5 @@ public final class ReferenceGenerator {
       }
       return out;
     }
-  }
-
-  private static long[] toLongs(int[] v) {
-    long[] out = new long[v.length];
-    for (int i = 0; i < v.length; i++) {
-      out[i] = v[i];
-    }
-    return out;
   }
 }

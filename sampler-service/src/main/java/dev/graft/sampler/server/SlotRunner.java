@@ -2,7 +2,7 @@ package dev.graft.sampler.server;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
+import dev.graft.data.TokenBatch;
 import dev.graft.model.DecodeState;
 import dev.graft.model.LlamaModel;
 import dev.graft.sampler.Rollout;
@@ -161,7 +161,7 @@ final class SlotRunner implements AutoCloseable {
     decoding.reset(slot);
     LlamaModel model = running.model();
     try (NDManager m = model.manager().newSubManager()) {
-      NDArray ids = m.create(toLongs(prompt), new Shape(1, prompt.length));
+      NDArray ids = new TokenBatch(1, prompt.length, prompt).toNDArray(m);
       return model.decodeNext(decoding, new int[] {slot}, ids, new int[] {prompt.length}).toFloatArray();
     }
   }
@@ -183,7 +183,7 @@ final class SlotRunner implements AutoCloseable {
     int[] ones = new int[b];
     Arrays.fill(ones, 1);
     try (NDManager m = model.manager().newSubManager()) {
-      NDArray ids = m.create(toLongs(tokens), new Shape(b, 1));
+      NDArray ids = new TokenBatch(b, 1, tokens).toNDArray(m);
       float[] flat = model.decodeNext(decoding, slotIds, ids, ones).toFloatArray(); // (B, V)
       int v = model.config().vocabSize();
       float[][] out = new float[b][];
@@ -192,14 +192,6 @@ final class SlotRunner implements AutoCloseable {
       }
       return out;
     }
-  }
-
-  private static long[] toLongs(int[] v) {
-    long[] out = new long[v.length];
-    for (int i = 0; i < v.length; i++) {
-      out[i] = v[i];
-    }
-    return out;
   }
 
   private void switchToCurrent() {

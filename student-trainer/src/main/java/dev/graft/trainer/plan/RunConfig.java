@@ -24,7 +24,7 @@ import java.util.List;
  * checkpoints. Built from the defaults in {@code defaults.yaml}, then a user's YAML file, then
  * {@code section.key=value} overrides, in that order. Every key a user writes must exist in the
  * defaults; a misspelt key or a value of the wrong type is an error naming the key, before any
- * work starts. {@link RunValidation} checks the values themselves.
+ * work starts. {@link RunPlan#of} checks the values themselves.
  */
 public record RunConfig(
     Teacher teacher,

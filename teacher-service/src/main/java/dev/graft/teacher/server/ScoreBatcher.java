@@ -28,6 +28,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@link Ticket} closes; when the reservation would exceed {@code capacityTokens}, submit fails at
  * once with {@link TeacherOverloadedException}. {@link #pause()} holds the queue (for draining
  * and for tests that need several requests queued before the next batch forms).
+ *
+ * <p>Longer than most classes on purpose: admission (capacity tickets), the queue and the
+ * batching thread share one lock and one condition; the forward pass itself is
+ * {@link LocalTeacher}'s.
  */
 public final class ScoreBatcher implements TeacherScorer {
 

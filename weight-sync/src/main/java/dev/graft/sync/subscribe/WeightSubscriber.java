@@ -30,6 +30,10 @@ import org.slf4j.LoggerFactory;
  * <p>{@link #ready()} completes once the installer serves a version at least as new as the first
  * one announced: a sampler that starts late reports ready only after catching up (and not before
  * the trainer has published anything).
+ *
+ * <p>Longer than most classes on purpose: the watch, the download in flight, the retries and
+ * close all change one guarded state; transfers are {@link PolicyFetcher}'s, verification
+ * {@link WeightAssembler}'s.
  */
 public final class WeightSubscriber implements AutoCloseable {
 

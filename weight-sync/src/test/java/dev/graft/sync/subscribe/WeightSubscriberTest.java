@@ -9,11 +9,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.protobuf.ByteString;
 import dev.graft.proto.v1.PolicyManifest;
 import dev.graft.proto.v1.TensorDigest;
+import dev.graft.retrofit.GqaRetrofit;
+import dev.graft.retrofit.KvInit;
+import dev.graft.retrofit.ModelSpec;
 import dev.graft.sync.FakeInstaller;
 import dev.graft.sync.FaultInjector;
 import dev.graft.sync.PolicyUpdate;
 import dev.graft.sync.SyncEvents;
 import dev.graft.sync.SyncFixtures;
+import dev.graft.sync.TensorEntry;
 import dev.graft.sync.publish.PolicyGrpcService;
 import dev.graft.sync.publish.WeightPublisher;
 import io.grpc.ManagedChannel;
@@ -37,7 +41,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The subscriber against the real policy service over an in-process channel, with faults injected
- * on the wire. Waits are on events and latches; backoff goes to a recording sleeper.
+ * on the wire. Waits are on events and latches; backoff goes to a recording sleeper. One file
+ * because every case shares one fixture (publisher, in-process server, fault injector).
  */
 class WeightSubscriberTest {
 
@@ -80,6 +85,27 @@ class WeightSubscriberTest {
     WeightSubscriber s = subscriber(installer);
     events.expectInstalled(1);
     return s;
+  }
+
+  @Test
+  void studentUnderRetrofit_travelsWithItsSpecAndAlphas_andEveryTensorOfItsState() throws Exception {
+    ModelSpec spec = ModelSpec.retrofit(CONFIG, new GqaRetrofit(2, KvInit.MEAN_POOL, 5), new double[] {0.25, 1});
+    Map<String, float[]> state = new java.util.LinkedHashMap<>();
+    spec.tensorShapes().forEach((name, shape) -> {
+      float[] v = new float[(int) TensorEntry.elementCount(shape)];
+      java.util.Arrays.fill(v, name.hashCode() % 7);
+      state.put(name, v);
+    });
+    publisher.publish(new PolicyUpdate(3, spec, state));
+    subscriber(installer);
+    events.expectInstalled(3);
+    PolicyUpdate got = installer.installed().get(0);
+    assertEquals(spec, got.spec());
+    assertTrue(got.tensors().containsKey("model.layers.1.self_attn.teacher_k_proj.weight"));
+    SyncFixtures.assertBitIdentical(state, got.tensors());
+    publisher.publish(new PolicyUpdate(4, CONFIG, SyncFixtures.weights(2)));
+    events.expectInstalled(4);
+    assertEquals(ModelSpec.plain(CONFIG), installer.installed().get(1).spec(), "a plain checkpoint after a student");
   }
 
   @Test
