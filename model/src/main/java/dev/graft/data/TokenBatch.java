@@ -2,7 +2,6 @@ package dev.graft.data;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.Arrays;
 
@@ -62,6 +61,10 @@ public record TokenBatch(int batch, int length, int[] ids) {
 
   /** The batch as a (B, T) int64 array on {@code manager}, as the model takes ids. */
   public NDArray toNDArray(NDManager manager) {
-    return manager.create(ids, new Shape(batch, length)).toType(DataType.INT64, false);
+    long[] wide = new long[ids.length];
+    for (int i = 0; i < ids.length; i++) {
+      wide[i] = ids[i];
+    }
+    return manager.create(wide, new Shape(batch, length));
   }
 }

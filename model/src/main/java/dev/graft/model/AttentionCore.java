@@ -76,7 +76,8 @@ public record AttentionCore(int heads, int headDim, RotaryEmbedding rope) {
       scores = scores.add(mask);
     }
     NDArray out = scores.softmax(4).matMul(vh.expandDims(2)); // (B, KV, G, T, hd)
-    out = out.reshape(b, heads, t, headDim).transpose(0, 2, 1, 3).reshape(b, t, (long) heads * headDim);
+    out = t == 1 ? out.reshape(b, 1, (long) heads * headDim) // one token: heads are already last
+        : out.reshape(b, heads, t, headDim).transpose(0, 2, 1, 3).reshape(b, t, (long) heads * headDim);
     return linear(out, ow); // (B, T, D)
   }
 

@@ -41,9 +41,16 @@ public final class KvCache implements LayerCache {
 
   /** Stores the step's keys and values, each (B, KV, T, hd). */
   void write(DecodeStep step, NDArray k, NDArray v) {
+    keys.set(step.writeRows(), asRows(step, k));
+    values.set(step.writeRows(), asRows(step, v));
+  }
+
+  /** (B, KV, T, hd) → (B·T, KV·hd), token-major as the buffer stores them. */
+  private NDArray asRows(DecodeStep step, NDArray x) {
     long rows = (long) step.rows() * step.tokens();
-    keys.set(step.writeRows(), k.transpose(0, 2, 1, 3).reshape(rows, (long) kvHeads * headDim));
-    values.set(step.writeRows(), v.transpose(0, 2, 1, 3).reshape(rows, (long) kvHeads * headDim));
+    // One token per row (a decode step) is already in token-major order: no transpose needed.
+    NDArray tokenMajor = step.tokens() == 1 ? x : x.transpose(0, 2, 1, 3);
+    return tokenMajor.reshape(rows, (long) kvHeads * headDim);
   }
 
   /** The first S cached keys of each row's slot, (B, KV, S, hd). */
