@@ -38,6 +38,10 @@ final class TrainerStatusCommand implements Callable<Integer> {
                 + " top-1 agreement %.3f, gap recovered %.1f%%%n", e.getStep(), e.getKl(),
             e.getStudentPerplexity(), e.getTeacherPerplexity(), e.getTop1Agreement(), 100 * e.getGapRecovered());
       }
+      if (!s.getWaitingFor().isEmpty()) {
+        System.out.printf(Locale.ROOT, "waiting for %s for %.0f s: %s%n", s.getWaitingFor(), s.getWaitingSeconds(),
+            s.getWaitingReason());
+      }
       if (!s.getError().isEmpty()) {
         System.out.println("error: " + s.getError());
       }

@@ -107,7 +107,7 @@ class MultiReplicaTest {
       try (NDManager m = NDManager.newBaseManager()) {
         RunPlan.Bound plan = RunPlan.of(cfg).bind(LlamaConfig.read(teacher.resolve(HfCheckpoint.CONFIG_FILE)));
         report = new DistillJob(plan, teacher, home.resolve("run"), home.resolve("run/student"))
-            .run(new Peers(training, samplerClient, weights::publish), exact,
+            .run(new Peers(training, samplerClient, weights), exact,
                 TextSources.load(data), m, killer, new PrintStream(OutputStream.nullOutputStream()));
       }
       assertEquals(20, steps.size(), "every step ran: " + steps);

@@ -5,21 +5,22 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A {@link RolloutSource} with synthetic, deterministic completions, for tests of other modules
  * (the way Kafka ships {@code MockProducer}). Prompt i's completion depends only on the fake's
  * seed, the call's seed plus i, and the prompt's last token; its length is {@code max_new_tokens}
  * unless a stop token comes first. Requests are validated like a real sampler's (ids in the
- * vocabulary, room left in the context); every rollout carries the version set by
- * {@link #setPolicyVersion}. Counts its calls. Thread-safe.
+ * vocabulary, room left in the context); every rollout carries the epoch and version set by
+ * {@link #setPolicy}. Counts its calls. Thread-safe.
  */
 public final class FakeRolloutSource implements RolloutSource {
 
   private final int vocab;
   private final int context;
   private final long seed;
-  private final AtomicLong version = new AtomicLong();
+  private final AtomicReference<long[]> policy = new AtomicReference<>(new long[] {0, 0}); // epoch, version
   private final AtomicInteger calls = new AtomicInteger();
   private final AtomicLong generatedTokens = new AtomicLong();
   private volatile boolean closed;
@@ -38,14 +39,20 @@ public final class FakeRolloutSource implements RolloutSource {
     this.seed = seed;
   }
 
-  /** The policy version stamped on rollouts from now on. */
+  /** The policy version stamped on rollouts from now on, of the current epoch. */
   public void setPolicyVersion(long v) {
-    version.set(v);
+    policy.updateAndGet(p -> new long[] {p[0], v});
+  }
+
+  /** The epoch (trainer run) and version stamped on rollouts from now on. */
+  public void setPolicy(long epoch, long version) {
+    policy.set(new long[] {epoch, version});
   }
 
   @Override
   public SamplerInfo info() {
-    return new SamplerInfo(vocab, context, version.get());
+    long[] p = policy.get();
+    return new SamplerInfo(vocab, context, p[1], p[0]);
   }
 
   /**
@@ -61,12 +68,12 @@ public final class FakeRolloutSource implements RolloutSource {
     if (prompts == null || prompts.isEmpty() || params == null) {
       throw new IllegalArgumentException("generate needs at least one prompt and sampling params");
     }
-    long v = version.get();
+    long[] p = policy.get();
     List<Rollout> out = new ArrayList<>(prompts.size());
     for (int i = 0; i < prompts.size(); i++) {
       int[] prompt = prompts.get(i);
       check(i, prompt);
-      out.add(complete(prompt, params, params.seed() + i, v));
+      out.add(complete(prompt, params, params.seed() + i, p[0], p[1]));
     }
     calls.incrementAndGet();
     return List.copyOf(out);
@@ -88,7 +95,7 @@ public final class FakeRolloutSource implements RolloutSource {
     }
   }
 
-  private Rollout complete(int[] prompt, SamplingParams params, long rowSeed, long v) {
+  private Rollout complete(int[] prompt, SamplingParams params, long rowSeed, long epoch, long v) {
     SplittableRandom rng = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + rowSeed * 31 + prompt[prompt.length - 1]);
     int room = Math.min(params.maxNewTokens(), context - prompt.length);
     List<Integer> tokens = new ArrayList<>();
@@ -105,7 +112,7 @@ public final class FakeRolloutSource implements RolloutSource {
     float[] logProbs = new float[ids.length];
     java.util.Arrays.fill(logProbs, (float) -Math.log(vocab));
     generatedTokens.addAndGet(ids.length);
-    return new Rollout(prompt.clone(), ids, logProbs, v, finish);
+    return new Rollout(prompt.clone(), ids, logProbs, v, finish, epoch);
   }
 
   private static boolean contains(int[] ids, int id) {

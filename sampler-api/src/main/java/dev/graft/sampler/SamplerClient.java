@@ -118,7 +118,7 @@ public final class SamplerClient implements RolloutSource {
       if (out[i] == null) {
         throw new SamplerUnavailableException("the sampler's answer lacks rollout " + i);
       }
-      if (out[i].policyVersion() != out[0].policyVersion()) {
+      if (out[i].policyVersion() != out[0].policyVersion() || out[i].policyEpoch() != out[0].policyEpoch()) {
         throw new SamplerUnavailableException("the sampler mixed policy versions "
             + out[0].policyVersion() + " and " + out[i].policyVersion() + " in one call");
       }

@@ -91,7 +91,7 @@ public final class SamplerProtos {
 
   public static dev.graft.proto.v1.Rollout encode(int index, Rollout r) {
     return dev.graft.proto.v1.Rollout.newBuilder().setIndex(index).setTokens(ints(r.tokens()))
-        .setLogProbs(floats(r.logProbs())).setPolicyVersion(r.policyVersion())
+        .setLogProbs(floats(r.logProbs())).setPolicyVersion(r.policyVersion()).setPolicyEpoch(r.policyEpoch())
         .setFinish(finish(r.finish())).build();
   }
 
@@ -110,7 +110,7 @@ public final class SamplerProtos {
       default -> throw new IllegalArgumentException("rollout " + r.getIndex()
           + " has no valid finish reason: " + r.getFinish());
     };
-    return new Rollout(prompt, tokens, logProbs, r.getPolicyVersion(), finish);
+    return new Rollout(prompt, tokens, logProbs, r.getPolicyVersion(), finish, r.getPolicyEpoch());
   }
 
   /** The wire description of a replica serving {@code info} with the given capacity. */
@@ -118,12 +118,14 @@ public final class SamplerProtos {
       int maxNewTokensLimit) {
     return dev.graft.proto.v1.SamplerInfo.newBuilder().setVocabSize(info.vocabSize())
         .setMaxSequenceLength(info.maxSequenceLength()).setPolicyVersion(info.policyVersion())
+        .setPolicyEpoch(info.policyEpoch())
         .setSlots(slots).setMaxQueuedSequences(maxQueuedSequences)
         .setMaxNewTokensLimit(maxNewTokensLimit).build();
   }
 
   public static SamplerInfo info(dev.graft.proto.v1.SamplerInfo info) {
-    return new SamplerInfo(info.getVocabSize(), info.getMaxSequenceLength(), info.getPolicyVersion());
+    return new SamplerInfo(info.getVocabSize(), info.getMaxSequenceLength(), info.getPolicyVersion(),
+        info.getPolicyEpoch());
   }
 
   private static FinishReason finish(Rollout.Finish f) {

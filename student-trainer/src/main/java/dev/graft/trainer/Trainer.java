@@ -19,9 +19,11 @@ import dev.graft.trainer.distill.Peers;
 import dev.graft.trainer.distill.StepLog;
 import dev.graft.trainer.plan.RunPlan;
 import dev.graft.trainer.server.RunStatus;
+import dev.graft.trainer.server.TrainerMetrics;
 import dev.graft.trainer.server.TrainerServer;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -44,11 +46,12 @@ public final class Trainer implements AutoCloseable {
   private final Path runDir;
   private final PrintStream log;
   private final RunStatus status;
+  private final TrainerMetrics metrics = new TrainerMetrics();
   private final WeightPublisher weights; // null when off-policy
   private final TrainerServer server; // null when server.port is -1
 
   private Trainer(RunPlan.Bound plan, Home home, Path teacherDir, Path runDir, PrintStream log,
-      RunStatus status, WeightPublisher weights, TrainerServer server) {
+      RunStatus status, WeightPublisher weights) {
     this.plan = plan;
     this.home = home;
     this.teacherDir = teacherDir;
@@ -56,7 +59,23 @@ public final class Trainer implements AutoCloseable {
     this.log = log;
     this.status = status;
     this.weights = weights;
-    this.server = server;
+    this.server = start(plan.plan(), status, weights, metrics, log);
+  }
+
+  private static TrainerServer start(RunPlan plan, RunStatus status, WeightPublisher weights, TrainerMetrics metrics,
+      PrintStream log) {
+    if (plan.serverPort() < 0) {
+      return null;
+    }
+    try {
+      TrainerServer server = TrainerServer.start(plan.serverPort(), plan.metricsPort(), status, weights, metrics);
+      log.printf("student-trainer: status%s service on localhost:%d%s%n", weights != null ? " and policy" : "",
+          server.port(), server.metricsPort() >= 0
+              ? " (metrics http://localhost:" + server.metricsPort() + "/metrics)" : "");
+      return server;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot start the trainer's server on port " + plan.serverPort(), e);
+    }
   }
 
   /**
@@ -81,14 +100,8 @@ public final class Trainer implements AutoCloseable {
       RunCheckpoints.deleteTree(runDir);
     }
     RunStatus status = new RunStatus(runDir.getFileName().toString());
-    WeightPublisher weights = plan.onpolicy().enabled() ? new WeightPublisher() : null;
-    TrainerServer server = null;
-    if (plan.serverPort() >= 0) {
-      server = TrainerServer.start(plan.serverPort(), status, weights);
-      log.printf("student-trainer: status%s service on localhost:%d%n", weights != null ? " and policy" : "",
-          server.port());
-    }
-    return new Trainer(bound, home, teacherDir, runDir, log, status, weights, server);
+    WeightPublisher weights = plan.onpolicy().enabled() ? new WeightPublisher() : null; // a new epoch per run
+    return new Trainer(bound, home, teacherDir, runDir, log, status, weights);
   }
 
   /** The trainer's gRPC port (status, and policy weights when on-policy); -1 when off. */
@@ -140,9 +153,9 @@ public final class Trainer implements AutoCloseable {
           NDManager manager = NDManager.newBaseManager();
           StepLog steps = new StepLog(runDir);
           DistillProgress progress = new DistillProgress(log, console, 25)) {
-        Peers peers = new Peers(training, sampling, weights == null ? null : weights::publish);
+        Peers peers = new Peers(training, sampling, weights);
         DistillJob job = new DistillJob(plan, teacherDir, runDir, runDir.resolve("student"));
-        report = job.run(peers, exact, corpus, manager, DistillListener.all(progress, steps, status), log);
+        report = job.run(peers, exact, corpus, manager, DistillListener.all(progress, steps, status, metrics), log);
       }
       status.done();
       log.println();

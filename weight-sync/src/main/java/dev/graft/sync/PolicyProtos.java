@@ -27,6 +27,7 @@ public final class PolicyProtos {
   public static PolicyManifest toProto(VersionManifest m) {
     PolicyManifest.Builder b = PolicyManifest.newBuilder()
         .setVersion(m.version())
+        .setEpoch(m.epoch())
         .setConfigJson(m.config().toJson())
         .setRetrofitJson(m.spec().retrofitJson())
         .setTotalBytes(m.totalBytes())
@@ -48,6 +49,7 @@ public final class PolicyProtos {
         .setTotalBytes(m.totalBytes())
         .setPublishedUnixMillis(m.publishedAt().toEpochMilli())
         .setOldestKeptVersion(oldestKept)
+        .setEpoch(m.epoch())
         .build();
   }
 
@@ -60,6 +62,9 @@ public final class PolicyProtos {
   public static VersionManifest fromProto(PolicyManifest p, long expectedVersion) {
     if (p.getVersion() != expectedVersion) {
       throw malformed("the manifest is for version " + p.getVersion() + ", not " + expectedVersion);
+    }
+    if (p.getEpoch() == 0) {
+      throw malformed("the manifest of version " + p.getVersion() + " has no epoch");
     }
     ModelSpec spec;
     try {
@@ -83,7 +88,7 @@ public final class PolicyProtos {
       throw malformed("total_bytes (" + p.getTotalBytes() + ") differs from the tensors' sum ("
           + total + ")");
     }
-    return new VersionManifest(p.getVersion(), spec, entries, total,
+    return new VersionManifest(p.getEpoch(), p.getVersion(), spec, entries, total,
         Instant.ofEpochMilli(p.getPublishedUnixMillis()));
   }
 

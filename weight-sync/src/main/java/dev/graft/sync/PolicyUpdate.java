@@ -8,15 +8,22 @@ import java.util.Map;
  * One complete, verified policy version: the model's spec (a plain Llama architecture, or a
  * student under retrofit with its αs) and its tensors.
  *
- * @param version monotonic, &gt;= 0
+ * @param epoch the run that published it (see {@code graft.v1.PolicyService}); 0 when the
+ *     publisher stamps its own, as a trainer's updates do
+ * @param version monotonic within an epoch, &gt;= 0
  * @param spec what the tensors build
  * @param tensors fp32 values by name, each of the shape {@code spec.tensorShapes()} gives
  */
-public record PolicyUpdate(long version, ModelSpec spec, Map<String, float[]> tensors) {
+public record PolicyUpdate(long epoch, long version, ModelSpec spec, Map<String, float[]> tensors) {
 
-  /** A plain Llama checkpoint of {@code config}. */
+  /** An update the publisher stamps with its own epoch. */
+  public PolicyUpdate(long version, ModelSpec spec, Map<String, float[]> tensors) {
+    this(0, version, spec, tensors);
+  }
+
+  /** A plain Llama checkpoint of {@code config}, stamped by the publisher. */
   public PolicyUpdate(long version, LlamaConfig config, Map<String, float[]> tensors) {
-    this(version, config == null ? null : ModelSpec.plain(config), tensors);
+    this(0, version, config == null ? null : ModelSpec.plain(config), tensors);
   }
 
   /** The architecture the tensors are built on (for a retrofit, the teacher's). */

@@ -9,16 +9,20 @@ import java.util.List;
  * What a published version holds: the model's spec and every tensor with its checksum, in the
  * order the weights stream.
  *
+ * @param epoch the publishing run, non-zero
  * @param version &gt;= 0
  * @param spec what the tensors build
  * @param tensors every tensor, in streaming order
  * @param totalBytes sum of the tensors' byte lengths
  * @param publishedAt when the trainer published it
  */
-public record VersionManifest(long version, ModelSpec spec, List<TensorEntry> tensors,
+public record VersionManifest(long epoch, long version, ModelSpec spec, List<TensorEntry> tensors,
     long totalBytes, Instant publishedAt) {
 
   public VersionManifest {
+    if (epoch == 0) {
+      throw new IllegalArgumentException("a manifest needs a non-zero epoch");
+    }
     if (version < 0) {
       throw new IllegalArgumentException("policy version (" + version + ") must be >= 0");
     }
@@ -29,9 +33,9 @@ public record VersionManifest(long version, ModelSpec spec, List<TensorEntry> te
   }
 
   /** A manifest of a plain Llama checkpoint of {@code config}. */
-  public VersionManifest(long version, LlamaConfig config, List<TensorEntry> tensors, long totalBytes,
-      Instant publishedAt) {
-    this(version, config == null ? null : ModelSpec.plain(config), tensors, totalBytes, publishedAt);
+  public VersionManifest(long epoch, long version, LlamaConfig config, List<TensorEntry> tensors,
+      long totalBytes, Instant publishedAt) {
+    this(epoch, version, config == null ? null : ModelSpec.plain(config), tensors, totalBytes, publishedAt);
   }
 
   /** The architecture the tensors are built on (for a retrofit, the teacher's). */

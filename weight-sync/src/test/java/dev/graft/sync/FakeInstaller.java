@@ -13,17 +13,20 @@ import java.util.concurrent.CountDownLatch;
 public final class FakeInstaller implements PolicyInstaller {
 
   private final List<PolicyUpdate> installed = new ArrayList<>();
+  private volatile long epoch;
   private volatile long version;
+  private final List<Long> retiredFor = new ArrayList<>();
   public volatile boolean refuse;
   public volatile CountDownLatch entered;
   public volatile CountDownLatch gate;
 
   public FakeInstaller() {
-    this(-1);
+    this(0, -1);
   }
 
-  /** A holder that already serves {@code version} (loaded from disk, say). */
-  public FakeInstaller(long version) {
+  /** A holder that already serves {@code version} of {@code epoch} (loaded from disk, say). */
+  public FakeInstaller(long epoch, long version) {
+    this.epoch = epoch;
     this.version = version;
   }
 
@@ -51,13 +54,31 @@ public final class FakeInstaller implements PolicyInstaller {
     }
     synchronized (this) {
       installed.add(update);
+      epoch = update.epoch();
+      version = update.version();
     }
-    version = update.version();
   }
 
   @Override
   public long currentVersion() {
     return version;
+  }
+
+  @Override
+  public long currentEpoch() {
+    return epoch;
+  }
+
+  @Override
+  public synchronized void retire(long newEpoch) {
+    retiredFor.add(newEpoch);
+    epoch = 0;
+    version = -1;
+  }
+
+  /** The new epochs this holder retired its policy for, in order. */
+  public synchronized List<Long> retiredFor() {
+    return List.copyOf(retiredFor);
   }
 
   public synchronized List<PolicyUpdate> installed() {

@@ -14,7 +14,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -91,7 +90,17 @@ public final class GenerationEngine implements AutoCloseable {
   private final Condition changed = lock.newCondition();
   private final Deque<Sequence> queue = new ArrayDeque<>();
   private final AtomicLong nextJobId = new AtomicLong();
-  private final LongConsumer onInstall = v -> signal();
+  private final PolicyHolder.Listener onInstall = new PolicyHolder.Listener() {
+    @Override
+    public void installed(long epoch, long version) {
+      signal();
+    }
+
+    @Override
+    public void retired(long newEpoch) {
+      signal();
+    }
+  };
   private final SlotRunner runner;
   private final Thread worker;
   private boolean paused;
@@ -120,7 +129,8 @@ public final class GenerationEngine implements AutoCloseable {
   public SamplerInfo info() {
     LlamaConfig c = policies.config();
     return c == null ? new SamplerInfo(0, 0, -1)
-        : new SamplerInfo(c.vocabSize(), c.maxPositionEmbeddings(), policies.currentVersion());
+        : new SamplerInfo(c.vocabSize(), c.maxPositionEmbeddings(), policies.currentVersion(),
+            policies.currentEpoch());
   }
 
   /** {@link #submit(List, SamplingParams, GenerationJob.RolloutSink)} without a sink. */

@@ -14,15 +14,18 @@ import java.util.Map;
 import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.LongConsumer;
 
 /**
- * The sampler's current policy: a version and the {@link LlamaModel} built from it.
+ * The sampler's current policy: a version of a trainer run (an epoch) and the
+ * {@link LlamaModel} built from it.
  *
  * <p>{@link #install} validates an update completely (version, names, shapes, element counts)
  * before building the model, then swaps it in atomically; a rejected update leaves the current
- * policy serving. Versions strictly increase. The vocabulary size and context length never change
- * once a first policy is installed, because clients validated their requests against them.
+ * policy serving. Versions strictly increase within an epoch; a version of another epoch (a new
+ * run) replaces whatever is served, and {@link #retire} drops the current policy as soon as a new
+ * run is announced, so nothing is generated from another run's weights. The vocabulary size and
+ * context length never change once a first policy is installed, because clients validated their
+ * requests against them.
  *
  * <p>Users {@link #acquire} a {@link Policy} and close it when done; a replaced model's native
  * memory is freed when its last user closes it, so generation that started on version v finishes
@@ -32,8 +35,19 @@ public final class PolicyHolder implements PolicyInstaller, AutoCloseable {
 
   private final NDManager manager = NDManager.newBaseManager();
   private final AtomicReference<Policy> current = new AtomicReference<>();
-  private final List<LongConsumer> listeners = new CopyOnWriteArrayList<>();
+  private final List<Listener> listeners = new CopyOnWriteArrayList<>();
   private volatile boolean closed;
+  private LlamaConfig contract; // the first policy's config; guarded by this
+  private volatile long retiredFor; // the new run's epoch after a retire, until one of its versions arrives
+
+  /** Hears the holder's changes, on the installing thread; must not block. */
+  public interface Listener {
+    /** A policy is current now. */
+    default void installed(long epoch, long version) {}
+
+    /** The current policy was dropped for a new run ({@code newEpoch}); nothing is served. */
+    default void retired(long newEpoch) {}
+  }
 
   /**
    * Validates {@code update}, builds its model and makes it current.
@@ -49,7 +63,7 @@ public final class PolicyHolder implements PolicyInstaller, AutoCloseable {
       throw new IllegalArgumentException("a policy update needs a model spec and tensors");
     }
     synchronized (this) {
-      checkInstallable(update.version(), update.config());
+      checkInstallable(update.epoch(), update.version(), update.config());
       Map<String, List<Long>> shapes = update.spec().tensorShapes();
       checkTensors(shapes, update.tensors());
       LlamaModel model;
@@ -58,12 +72,13 @@ public final class PolicyHolder implements PolicyInstaller, AutoCloseable {
         update.tensors().forEach((name, values) -> arrays.put(name, scratch.create(values, shape(shapes.get(name)))));
         model = update.spec().build(arrays, manager); // moves the arrays
       }
-      swap(update.version(), model);
+      swap(update.epoch(), update.version(), model);
     }
   }
 
   /**
-   * Makes an existing model current at {@code version}; the holder takes ownership and closes the
+   * Makes an existing model current at {@code version} of epoch 0 (a policy installed by hand,
+   * not by a trainer); the holder takes ownership and closes the
    * model once it is replaced and unused. The model's parent manager must outlive the holder. Any
    * model decodes, whatever its mixers (a retrofit student at any α included).
    *
@@ -72,16 +87,45 @@ public final class PolicyHolder implements PolicyInstaller, AutoCloseable {
    */
   public void install(long version, LlamaModel model) {
     synchronized (this) {
-      checkInstallable(version, model.config());
-      swap(version, model);
+      checkInstallable(0, version, model.config());
+      swap(0, version, model);
     }
   }
 
-  /** The version served now, or -1 before the first install. */
+  /** The version served now, or -1 before the first install and after a retire. */
   @Override
   public long currentVersion() {
     Policy p = current.get();
     return p == null ? -1 : p.version;
+  }
+
+  /** The epoch of the version served now, or 0 when none is served. */
+  @Override
+  public long currentEpoch() {
+    Policy p = current.get();
+    return p == null ? 0 : p.epoch;
+  }
+
+  /** Whether {@code p} is still the current policy. */
+  public boolean isCurrent(Policy p) {
+    return current.get() == p;
+  }
+
+  /**
+   * Drops the current policy (freed once its users close it): the trainer started run
+   * {@code newEpoch}, and the served weights are another run's. Until a version of the new epoch
+   * is installed nothing is served.
+   */
+  @Override
+  public void retire(long newEpoch) {
+    synchronized (this) {
+      Policy old = current.getAndSet(null);
+      retiredFor = newEpoch;
+      if (old != null) {
+        old.close();
+      }
+    }
+    listeners.forEach(l -> l.retired(newEpoch));
   }
 
   /** The current policy's config, or null before the first install. */
@@ -103,7 +147,10 @@ public final class PolicyHolder implements PolicyInstaller, AutoCloseable {
         if (isClosed()) {
           throw new IllegalStateException("the policy holder is closed");
         }
-        throw new SamplerUnavailableException("no policy has been installed yet");
+        long epoch = retiredFor;
+        throw new SamplerUnavailableException(epoch == 0 ? "no policy has been installed yet"
+            : "the trainer started a new run (epoch " + Long.toUnsignedString(epoch)
+                + "); no policy of it is installed yet");
       }
       if (p.retain()) {
         return p;
@@ -112,13 +159,13 @@ public final class PolicyHolder implements PolicyInstaller, AutoCloseable {
     }
   }
 
-  /** Calls {@code onInstalled} with each newly installed version, after the swap. */
-  public void addListener(LongConsumer onInstalled) {
-    listeners.add(onInstalled);
+  /** Tells {@code listener} of every install (after the swap) and retire. */
+  public void addListener(Listener listener) {
+    listeners.add(listener);
   }
 
-  public void removeListener(LongConsumer onInstalled) {
-    listeners.remove(onInstalled);
+  public void removeListener(Listener listener) {
+    listeners.remove(listener);
   }
 
   /** Drops the current policy (freed once unused) and refuses further installs. Idempotent. */
@@ -137,7 +184,7 @@ public final class PolicyHolder implements PolicyInstaller, AutoCloseable {
     return closed;
   }
 
-  private void checkInstallable(long version, LlamaConfig config) {
+  private void checkInstallable(long epoch, long version, LlamaConfig config) {
     if (closed) {
       throw new IllegalStateException("the policy holder is closed");
     }
@@ -145,19 +192,16 @@ public final class PolicyHolder implements PolicyInstaller, AutoCloseable {
       throw new IllegalArgumentException("policy version must be >= 0, got " + version);
     }
     Policy p = current.get();
-    if (p == null) {
-      return;
-    }
-    if (version <= p.version) {
+    if (p != null && p.epoch == epoch && version <= p.version) {
       throw new IllegalArgumentException("policy version " + version
           + " is not newer than the current version " + p.version);
     }
-    LlamaConfig now = p.model.config();
-    if (config.vocabSize() != now.vocabSize()
-        || config.maxPositionEmbeddings() != now.maxPositionEmbeddings()) {
+    if (contract != null && (config.vocabSize() != contract.vocabSize()
+        || config.maxPositionEmbeddings() != contract.maxPositionEmbeddings())) {
       throw new IllegalArgumentException("policy " + version + " has vocab_size "
           + config.vocabSize() + " and max_position_embeddings " + config.maxPositionEmbeddings()
-          + " but the sampler serves " + now.vocabSize() + " and " + now.maxPositionEmbeddings());
+          + " but the sampler serves " + contract.vocabSize() + " and " + contract.maxPositionEmbeddings()
+          + "; restart the sampler for a model with another vocabulary or context");
     }
   }
 
@@ -187,12 +231,16 @@ public final class PolicyHolder implements PolicyInstaller, AutoCloseable {
     return new Shape(dims.stream().mapToLong(Long::longValue).toArray());
   }
 
-  private void swap(long version, LlamaModel model) {
-    Policy old = current.getAndSet(new Policy(version, model));
+  private void swap(long epoch, long version, LlamaModel model) {
+    Policy old = current.getAndSet(new Policy(epoch, version, model));
+    if (contract == null) {
+      contract = model.config();
+    }
+    retiredFor = 0;
     if (old != null) {
       old.close(); // the holder's own reference; users still holding it keep it alive
     }
-    listeners.forEach(l -> l.accept(version));
+    listeners.forEach(l -> l.installed(epoch, version));
   }
 
   /**
@@ -200,13 +248,20 @@ public final class PolicyHolder implements PolicyInstaller, AutoCloseable {
    * policy is current, each {@link #acquire} one more. The model closes with the last reference.
    */
   public static final class Policy implements AutoCloseable {
+    private final long epoch;
     private final long version;
     private final LlamaModel model;
     private int references = 1;
 
-    private Policy(long version, LlamaModel model) {
+    private Policy(long epoch, long version, LlamaModel model) {
+      this.epoch = epoch;
       this.version = version;
       this.model = model;
+    }
+
+    /** The trainer run that published it; 0 for a policy installed by hand. */
+    public long epoch() {
+      return epoch;
     }
 
     public long version() {

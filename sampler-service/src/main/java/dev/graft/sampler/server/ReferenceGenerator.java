@@ -45,7 +45,7 @@ public final class ReferenceGenerator {
         if (finish == null) {
           next.add(s);
         } else {
-          out[s.index] = s.toRollout(version, finish);
+          out[s.index] = s.toRollout(0, version, finish);
         }
       }
       active = next;

@@ -5,7 +5,6 @@ import dev.graft.service.ServiceHost;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
-import java.util.function.LongConsumer;
 
 /**
  * Lifecycle of a sampler replica: serves {@code graft.v1.SamplerService} from a
@@ -23,7 +22,17 @@ public final class SamplerServer implements AutoCloseable {
   private final SamplerMetrics metrics = new SamplerMetrics();
   private final PolicyHolder policies;
   private final boolean ownsPolicies;
-  private final LongConsumer onInstall = v -> policyInstalled();
+  private final PolicyHolder.Listener onInstall = new PolicyHolder.Listener() {
+    @Override
+    public void installed(long epoch, long version) {
+      policyInstalled();
+    }
+
+    @Override
+    public void retired(long newEpoch) {
+      host.setServing(false); // another run's policy is gone; serving again with the new run's
+    }
+  };
   private GenerationEngine engine;
   private ServiceHost host;
   private boolean closed;

@@ -74,8 +74,8 @@ final class Sequence {
     return length() == context ? Rollout.Finish.CONTEXT_FULL : null;
   }
 
-  Rollout toRollout(long version, Rollout.Finish finish) {
+  Rollout toRollout(long epoch, long version, Rollout.Finish finish) {
     return new Rollout(prompt, Arrays.copyOf(tokens, generated), Arrays.copyOf(logProbs, generated),
-        version, finish);
+        version, finish, epoch);
   }
 }

@@ -60,7 +60,7 @@ final class SlotRunner implements AutoCloseable {
       }
       return false;
     }
-    if (running == null || running.version() != policies.currentVersion()) {
+    if (running == null || !policies.isCurrent(running)) {
       if (active > 0) {
         return false;
       }
@@ -151,7 +151,7 @@ final class SlotRunner implements AutoCloseable {
 
   /** With every slot free, drops a policy that is no longer current, so its memory can go. */
   void releaseIfStale() {
-    if (active == 0 && running != null && running.version() != policies.currentVersion()) {
+    if (active == 0 && running != null && !policies.isCurrent(running)) {
       release();
     }
   }
@@ -210,7 +210,7 @@ final class SlotRunner implements AutoCloseable {
 
   private void finish(Sequence seq, Rollout.Finish finish) {
     free(seq);
-    Rollout rollout = seq.toRollout(running.version(), finish);
+    Rollout rollout = seq.toRollout(running.epoch(), running.version(), finish);
     tell(l -> l.onFinished(seq.job.id(), seq.index, rollout));
     seq.job.complete(seq.index, rollout);
   }

@@ -27,14 +27,15 @@ final class BatchPipeline implements AutoCloseable {
    * A batch ready to train on.
    *
    * @param scores the teacher's targets; null for a cross-entropy run
-   * @param minVersion the oldest policy version of its rollouts; -1 without on-policy rows
+   * @param lag the policy lag of its rollouts; null without on-policy rows
    */
-  record Ready(Batch batch, Scores scores, long minVersion) {}
+  record Ready(Batch batch, Scores scores, RolloutLag lag) {}
 
   private final PackedSequences train;
   private final int batchSize;
   private final long seed;
   private final TeacherScorer teacher; // null when the loss needs no teacher
+  private final Patience teacherPatience;
   private final ScoreRequest request;
   private final OnPolicyData onPolicy; // null when off-policy
   private final LongSupplier nanoClock;
@@ -48,14 +49,16 @@ final class BatchPipeline implements AutoCloseable {
 
   /**
    * @param teacher scores every batch, or null when the loss needs no teacher
+   * @param teacherPatience how long to wait when no teacher answers
    * @param onPolicy completes the on-policy rows, or null when off-policy
    */
   BatchPipeline(PackedSequences train, int batchSize, long seed, TeacherScorer teacher,
-      ScoreRequest request, OnPolicyData onPolicy, LongSupplier nanoClock) {
+      Patience teacherPatience, ScoreRequest request, OnPolicyData onPolicy, LongSupplier nanoClock) {
     this.train = train;
     this.batchSize = batchSize;
     this.seed = seed;
     this.teacher = teacher;
+    this.teacherPatience = teacherPatience;
     this.request = request;
     this.onPolicy = onPolicy;
     this.nanoClock = nanoClock;
@@ -71,18 +74,19 @@ final class BatchPipeline implements AutoCloseable {
     Batch b = Batch.of(train, cursor.next(batchSize));
     SequenceCursor.Position after = cursor.position();
     if (onPolicy == null && teacher == null) {
-      return new Pending(after, CompletableFuture.completedFuture(new Ready(b, null, -1)));
+      return new Pending(after, CompletableFuture.completedFuture(new Ready(b, null, null)));
     }
     return new Pending(after, prefetch.submit(() -> {
       Batch full = b;
-      long minVersion = -1;
+      RolloutLag lag = null;
       if (onPolicy != null) {
         OnPolicyData.Result r = onPolicy.complete(b, step);
         full = r.batch();
-        minVersion = r.minVersion();
+        lag = r.lag();
       }
-      Scores scores = teacher == null ? null : teacher.score(full.inputs(), request);
-      return new Ready(full, scores, minVersion);
+      Batch scored = full;
+      Scores scores = teacher == null ? null : teacherPatience.call(() -> teacher.score(scored.inputs(), request));
+      return new Ready(full, scores, lag);
     }));
   }
 
@@ -109,12 +113,9 @@ final class BatchPipeline implements AutoCloseable {
     return waitSeconds;
   }
 
-  long generatedTokens() {
-    return onPolicy == null ? 0 : onPolicy.generatedTokens();
-  }
-
-  long staleDropped() {
-    return onPolicy == null ? 0 : onPolicy.staleDropped();
+  /** The on-policy rows' data source, or null when off-policy. */
+  OnPolicyData onPolicy() {
+    return onPolicy;
   }
 
   @Override

@@ -13,19 +13,26 @@ import dev.graft.data.SequencePacker;
 import dev.graft.model.LlamaConfig;
 import dev.graft.retrofit.Retrofit;
 import dev.graft.retrofit.RetrofitStudent;
+import dev.graft.sampler.SamplerUnavailableException;
+import dev.graft.service.Backoff;
 import dev.graft.teacher.TeacherInfo;
 import dev.graft.teacher.TeacherScorer;
+import dev.graft.teacher.TeacherUnavailableException;
 import dev.graft.tokenizer.BpeModel;
 import dev.graft.tokenizer.GraftTokenizer;
 import dev.graft.trainer.checkpoint.RunCheckpoints;
+import dev.graft.trainer.data.HeldOut;
 import dev.graft.trainer.plan.RunPlan;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
+import java.util.stream.IntStream;
 
 /**
  * One retrofit, end to end: checks the teacher against the run (vocabulary, tokenizer), splits
@@ -80,7 +87,14 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
       Retrofit retrofit = p.retrofit().change();
       log.println("retrofit: " + retrofit.describe(teacherConfig) + "; loss "
           + p.loss().divergence().spec() + " on " + p.source().loss().targets() + " targets");
-      PackedSequences[] data = pack(corpus, tok, log);
+      DocumentPrompts prompts = new DocumentPrompts(tok.bosId(), p.onpolicy().promptTokens(), p.train().seed());
+      Optional<HeldOut> recorded = HeldOut.read(teacherDir);
+      DatasetSplit split = recorded.map(h -> h.split(corpus)).orElseGet(() ->
+          DatasetSplit.of(corpus, p.data().validationFraction(), p.data().splitSeed()));
+      EvaluationSet evaluationSet = new EvaluationSet(split.validation().size(), recorded.isPresent(),
+          HeldOut.of(split, "").sha256());
+      log.println("held out: " + evaluationSet.describe());
+      PackedSequences[] data = pack(split, tok, prompts, log);
       writeResolvedConfig();
       try (NDManager scratch = manager.newSubManager();
           RetrofitStudent student = retrofit.build(teacherConfig,
@@ -100,11 +114,11 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
             before.overall().meanKl(), before.overall().studentPerplexity(),
             before.overall().teacherPerplexity(), before.overall().top1Agreement(), before.overall().tokens());
         listener.onBaseline(before);
-        DistillOutcome outcome = distiller(student, data[0], peers, tok.eosId(), evaluator,
+        DistillOutcome outcome = distiller(student, data[0], peers, prompts, tok.eosId(), evaluator,
             info.modelFingerprint(), listener).run();
         DistillReport report = new DistillReport(retrofit.describe(teacherConfig),
             p.loss().divergence().spec(), teacherConfig, target, before, outcome.evaluation(), outcome,
-            exact, (System.nanoTime() - wall0) / 1e9);
+            exact, (System.nanoTime() - wall0) / 1e9, evaluationSet);
         export(student, report);
         return report;
       }
@@ -112,20 +126,43 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
   }
 
   /** The training loop and its parts, wired for this job. */
-  private Distiller distiller(RetrofitStudent student, PackedSequences train, Peers peers, int padId,
-      DistillEvaluator evaluator, String teacherFingerprint, DistillListener listener) {
+  private Distiller distiller(RetrofitStudent student, PackedSequences train, Peers peers,
+      DocumentPrompts prompts, int eosId, DistillEvaluator evaluator, String teacherFingerprint,
+      DistillListener listener) {
     RunPlan p = plan.plan();
     StudentPublisher publisher = p.onpolicy().enabled()
-        ? new StudentPublisher(student, peers.policies(), p.onpolicy().publishEvery()) : null;
-    OnPolicyData onPolicy = p.onpolicy().enabled()
-        ? new OnPolicyData(p.onpolicy(), peers.samplers(), padId, publisher::latestVersion) : null;
+        ? new StudentPublisher(student, plan.alphas(), peers.policies(), p.onpolicy().publishEvery()) : null;
+    OnPolicyData onPolicy = null;
+    if (p.onpolicy().enabled()) {
+      int[] stops = IntStream.concat(IntStream.of(eosId), IntStream.of(p.onpolicy().stopTokenIds()))
+          .distinct().toArray();
+      onPolicy = new OnPolicyData(p.onpolicy(), peers.samplers(), prompts, eosId, stops, publisher,
+          patience("samplers", p.onpolicy().patience(), SamplerUnavailableException.class, listener));
+    }
     BatchPipeline batches = new BatchPipeline(train, p.train().batchSize(), p.train().seed(),
-        p.loss().divergence().usesTeacher() ? peers.teacher() : null, p.loss().trainingRequest(),
-        onPolicy, System::nanoTime);
+        p.loss().divergence().usesTeacher() ? peers.teacher() : null,
+        patience("teachers", p.teacher().patience(), TeacherUnavailableException.class, listener),
+        p.loss().trainingRequest(), onPolicy, System::nanoTime);
     DistillCheckpoints checkpoints = new DistillCheckpoints(
         new RunCheckpoints(runDir.resolve("checkpoints"), p.checkpoint().keep()), student,
         p.checkpoint().every(), p.train().seed(), p.fingerprint(), teacherFingerprint);
     return new Distiller(plan, student, batches, publisher, checkpoints, evaluator, listener, System::nanoTime);
+  }
+
+  private static Patience patience(String peers, Duration patience, Class<? extends RuntimeException> unavailable,
+      DistillListener listener) {
+    return new Patience(peers, patience, new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(30)),
+        Backoff.Sleeper.SYSTEM, System::nanoTime, new Patience.Listener() {
+          @Override
+          public void waiting(String who, double seconds, String why) {
+            listener.onWaiting(who, seconds, why);
+          }
+
+          @Override
+          public void resumed(String who, double seconds) {
+            listener.onResumed(who, seconds);
+          }
+        }, unavailable);
   }
 
   /** Refuses a teacher whose vocabulary or tokenizer differs from the data's, naming both sides. */
@@ -146,11 +183,11 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
     }
   }
 
-  private PackedSequences[] pack(List<Document> corpus, GraftTokenizer tok, PrintStream log) {
+  private PackedSequences[] pack(DatasetSplit split, GraftTokenizer tok, DocumentPrompts prompts,
+      PrintStream log) {
     RunPlan.Data d = plan.plan().data();
-    DatasetSplit split = DatasetSplit.of(corpus, d.validationFraction(), d.splitSeed());
     SequencePacker packer = new SequencePacker(d.seqLen(), tok.bosId(), tok.eosId(), tok.eosId());
-    PackedSequences train = packer.pack(split.train(), tok::encode, SequencePacker.Tail.DROP);
+    PackedSequences train = packer.pack(split.train(), prompts.capturing(tok::encode), SequencePacker.Tail.DROP);
     PackedSequences val = packer.pack(split.validation(), tok::encode, SequencePacker.Tail.PAD);
     int batchSize = plan.plan().train().batchSize();
     if (train.size() < batchSize) {

@@ -17,6 +17,16 @@ public interface DistillListener {
 
   default void onCheckpoint(long step, Path dir) {}
 
+  /**
+   * The run waits for {@code peers} ("samplers", "teachers"): none answered, or none delivered
+   * usable data; {@code seconds} waited so far; {@code why} the last failure. Called on the
+   * prefetch thread, again at every retry.
+   */
+  default void onWaiting(String peers, double seconds, String why) {}
+
+  /** {@code peers} answered again after {@code seconds} of waiting. */
+  default void onResumed(String peers, double seconds) {}
+
   /** One listener that tells each of {@code listeners} every event, in order. */
   static DistillListener all(DistillListener... listeners) {
     List<DistillListener> ls = List.of(listeners);
@@ -44,6 +54,16 @@ public interface DistillListener {
       @Override
       public void onCheckpoint(long step, Path dir) {
         ls.forEach(l -> l.onCheckpoint(step, dir));
+      }
+
+      @Override
+      public void onWaiting(String peers, double seconds, String why) {
+        ls.forEach(l -> l.onWaiting(peers, seconds, why));
+      }
+
+      @Override
+      public void onResumed(String peers, double seconds) {
+        ls.forEach(l -> l.onResumed(peers, seconds));
       }
     };
   }

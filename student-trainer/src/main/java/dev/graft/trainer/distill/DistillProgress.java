@@ -19,6 +19,7 @@ public final class DistillProgress implements DistillListener, AutoCloseable {
   private final boolean terminal;
   private final long logEvery;
   private volatile EvalMetrics baseline;
+  private volatile double nextWaitReport; // seconds of the current wait at which to report next
   private ProgressBar bar;
 
   public DistillProgress(PrintStream out, boolean terminal, long logEvery) {
@@ -68,6 +69,23 @@ public final class DistillProgress implements DistillListener, AutoCloseable {
         b == null ? "" : String.format(Locale.ROOT, " | gap recovered %.1f%%", 100 * m.gapRecovered(b)));
     out.println((bar != null ? "\n" : "") + line);
   }
+
+  /** Reports a wait when it starts, then every {@value #WAIT_REPORT_SECONDS} s. */
+  @Override
+  public void onWaiting(String peers, double seconds, String why) {
+    if (seconds >= nextWaitReport) {
+      out.printf(Locale.ROOT, "%swaiting for %s (%.0f s so far): %s%n", bar != null ? "\n" : "", peers, seconds, why);
+      nextWaitReport = seconds + WAIT_REPORT_SECONDS;
+    }
+  }
+
+  @Override
+  public void onResumed(String peers, double seconds) {
+    nextWaitReport = 0;
+    out.printf(Locale.ROOT, "%s%s answered again after %.0f s%n", bar != null ? "\n" : "", peers, seconds);
+  }
+
+  private static final double WAIT_REPORT_SECONDS = 10;
 
   @Override
   public void onCheckpoint(long step, Path dir) {

@@ -14,7 +14,7 @@ import java.util.Map;
  */
 public record DistillReport(String retrofit, String divergence, LlamaConfig teacher,
     LlamaConfig student, DistillEvaluator.Result before, DistillEvaluator.Result after,
-    DistillOutcome outcome, double exactnessMaxDiff, double wallSeconds) {
+    DistillOutcome outcome, double exactnessMaxDiff, double wallSeconds, EvaluationSet evaluationSet) {
 
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -29,6 +29,12 @@ public record DistillReport(String retrofit, String divergence, LlamaConfig teac
     arch.put("teacher_kv_cache_bytes_per_token", teacher.kvCacheBytesPerToken(4));
     arch.put("student_kv_cache_bytes_per_token", student.kvCacheBytesPerToken(4));
     r.put("exactness_max_abs_logprob_diff_at_alpha0", exactnessMaxDiff);
+    ObjectNode eval = r.putObject("evaluation_set");
+    eval.put("documents", evaluationSet.documents());
+    eval.put("recorded_by_teacher", evaluationSet.recordedByTeacher());
+    eval.put("contamination_ruled_out", evaluationSet.recordedByTeacher());
+    eval.put("sha256", evaluationSet.sha256());
+    eval.put("description", evaluationSet.describe());
     ObjectNode train = r.putObject("training");
     train.put("steps", outcome.steps());
     train.put("tokens", outcome.tokensSeen());
@@ -38,6 +44,19 @@ public record DistillReport(String retrofit, String divergence, LlamaConfig teac
     train.put("waiting_fraction", outcome.teacherWaitSeconds() / Math.max(1e-9, outcome.trainSeconds()));
     train.put("generated_tokens", outcome.generatedTokens());
     train.put("stale_rollouts_dropped", outcome.staleRolloutsDropped());
+    train.put("foreign_rollouts_dropped", outcome.foreignRolloutsDropped());
+    train.put("fallback_rows", outcome.fallbackRows());
+    if (outcome.lagHistogram().length > 0) {
+      ObjectNode lag = train.putObject("rollout_lag");
+      long[] range = outcome.lagRange();
+      lag.put("min", range[0]);
+      lag.put("mean", outcome.meanLag());
+      lag.put("max", range[1]);
+      var counts = lag.putArray("rollouts_by_lag");
+      for (long c : outcome.lagHistogram()) {
+        counts.add(c);
+      }
+    }
     train.put("last_policy_version", outcome.lastPolicyVersion());
     r.put("wall_seconds", wallSeconds);
     r.set("overall", metrics(before.overall(), after.overall()));
@@ -68,10 +87,14 @@ public record DistillReport(String retrofit, String divergence, LlamaConfig teac
     sb.append(String.format(Locale.ROOT, "retrofit %s, %s; %,d steps, %,d trained positions, %.0f s"
             + " (waiting for targets %.0f%%)%n", retrofit, divergence, outcome.steps(), outcome.tokensSeen(),
         wallSeconds, 100 * outcome.teacherWaitSeconds() / Math.max(1e-9, outcome.trainSeconds())));
+    sb.append("held out: ").append(evaluationSet.describe()).append('\n');
     if (outcome.lastPolicyVersion() >= 0) {
+      long[] lag = outcome.lagRange();
       sb.append(String.format(Locale.ROOT, "on-policy: %,d tokens generated, newest policy version %d,"
-          + " %d stale rollouts dropped%n", outcome.generatedTokens(), outcome.lastPolicyVersion(),
-          outcome.staleRolloutsDropped()));
+          + " policy lag %d..%d (mean %.1f) steps, %d stale and %d foreign rollouts dropped,"
+          + " %d rows trained on corpus text while samplers were unavailable%n", outcome.generatedTokens(),
+          outcome.lastPolicyVersion(), lag[0], lag[1], outcome.meanLag(), outcome.staleRolloutsDropped(),
+          outcome.foreignRolloutsDropped(), outcome.fallbackRows()));
     }
     sb.append(String.format(Locale.ROOT, "%-26s %14s %16s %16s%n", "", "teacher", "student before",
         "student after"));

@@ -75,7 +75,7 @@ public final class Distiller {
         BatchPipeline pipeline = batches) {
       restore(opt);
       if (publisher != null) {
-        publisher.publish(step);
+        publisher.publish(step); // at the α of this step: version 0 of a gradual run is the teacher
       }
       listener.onStart(step, t.steps());
       long t0 = nanoClock.getAsLong();
@@ -96,9 +96,11 @@ public final class Distiller {
       double seconds = (nanoClock.getAsLong() - t0) / 1e9;
       DistillEvaluator.Result last = evaluator.evaluate(student.model());
       listener.onEval(step, last);
+      OnPolicyData on = pipeline.onPolicy();
       return new DistillOutcome(step, lastLoss, tokensSeen, seconds, pipeline.waitSeconds(), last,
-          pipeline.generatedTokens(), pipeline.staleDropped(),
-          publisher == null ? -1 : publisher.latestVersion());
+          on == null ? 0 : on.generatedTokens(), on == null ? 0 : on.staleDropped(),
+          on == null ? 0 : on.foreignDropped(), on == null ? 0 : on.fallbackRows(),
+          on == null ? new long[0] : on.lagHistogram(), publisher == null ? -1 : publisher.latestVersion());
     } finally {
       params.values().forEach(p -> p.setRequiresGradient(false));
     }
@@ -135,9 +137,11 @@ public final class Distiller {
     tokensSeen += tokens;
     lastLoss = sum / tokens;
     double seconds = Math.max(1e-9, (nanoClock.getAsLong() - t0) / 1e9);
+    OnPolicyData on = batches.onPolicy();
     listener.onStep(new StepStats(step, lastLoss, lr, gradNorm, (tokensSeen - tokens0) / seconds,
         Arrays.stream(alphas).average().orElse(1), batches.waitSeconds(),
-        publisher == null ? -1 : publisher.latestVersion(), ready.minVersion(), batches.staleDropped()));
+        publisher == null ? -1 : publisher.latestVersion(), ready.lag(), on == null ? 0 : on.staleDropped(),
+        on == null ? 0 : on.foreignDropped(), on == null ? 0 : on.fallbackRows()));
   }
 
   private double microStep(Batch batch, Scores scores, int from, int to, long batchTokens) {

@@ -1,6 +1,7 @@
 package dev.graft.trainer.distill;
 
 import dev.graft.sampler.RolloutSource;
+import dev.graft.sync.publish.WeightPublisher;
 import dev.graft.teacher.TeacherScorer;
 
 /**
@@ -8,9 +9,9 @@ import dev.graft.teacher.TeacherScorer;
  *
  * @param teacher scores training batches, at the run's wire precision
  * @param samplers complete on-policy rows; null for an off-policy run
- * @param policies receives each policy version; null for an off-policy run
+ * @param policies this run's weight publisher (its epoch names the run); null for an off-policy run
  */
-public record Peers(TeacherScorer teacher, RolloutSource samplers, PolicyPublisher policies) {
+public record Peers(TeacherScorer teacher, RolloutSource samplers, WeightPublisher policies) {
 
   /** An off-policy run's peers: the teacher alone. */
   public static Peers offPolicy(TeacherScorer teacher) {

@@ -12,9 +12,10 @@ import java.nio.file.StandardOpenOption;
 
 /**
  * Appends one JSON line per step to {@code RUN/steps.jsonl}: loss, learning rate, α, throughput,
- * time waited for targets, and — for on-policy runs — the newest published policy version and
- * the oldest version any rollout of the step came from, so every loss is attributable to the
- * policy that produced its data. Each line is flushed, so the file survives a kill.
+ * time waited for targets, and — for on-policy runs — the newest published policy version, the
+ * oldest version any rollout of the step came from and the step's policy lag (min, mean, max of
+ * step − version over its rollouts), so every loss is attributable to the policy that produced
+ * its data. Each line is flushed, so the file survives a kill.
  */
 public final class StepLog implements DistillListener, AutoCloseable {
 
@@ -42,7 +43,14 @@ public final class StepLog implements DistillListener, AutoCloseable {
     if (s.policyVersion() >= 0) {
       n.put("policy_version", s.policyVersion());
       n.put("oldest_rollout_version", s.oldestRolloutVersion());
+      if (s.lag() != null) {
+        n.put("lag_min", s.lag().min());
+        n.put("lag_mean", s.lag().mean());
+        n.put("lag_max", s.lag().max());
+      }
       n.put("stale_rollouts_dropped_total", s.staleRolloutsDropped());
+      n.put("foreign_rollouts_dropped_total", s.foreignRolloutsDropped());
+      n.put("fallback_rows_total", s.fallbackRows());
     }
     try {
       out.write(JSON.writeValueAsString(n));

@@ -1,25 +1,34 @@
 package dev.graft.trainer.distill;
 
+import dev.graft.retrofit.AlphaSchedule;
 import dev.graft.retrofit.RetrofitStudent;
 import dev.graft.sync.PolicyUpdate;
+import dev.graft.sync.publish.WeightPublisher;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Sends the student, exactly as it trains (its retrofit spec, its αs and every tensor), to the
- * samplers as policy versions numbered by the step: when a run (re)starts and every
- * {@code publish_every} steps. Thread-safe reads of the newest version.
+ * samplers as policy versions numbered by the step, under this run's epoch: when a run
+ * (re)starts and every {@code publish_every} steps. Version v is the student after step v, at the
+ * α of step v — so version 0 of a gradual run is the teacher's function. Thread-safe reads of the
+ * newest version and of what was published.
  */
-final class StudentPublisher {
+final class StudentPublisher implements PublishedVersions {
 
   private final RetrofitStudent student;
-  private final PolicyPublisher sink;
+  private final AlphaSchedule alphas;
+  private final WeightPublisher sink;
   private final long every;
   private final AtomicLong latest = new AtomicLong(-1);
+  private final Set<Long> published = new ConcurrentSkipListSet<>();
 
-  StudentPublisher(RetrofitStudent student, PolicyPublisher sink, long every) {
+  StudentPublisher(RetrofitStudent student, AlphaSchedule alphas, WeightPublisher sink, long every) {
     this.student = student;
+    this.alphas = alphas;
     this.sink = sink;
     this.every = every;
   }
@@ -29,9 +38,11 @@ final class StudentPublisher {
     if (latest.get() >= step) {
       return;
     }
+    student.setAlphas(alphas.alphas(step));
     Map<String, float[]> tensors = new LinkedHashMap<>();
     student.state().forEach((n, a) -> tensors.put(n, a.toFloatArray()));
     sink.publish(new PolicyUpdate(step, student.spec(), tensors));
+    published.add(step);
     latest.set(step);
   }
 
@@ -45,5 +56,17 @@ final class StudentPublisher {
   /** The newest published version, -1 before the first. */
   long latestVersion() {
     return latest.get();
+  }
+
+  /** This run's identity on the wire. */
+  @Override
+  public long epoch() {
+    return sink.epoch();
+  }
+
+  /** Whether this run published {@code version}. */
+  @Override
+  public boolean hasPublished(long version) {
+    return published.contains(version);
   }
 }

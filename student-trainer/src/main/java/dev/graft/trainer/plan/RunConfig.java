@@ -39,7 +39,7 @@ public record RunConfig(
     String output) {
 
   /** The teacher: a checkpoint to serve on loopback, or running teacher-services. */
-  public record Teacher(String model, List<String> endpoints, double deadlineSeconds) {
+  public record Teacher(String model, List<String> endpoints, double deadlineSeconds, double patienceSeconds) {
     public Teacher {
       endpoints = List.copyOf(endpoints);
     }
@@ -66,9 +66,11 @@ public record RunConfig(
    * Versions are numbered by the training step at which they were published.
    */
   public record OnPolicy(double fraction, List<String> samplers, int promptTokens, int maxNewTokens,
-      double temperature, double topP, long publishEvery, long maxPolicyLag) {
+      List<Integer> stopTokenIds, double temperature, double topP, long publishEvery, long maxPolicyLag,
+      double patienceSeconds, boolean fallbackToCorpus) {
     public OnPolicy {
       samplers = List.copyOf(samplers);
+      stopTokenIds = List.copyOf(stopTokenIds);
     }
   }
 
@@ -78,8 +80,8 @@ public record RunConfig(
   /** Checkpoint cadence and retention. */
   public record Checkpoint(long every, int keep) {}
 
-  /** The trainer's own status service. */
-  public record Server(int port) {}
+  /** The trainer's own server: status and policy weights, and Prometheus metrics over HTTP. */
+  public record Server(int port, int metricsPort) {}
 
   private static final String DEFAULTS = "defaults.yaml";
 

@@ -34,18 +34,21 @@ import java.util.List;
  * @param eval held-out evaluation and the exactness check
  * @param checkpoint checkpoint cadence and retention
  * @param serverPort the trainer's gRPC port: -1 off, 0 any free port
+ * @param metricsPort the trainer's Prometheus {@code /metrics} HTTP port: -1 off, 0 any free port
  * @param output the run directory, or null for the default under the Graft home
  * @param source the config this plan was made from (written beside the run as {@code config.yaml})
  */
 public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, Train train,
-    OnPolicy onpolicy, Eval eval, Checkpoint checkpoint, int serverPort, Path output, RunConfig source) {
+    OnPolicy onpolicy, Eval eval, Checkpoint checkpoint, int serverPort, int metricsPort, Path output,
+    RunConfig source) {
 
   /**
    * @param model the teacher's checkpoint, or null for the embedded base model
    * @param endpoints running teacher-services; empty to serve the teacher on loopback
    * @param deadline per scoring call
+   * @param patience how long the run waits when no teacher answers
    */
-  public record Teacher(Path model, List<HostPort> endpoints, Duration deadline) {
+  public record Teacher(Path model, List<HostPort> endpoints, Duration deadline, Duration patience) {
     public Teacher {
       endpoints = List.copyOf(endpoints);
     }
@@ -90,11 +93,22 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
    * @param fraction the configured share of each batch
    * @param rows on-policy rows per batch (the fraction of the batch, rounded); 0 when off-policy
    * @param samplers running sampler-services; empty to start one on loopback
+   * @param stopTokenIds where generation stops besides the tokenizer's EOS
+   * @param maxPolicyLag a rollout trains step s only if s − (its version) &le; this
+   * @param patience how long the run waits when no sampler delivers usable rollouts
+   * @param fallbackToCorpus train on corpus rows instead of waiting while samplers are unavailable
    */
   public record OnPolicy(double fraction, int rows, List<HostPort> samplers, int promptTokens,
-      int maxNewTokens, float temperature, float topP, long publishEvery, long maxPolicyLag) {
+      int maxNewTokens, int[] stopTokenIds, float temperature, float topP, long publishEvery,
+      long maxPolicyLag, Duration patience, boolean fallbackToCorpus) {
     public OnPolicy {
       samplers = List.copyOf(samplers);
+      stopTokenIds = stopTokenIds.clone();
+    }
+
+    @Override
+    public int[] stopTokenIds() {
+      return stopTokenIds.clone();
     }
 
     /** Whether any row of a batch is on-policy. */
@@ -154,19 +168,24 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
     int port = c.server().port();
     p.require(port >= -1 && port <= 65535,
         () -> "server.port (" + port + ") must be -1 (off), 0 (any free port) or a port");
+    int metricsPort = c.server().metricsPort();
+    p.require(metricsPort >= -1 && metricsPort <= 65535,
+        () -> "server.metrics_port (" + metricsPort + ") must be -1 (off), 0 (any free port) or a port");
     RunConfig.Teacher te = c.teacher();
     p.require(te.deadlineSeconds() > 0,
         () -> "teacher.deadline_seconds (" + te.deadlineSeconds() + ") must be > 0");
+    p.require(te.patienceSeconds() >= 0,
+        () -> "teacher.patience_seconds (" + te.patienceSeconds() + ") must be >= 0");
     List<HostPort> teachers = te.endpoints().stream().map(s -> p.attempt(() -> HostPort.parse(s))).toList();
     p.throwIfAny();
     return new RunPlan(
-        new Teacher(blankToNull(te.model()), teachers, Duration.ofMillis((long) (te.deadlineSeconds() * 1000))),
+        new Teacher(blankToNull(te.model()), teachers, seconds(te.deadlineSeconds()), seconds(te.patienceSeconds())),
         retrofit, loss,
         new Data(d.corpus().isBlank() || d.corpus().equals("brown") ? null : Path.of(d.corpus()), d.seqLen(),
             d.validationFraction(), d.splitSeed()),
         new Train(t.steps(), t.batchSize(), t.microBatch(), schedule, t.weightDecay(), t.clipNorm(), t.seed()),
         onpolicy, new Eval(e.every(), e.sequences(), e.exactnessTolerance()),
-        new Checkpoint(k.every(), k.keep()), port, blankToNull(c.output()), c);
+        new Checkpoint(k.every(), k.keep()), port, metricsPort, blankToNull(c.output()), c);
   }
 
   private static Loss loss(RunConfig.Loss l, Problems p) {
@@ -219,8 +238,18 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
     p.require(op.temperature() >= 0 && !Double.isInfinite(op.temperature()) && op.topP() > 0 && op.topP() <= 1,
         () -> "onpolicy.temperature (" + op.temperature() + ") must be finite and >= 0 and onpolicy.top_p ("
             + op.topP() + ") in (0, 1]");
-    p.require(op.publishEvery() >= 1 && op.maxPolicyLag() >= 0, () -> "onpolicy.publish_every ("
-        + op.publishEvery() + ") must be >= 1 and onpolicy.max_policy_lag (" + op.maxPolicyLag() + ") >= 0");
+    if (op.publishEvery() < 1) {
+      p.add("onpolicy.publish_every (" + op.publishEvery() + ") must be >= 1");
+    } else if (op.fraction() > 0 && op.maxPolicyLag() < op.publishEvery() + 1) {
+      p.add("onpolicy.max_policy_lag (" + op.maxPolicyLag() + ") must be >= onpolicy.publish_every + 1 ("
+          + (op.publishEvery() + 1) + "): the rollouts for step s are generated while step s - 1 trains,"
+          + " from the newest version published by step s - 2 at best, so their lag reaches publish_every + 1");
+    }
+    p.require(op.patienceSeconds() >= 0,
+        () -> "onpolicy.patience_seconds (" + op.patienceSeconds() + ") must be >= 0");
+    for (int id : op.stopTokenIds()) {
+      p.require(id >= 0, () -> "onpolicy.stop_token_ids holds " + id + "; ids are >= 0");
+    }
     int rows = (int) Math.round(op.fraction() * batchSize);
     p.require(op.fraction() <= 0 || rows > 0, () -> "onpolicy.fraction (" + op.fraction()
         + ") of train.batch_size (" + batchSize + ") rounds to no on-policy row");
@@ -228,7 +257,9 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
         + " server (server.port must not be -1): samplers fetch weights from it");
     List<HostPort> samplers = op.samplers().stream().map(s -> p.attempt(() -> HostPort.parse(s))).toList();
     return new OnPolicy(op.fraction(), op.fraction() > 0 ? Math.max(rows, 0) : 0, samplers, op.promptTokens(),
-        op.maxNewTokens(), (float) op.temperature(), (float) op.topP(), op.publishEvery(), op.maxPolicyLag());
+        op.maxNewTokens(), op.stopTokenIds().stream().mapToInt(Integer::intValue).toArray(),
+        (float) op.temperature(), (float) op.topP(), op.publishEvery(), op.maxPolicyLag(),
+        seconds(op.patienceSeconds()), op.fallbackToCorpus());
   }
 
   /**
@@ -244,6 +275,10 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
         + ") exceeds the teacher's max_position_embeddings (" + teacherConfig.maxPositionEmbeddings() + ")");
     p.require(loss.k() <= teacherConfig.vocabSize() || loss.targets() != TargetMode.TOP_K,
         () -> "loss.k (" + loss.k() + ") exceeds the teacher's vocabulary (" + teacherConfig.vocabSize() + ")");
+    for (int id : onpolicy.stopTokenIds()) {
+      p.require(id < teacherConfig.vocabSize(), () -> "onpolicy.stop_token_ids holds " + id
+          + ", outside the teacher's vocabulary (" + teacherConfig.vocabSize() + ")");
+    }
     AlphaSchedule alphas = p.attempt(() -> new AlphaSchedule(
         retrofit.order().resolve(retrofit.change().units(teacherConfig)), retrofit.alphaStart(),
         retrofit.alphaRampSteps(), retrofit.gradual()));
@@ -259,7 +294,8 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
     RunConfig.OnPolicy op = source.onpolicy();
     String onPolicy = op.fraction() == 0 ? "off-policy" : String.join(",", String.valueOf(op.fraction()),
         String.valueOf(op.promptTokens()), String.valueOf(op.maxNewTokens()), String.valueOf(op.temperature()),
-        String.valueOf(op.topP()), String.valueOf(op.publishEvery()), String.valueOf(op.maxPolicyLag()));
+        String.valueOf(op.topP()), String.valueOf(op.publishEvery()), String.valueOf(op.maxPolicyLag()),
+        op.stopTokenIds().toString(), String.valueOf(op.fallbackToCorpus()));
     String text = String.join("\n", source.retrofit().toString(), source.loss().toString(),
         source.data().toString(), source.train().toString(), onPolicy);
     try {
@@ -273,6 +309,10 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
   /** A copy of this plan with one config override applied and checked again. */
   public RunPlan with(String override) {
     return of(source.with(override));
+  }
+
+  private static Duration seconds(double s) {
+    return Duration.ofMillis((long) (s * 1000));
   }
 
   private static Path blankToNull(String s) {

@@ -17,6 +17,7 @@ import dev.graft.tokenizer.BpeModel;
 import dev.graft.tokenizer.BpeTrainer;
 import dev.graft.tokenizer.GraftTokenizer;
 import dev.graft.trainer.checkpoint.RunCheckpoints;
+import dev.graft.trainer.data.HeldOut;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -89,6 +90,8 @@ public record BaseModelJob(int vocabSize, Function<Integer, LlamaConfig> archite
         ObjectNode report = report(arch, outcome, trainSeqs, valSeqs, tok,
             (System.nanoTime() - wallStart) / 1e9);
         export(model, tokenizerDir, out, report);
+        HeldOut.of(split, String.format(Locale.ROOT, "%.3f of each domain's documents by id hash (seed %d)",
+            validationFraction, train.seed())).write(out);
         return report;
       }
     }

@@ -50,6 +50,10 @@ final class TrainerGrpcService extends TrainerServiceGrpc.TrainerServiceImplBase
           .setTop1Agreement(m.top1Agreement())
           .setGapRecovered(s.lastEval().gapRecovered()));
     }
+    if (s.waiting() != null) {
+      b.setWaitingFor(s.waiting().peers()).setWaitingSeconds(s.waiting().seconds())
+          .setWaitingReason(s.waiting().reason());
+    }
     return b.build();
   }
 }

@@ -33,27 +33,42 @@ public final class TrainerServer implements AutoCloseable {
     return start(port, status, null);
   }
 
+  /** As {@link #start(int, int, RunStatus, WeightPublisher, TrainerMetrics)} without metrics over HTTP. */
+  public static TrainerServer start(int port, RunStatus status, WeightPublisher weights) throws IOException {
+    return start(port, -1, status, weights, null);
+  }
+
   /**
    * Serves {@code status} and, when {@code weights} is not null, the policy versions it publishes,
-   * on {@code port} (0 = any free port).
+   * on {@code port} (0 = any free port), and {@code metrics} at {@code /metrics} on
+   * {@code metricsPort} (-1: off).
    *
    * @throws IllegalArgumentException for a port outside [0, 65535]
-   * @throws IOException when the port cannot be bound
+   * @throws IOException when a port cannot be bound
    */
-  public static TrainerServer start(int port, RunStatus status, WeightPublisher weights) throws IOException {
+  public static TrainerServer start(int port, int metricsPort, RunStatus status, WeightPublisher weights,
+      TrainerMetrics metrics) throws IOException {
+    if (metricsPort >= 0 && metrics == null) {
+      throw new IllegalArgumentException("a metrics port needs metrics");
+    }
     PolicyGrpcService policy = weights == null ? null : new PolicyGrpcService(weights);
     List<BindableService> services = new ArrayList<>(List.of(new TrainerGrpcService(status)));
     if (policy != null) {
       services.add(policy);
     }
-    ServiceHost host = ServiceHost.start(new ServiceHost.Options("trainer", port, -1, Duration.ofSeconds(5)),
-        executor -> services, List.of(SERVICE), true, null);
+    ServiceHost host = ServiceHost.start(new ServiceHost.Options("trainer", port, metricsPort, Duration.ofSeconds(5)),
+        executor -> services, List.of(SERVICE), true, metrics == null ? null : metrics::scrape);
     return new TrainerServer(host, policy);
   }
 
   /** The bound port. */
   public int port() {
     return host.port();
+  }
+
+  /** The bound metrics port, or -1 when metrics over HTTP are off. */
+  public int metricsPort() {
+    return host.metricsPort();
   }
 
   /** Reports NOT_SERVING, ends weight watches, lets in-flight calls finish (up to 5 s), then stops. */

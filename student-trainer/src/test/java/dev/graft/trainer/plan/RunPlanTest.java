@@ -142,6 +142,6 @@ class RunPlanTest {
     RunPlan a = RunPlan.of(RunConfig.defaults());
     assertEquals(a.fingerprint(), RunPlan.of(RunConfig.load(null, List.of("eval.every=7"))).fingerprint());
     assertTrue(!a.fingerprint().equals(a.with("train.lr=2e-3").fingerprint()));
-    assertTrue(!a.fingerprint().equals(a.with("onpolicy.max_policy_lag=3").fingerprint()));
+    assertTrue(!a.fingerprint().equals(a.with("onpolicy.max_policy_lag=30").fingerprint()));
   }
 }

@@ -50,9 +50,11 @@ public final class WeightSyncBench {
     BlockingQueue<Long> installedAt = new LinkedBlockingQueue<>();
     PolicyInstaller installer = new PolicyInstaller() {
       private volatile long version = -1;
+      private volatile long epoch;
 
       @Override
       public void install(PolicyUpdate update) {
+        epoch = update.epoch();
         version = update.version();
         installedAt.add(System.nanoTime());
       }
@@ -60,6 +62,17 @@ public final class WeightSyncBench {
       @Override
       public long currentVersion() {
         return version;
+      }
+
+      @Override
+      public long currentEpoch() {
+        return epoch;
+      }
+
+      @Override
+      public void retire(long newEpoch) {
+        epoch = 0;
+        version = -1;
       }
     };
     WeightPublisher publisher = new WeightPublisher();

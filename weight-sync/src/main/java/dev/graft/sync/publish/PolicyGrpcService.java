@@ -71,7 +71,9 @@ public final class PolicyGrpcService extends PolicyServiceGrpc.PolicyServiceImpl
       return;
     }
     var call = (ServerCallStreamObserver<PolicyVersionAnnouncement>) response;
-    WatchStream stream = new WatchStream(call, request.getAfterVersion());
+    // Versions of another run's epoch say nothing about this run's: announce the newest at once.
+    long after = request.getAfterEpoch() == publisher.epoch() ? request.getAfterVersion() : -1;
+    WatchStream stream = new WatchStream(call, after);
     call.setOnCancelHandler(() -> {
       stream.cancelled();
       watches.remove(stream);
@@ -89,7 +91,7 @@ public final class PolicyGrpcService extends PolicyServiceGrpc.PolicyServiceImpl
   public void getManifest(GetManifestRequest request, StreamObserver<PolicyManifest> response) {
     PolicyManifest manifest;
     try {
-      manifest = PolicyProtos.toProto(publisher.manifest(request.getVersion()));
+      manifest = PolicyProtos.toProto(publisher.manifest(request.getEpoch(), request.getVersion()));
     } catch (RuntimeException e) {
       response.onError(toStatus(e).asRuntimeException());
       return;
@@ -102,7 +104,7 @@ public final class PolicyGrpcService extends PolicyServiceGrpc.PolicyServiceImpl
   public void fetchWeights(FetchWeightsRequest request, StreamObserver<WeightChunk> response) {
     WeightChunker chunks;
     try {
-      PublishedVersion version = publisher.find(request.getVersion());
+      PublishedVersion version = publisher.find(request.getEpoch(), request.getVersion());
       chunks = new WeightChunker(version, names(version, request.getTensorNamesList()), chunkBytes);
     } catch (RuntimeException e) {
       response.onError(toStatus(e).asRuntimeException());

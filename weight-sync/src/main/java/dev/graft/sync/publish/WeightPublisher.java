@@ -7,6 +7,7 @@ import dev.graft.sync.PolicyUpdate;
 import dev.graft.sync.TensorEntry;
 import dev.graft.sync.VersionManifest;
 import java.security.MessageDigest;
+import java.security.SecureRandom;
 import java.time.Clock;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -31,6 +32,9 @@ import org.slf4j.LoggerFactory;
  * only if it is greater than every version before. The newest {@code keepVersions} versions stay
  * available so that a download of the previous one can finish while the next is published;
  * watchers hear of each committed version after it is committed, on the publishing thread.
+ *
+ * <p>A publisher is one run of a trainer: its {@link #epoch()}, chosen when it is made, stamps
+ * every version it publishes, so samplers tell this run's versions from another's.
  */
 public final class WeightPublisher {
 
@@ -45,29 +49,52 @@ public final class WeightPublisher {
     void close();
   }
 
+  private final long epoch;
   private final int keepVersions;
   private final Clock clock;
   private final Deque<PublishedVersion> kept = new ArrayDeque<>(); // oldest first; guarded by this
   private final List<Consumer<VersionManifest>> watchers = new CopyOnWriteArrayList<>();
 
-  /** Keeps {@value #DEFAULT_KEEP_VERSIONS} versions and stamps them with the system clock. */
+  /**
+   * A new run's publisher: a random epoch, {@value #DEFAULT_KEEP_VERSIONS} versions kept, the
+   * system clock.
+   */
   public WeightPublisher() {
-    this(DEFAULT_KEEP_VERSIONS, Clock.systemUTC());
+    this(newEpoch(), DEFAULT_KEEP_VERSIONS, Clock.systemUTC());
   }
 
   /**
+   * @param epoch this run's identity, non-zero
    * @param keepVersions how many of the newest versions stay fetchable, &gt;= 1
    * @param clock stamps each version's publication time
    */
-  public WeightPublisher(int keepVersions, Clock clock) {
+  public WeightPublisher(long epoch, int keepVersions, Clock clock) {
+    if (epoch == 0) {
+      throw new IllegalArgumentException("a publisher's epoch must be non-zero");
+    }
     if (keepVersions < 1) {
       throw new IllegalArgumentException("keep versions (" + keepVersions + ") must be >= 1");
     }
     if (clock == null) {
       throw new IllegalArgumentException("a clock is required");
     }
+    this.epoch = epoch;
     this.keepVersions = keepVersions;
     this.clock = clock;
+  }
+
+  /** A random non-zero run identity. */
+  public static long newEpoch() {
+    long e;
+    do {
+      e = new SecureRandom().nextLong();
+    } while (e == 0);
+    return e;
+  }
+
+  /** This run's identity, stamped on every version it publishes. */
+  public long epoch() {
+    return epoch;
   }
 
   /**
@@ -84,6 +111,10 @@ public final class WeightPublisher {
     }
     if (update.version() < 0) {
       throw new IllegalArgumentException("policy version (" + update.version() + ") must be >= 0");
+    }
+    if (update.epoch() != 0 && update.epoch() != epoch) {
+      throw new IllegalArgumentException("the update names epoch " + Long.toUnsignedString(update.epoch())
+          + " but this publisher is epoch " + Long.toUnsignedString(epoch));
     }
     checkNewer(update.version()); // fail fast, before the copy
     return commit(update.version(), snapshot(update.spec(), update.tensors()));
@@ -126,6 +157,15 @@ public final class WeightPublisher {
   }
 
   /**
+   * The manifest of a kept version of {@code requestedEpoch} (0: this publisher's).
+   *
+   * @throws UnknownVersionException for another run's epoch or a version not kept
+   */
+  public VersionManifest manifest(long requestedEpoch, long version) {
+    return find(requestedEpoch, version).manifest();
+  }
+
+  /**
    * Calls {@code watcher} with each version committed from now on, on the publishing thread. A
    * watcher must not block; one that throws is logged and kept.
    */
@@ -136,6 +176,20 @@ public final class WeightPublisher {
 
   /** A kept version with its bytes; a caller holding it may stream it after it is evicted. */
   synchronized PublishedVersion find(long version) {
+    return find(0, version);
+  }
+
+  /**
+   * A kept version of {@code requestedEpoch} (0: this publisher's).
+   *
+   * @throws UnknownVersionException when the epoch is another run's, or the version is not kept
+   */
+  synchronized PublishedVersion find(long requestedEpoch, long version) {
+    if (requestedEpoch != 0 && requestedEpoch != epoch) {
+      throw new UnknownVersionException("epoch " + Long.toUnsignedString(requestedEpoch)
+          + " is another run's: this trainer publishes epoch " + Long.toUnsignedString(epoch)
+          + "; watch again for its versions");
+    }
     if (version < 0) {
       throw new IllegalArgumentException("policy version (" + version + ") must be >= 0");
     }
@@ -161,7 +215,7 @@ public final class WeightPublisher {
     synchronized (this) {
       long version = requested >= 0 ? requested : latestVersion() + 1;
       checkNewer(version);
-      manifest = new VersionManifest(version, s.spec, s.entries, s.totalBytes, clock.instant());
+      manifest = new VersionManifest(epoch, version, s.spec, s.entries, s.totalBytes, clock.instant());
       kept.addLast(new PublishedVersion(manifest, s.bytes));
       while (kept.size() > keepVersions) {
         kept.removeFirst();

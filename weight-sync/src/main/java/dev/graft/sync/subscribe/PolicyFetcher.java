@@ -34,23 +34,30 @@ final class PolicyFetcher {
   }
 
   /**
-   * Fetches {@code version} inside {@code context}; cancelling the context aborts the download.
-   * The context is cancelled on return, so no call outlives this method.
+   * Fetches {@code version} of {@code epoch} inside {@code context}; cancelling the context aborts
+   * the download. The context is cancelled on return, so no call outlives this method.
    *
-   * @throws SyncRejectedException for any failure of transfer or verification
+   * @throws SyncRejectedException for any failure of transfer or verification, VERSION_GONE when
+   *     the trainer no longer publishes {@code epoch}
    */
-  Fetched fetch(long version, Context.CancellableContext context) {
+  Fetched fetch(long epoch, long version, Context.CancellableContext context) {
     Context previous = context.attach();
     try {
       VersionManifest manifest = ManifestReader.read(call(version, "GetManifest", () ->
           PolicyServiceGrpc.newBlockingStub(channel)
               .withDeadlineAfter(manifestDeadline.toNanos(), TimeUnit.NANOSECONDS)
-              .getManifest(GetManifestRequest.newBuilder().setVersion(version).build())), version);
+              .getManifest(GetManifestRequest.newBuilder().setVersion(version).setEpoch(epoch).build())),
+          version);
+      if (manifest.epoch() != epoch) {
+        throw new SyncRejectedException(RejectReason.MALFORMED_MANIFEST, "the manifest of version "
+            + version + " is of epoch " + Long.toUnsignedString(manifest.epoch()) + ", not the announced "
+            + Long.toUnsignedString(epoch));
+      }
       WeightAssembler assembler = new WeightAssembler(manifest);
       call(version, "FetchWeights", () -> {
         Iterator<WeightChunk> chunks = PolicyServiceGrpc.newBlockingStub(channel)
             .withDeadlineAfter(fetchDeadline.toNanos(), TimeUnit.NANOSECONDS)
-            .fetchWeights(FetchWeightsRequest.newBuilder().setVersion(version).build());
+            .fetchWeights(FetchWeightsRequest.newBuilder().setVersion(version).setEpoch(epoch).build());
         while (chunks.hasNext()) {
           WeightChunk c = chunks.next();
           assembler.accept(c.getVersion(), c.getTensorName(), c.getOffset(),

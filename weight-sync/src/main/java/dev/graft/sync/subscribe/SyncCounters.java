@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicLong;
 final class SyncCounters {
 
   private final AtomicLong installed = new AtomicLong();
+  private final AtomicLong retired = new AtomicLong();
   private final Map<RejectReason, AtomicLong> rejected = new EnumMap<>(RejectReason.class);
   private volatile Duration lastDuration = Duration.ZERO;
   private volatile long lastBytes;
@@ -25,6 +26,10 @@ final class SyncCounters {
     installed.incrementAndGet();
   }
 
+  void retired() {
+    retired.incrementAndGet();
+  }
+
   void rejected(RejectReason reason) {
     rejected.get(reason).incrementAndGet();
   }
@@ -32,7 +37,7 @@ final class SyncCounters {
   SyncStats snapshot(long servingVersion, long newestAnnounced) {
     Map<RejectReason, Long> counts = new EnumMap<>(RejectReason.class);
     rejected.forEach((r, n) -> counts.put(r, n.get()));
-    return new SyncStats(servingVersion, newestAnnounced, installed.get(), counts, lastDuration,
-        lastBytes);
+    return new SyncStats(servingVersion, newestAnnounced, installed.get(), retired.get(), counts,
+        lastDuration, lastBytes);
   }
 }

@@ -13,4 +13,7 @@ public interface SyncListener {
 
   /** {@code version} was refused for {@code reason}; the sampler keeps the version it had. */
   default void rejected(long version, RejectReason reason, String message) {}
+
+  /** The trainer started a new run ({@code newEpoch}): the policy of {@code oldEpoch} was dropped. */
+  default void retired(long oldEpoch, long newEpoch) {}
 }

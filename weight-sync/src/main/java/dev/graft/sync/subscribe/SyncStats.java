@@ -9,13 +9,14 @@ import java.util.Map;
  * @param servingVersion the installer's current version, -1 before the first
  * @param newestAnnounced the newest version the trainer announced, -1 before any
  * @param versionsInstalled versions this subscriber installed
+ * @param policiesRetired policies dropped because the trainer started a new run (epoch)
  * @param rejected versions refused, by reason (every reason present, zero when none)
  * @param lastSyncDuration from first request to swap, for the last installed version;
  *     {@link Duration#ZERO} before the first
  * @param lastSyncBytes tensor bytes transferred for the last installed version
  */
 public record SyncStats(long servingVersion, long newestAnnounced, long versionsInstalled,
-    Map<RejectReason, Long> rejected, Duration lastSyncDuration, long lastSyncBytes) {
+    long policiesRetired, Map<RejectReason, Long> rejected, Duration lastSyncDuration, long lastSyncBytes) {
 
   public SyncStats {
     rejected = Map.copyOf(rejected);

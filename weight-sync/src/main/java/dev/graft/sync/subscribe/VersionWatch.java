@@ -18,9 +18,9 @@ import java.util.concurrent.TimeUnit;
 final class VersionWatch
     implements ClientResponseObserver<WatchVersionsRequest, PolicyVersionAnnouncement> {
 
-  /** A version was announced; {@code first}: the first announcement of this stream. */
+  /** A version of {@code epoch} was announced; {@code first}: the first of this stream. */
   interface Announced {
-    void on(VersionWatch watch, long version, boolean first);
+    void on(VersionWatch watch, long epoch, long version, boolean first);
   }
 
   /** The stream ended (it never ends OK: a completion reads as UNAVAILABLE). */
@@ -32,6 +32,7 @@ final class VersionWatch
   private final Ended ended;
   private ClientCallStreamObserver<WatchVersionsRequest> call;
   private boolean received;
+  private boolean started;
   private boolean cancelled;
 
   /** A watch that is not yet open; {@link #open} starts it. */
@@ -45,12 +46,19 @@ final class VersionWatch
     PolicyServiceGrpc.newStub(channel)
         .withDeadlineAfter(renewal.toNanos(), TimeUnit.NANOSECONDS)
         .watchVersions(WatchVersionsRequest.newBuilder().setAfterVersion(afterVersion).build(), this);
+    synchronized (this) {
+      // A call cancelled before it has sent its request would make the stub throw: cancel it now.
+      started = true;
+      if (cancelled) {
+        call.cancel("the weight subscriber is closed", null);
+      }
+    }
   }
 
-  /** Cancels the stream (now, or as soon as it starts). */
+  /** Cancels the stream (now, or as soon as it has started). */
   synchronized void cancel() {
     cancelled = true;
-    if (call != null) {
+    if (started) {
       call.cancel("the weight subscriber is closed", null);
     }
   }
@@ -58,9 +66,6 @@ final class VersionWatch
   @Override
   public synchronized void beforeStart(ClientCallStreamObserver<WatchVersionsRequest> requestStream) {
     call = requestStream;
-    if (cancelled) {
-      requestStream.cancel("the weight subscriber is closed", null);
-    }
   }
 
   @Override
@@ -70,7 +75,7 @@ final class VersionWatch
       first = !received;
       received = true;
     }
-    announced.on(this, a.getVersion(), first);
+    announced.on(this, a.getEpoch(), a.getVersion(), first);
   }
 
   @Override

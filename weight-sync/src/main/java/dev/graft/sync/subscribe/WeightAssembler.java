@@ -146,7 +146,8 @@ public final class WeightAssembler {
           + incomplete.size() + " of " + parts.size() + " tensors incomplete: "
           + (incomplete.size() > 5 ? incomplete.subList(0, 5) + "..." : incomplete));
     }
-    return new PolicyUpdate(manifest.version(), manifest.spec(), Collections.unmodifiableMap(tensors));
+    return new PolicyUpdate(manifest.epoch(), manifest.version(), manifest.spec(),
+        Collections.unmodifiableMap(tensors));
   }
 
   private static SyncRejectedException malformed(String message) {

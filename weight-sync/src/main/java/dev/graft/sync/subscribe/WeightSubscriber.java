@@ -53,7 +53,9 @@ public final class WeightSubscriber implements AutoCloseable {
   private boolean sleeping;
   private VersionWatch watch; // null: no live watch stream, open one
   private int watchFailures;
-  private long announced = -1;
+  private long announcedEpoch; // 0 until the first announcement
+  private long announced = -1; // the newest version of announcedEpoch
+  private long firstAnnouncedEpoch;
   private long firstAnnounced = -1;
   private final RetryTracker retries;
   private Context.CancellableContext download;
@@ -154,15 +156,17 @@ public final class WeightSubscriber implements AutoCloseable {
     ready.completeExceptionally(new IllegalStateException("the weight subscriber is closed"));
   }
 
-  private record Step(boolean openWatch, int failures, long version) {}
+  private enum Kind { WATCH, RETIRE, SYNC }
+
+  private record Step(Kind kind, int failures, long epoch, long version) {}
 
   private void run() {
     try {
       for (Step s = nextStep(); s != null; s = nextStep()) {
-        if (s.openWatch()) {
-          openWatch(s.failures());
-        } else {
-          sync(s.version());
+        switch (s.kind()) {
+          case WATCH -> openWatch(s.failures());
+          case RETIRE -> retire(s.epoch());
+          case SYNC -> sync(s.epoch(), s.version());
         }
       }
     } catch (InterruptedException e) {
@@ -174,11 +178,16 @@ public final class WeightSubscriber implements AutoCloseable {
   private synchronized Step nextStep() throws InterruptedException {
     while (!closed) {
       if (watch == null) {
-        return new Step(true, watchFailures, -1);
+        return new Step(Kind.WATCH, watchFailures, 0, -1);
+      }
+      long serving = installer.currentEpoch();
+      if (announcedEpoch != 0 && serving != 0 && serving != announcedEpoch) {
+        return new Step(Kind.RETIRE, 0, announcedEpoch, -1);
       }
       long target = announced;
-      if (target > installer.currentVersion() && !retries.blocks(target)) {
-        return new Step(false, 0, target);
+      boolean behind = serving != announcedEpoch || target > installer.currentVersion();
+      if (announcedEpoch != 0 && behind && !retries.blocks(target)) {
+        return new Step(Kind.SYNC, 0, announcedEpoch, target);
       }
       wait();
     }
@@ -200,7 +209,7 @@ public final class WeightSubscriber implements AutoCloseable {
     w.open(channel, -1, options.watchRenewal());
   }
 
-  private synchronized void onAnnounced(VersionWatch w, long version, boolean first) {
+  private synchronized void onAnnounced(VersionWatch w, long epoch, long version, boolean first) {
     if (watch != w) {
       return;
     }
@@ -208,8 +217,15 @@ public final class WeightSubscriber implements AutoCloseable {
     if (first) {
       retries.freshAnnouncement();
     }
-    announced = Math.max(announced, version);
+    if (epoch != announcedEpoch) { // a new run of the trainer: its versions start afresh
+      announcedEpoch = epoch;
+      announced = version;
+      retries.succeeded();
+    } else {
+      announced = Math.max(announced, version);
+    }
     if (firstAnnounced < 0) {
+      firstAnnouncedEpoch = epoch;
       firstAnnounced = version;
     }
     checkReady();
@@ -232,7 +248,18 @@ public final class WeightSubscriber implements AutoCloseable {
     notifyAll();
   }
 
-  private void sync(long version) throws InterruptedException {
+  /** Drops the policy of another run before fetching one of {@code epoch}. */
+  private void retire(long epoch) {
+    long old = installer.currentEpoch();
+    installer.retire(epoch);
+    log.warn("the trainer now publishes epoch {}: dropped the policy of epoch {} (version {}) until a version"
+        + " of the new run is installed", Long.toUnsignedString(epoch), Long.toUnsignedString(old),
+        installer.currentVersion());
+    counters.retired();
+    options.listener().retired(old, epoch);
+  }
+
+  private void sync(long epoch, long version) throws InterruptedException {
     long start = options.nanoTicker().getAsLong();
     Context.CancellableContext context = Context.ROOT.withCancellation();
     synchronized (this) {
@@ -242,7 +269,7 @@ public final class WeightSubscriber implements AutoCloseable {
       download = context;
     }
     try {
-      PolicyFetcher.Fetched fetched = fetcher.fetch(version, context);
+      PolicyFetcher.Fetched fetched = fetcher.fetch(epoch, version, context);
       install(fetched.update());
       installed(version, Duration.ofNanos(options.nanoTicker().getAsLong() - start), fetched.bytes());
     } catch (SyncRejectedException e) {
@@ -317,7 +344,8 @@ public final class WeightSubscriber implements AutoCloseable {
   /** Holds this lock. */
   private void checkReady() {
     long serving = installer.currentVersion();
-    if (firstAnnounced >= 0 && serving >= firstAnnounced) {
+    boolean sameRun = announcedEpoch != 0 && installer.currentEpoch() == announcedEpoch;
+    if (firstAnnounced >= 0 && sameRun && (announcedEpoch != firstAnnouncedEpoch || serving >= firstAnnounced)) {
       ready.complete(serving);
     }
   }

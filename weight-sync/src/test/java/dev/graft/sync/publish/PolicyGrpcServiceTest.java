@@ -186,6 +186,27 @@ class PolicyGrpcServiceTest {
   }
 
   @Test
+  void anotherRunsEpoch_isNotFound_andAWatchNamingIt_getsTheNewestAtOnce() throws Exception {
+    publisher.publish(SyncFixtures.update(1, 1));
+    publisher.publish(SyncFixtures.update(2, 2));
+    long foreign = publisher.epoch() + 1;
+    assertCode(Status.Code.NOT_FOUND, () -> stub.getManifest(
+        GetManifestRequest.newBuilder().setEpoch(foreign).setVersion(2).build()));
+    assertCode(Status.Code.NOT_FOUND, () -> stub.fetchWeights(
+        FetchWeightsRequest.newBuilder().setEpoch(foreign).setVersion(2).build()).next());
+    assertEquals(publisher.epoch(), stub.getManifest(GetManifestRequest.newBuilder()
+        .setEpoch(publisher.epoch()).setVersion(2).build()).getEpoch());
+
+    // A subscriber of a previous run that had seen version 70 must still get this run's newest.
+    Watcher w = new Watcher(16);
+    PolicyServiceGrpc.newStub(channel).watchVersions(WatchVersionsRequest.newBuilder()
+        .setAfterEpoch(foreign).setAfterVersion(70).build(), w);
+    PolicyVersionAnnouncement a = w.next();
+    assertEquals(2, a.getVersion());
+    assertEquals(publisher.epoch(), a.getEpoch());
+  }
+
+  @Test
   void watchVersions_slowReader_getsOnlyTheNewestVersion_whenItReadsAgain() throws Exception {
     publisher.publish(SyncFixtures.update(1, 1));
     Watcher slow = watch(-1, 0); // reads nothing yet: the server may not write
@@ -216,7 +237,8 @@ class PolicyGrpcServiceTest {
   private Watcher watch(long after, int initialRequests) {
     Watcher w = new Watcher(initialRequests);
     PolicyServiceGrpc.newStub(channel).watchVersions(
-        WatchVersionsRequest.newBuilder().setAfterVersion(after).build(), w);
+        WatchVersionsRequest.newBuilder()
+            .setAfterEpoch(publisher.epoch()).setAfterVersion(after).build(), w);
     return w;
   }
 

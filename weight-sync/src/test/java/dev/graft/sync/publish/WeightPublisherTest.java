@@ -29,7 +29,7 @@ import org.junit.jupiter.api.Test;
 class WeightPublisherTest {
 
   private static final Instant NOW = Instant.parse("2025-01-02T03:04:05Z");
-  private final WeightPublisher publisher = new WeightPublisher(2, Clock.fixed(NOW, ZoneOffset.UTC));
+  private final WeightPublisher publisher = new WeightPublisher(77, 2, Clock.fixed(NOW, ZoneOffset.UTC));
 
   @Test
   void publish_snapshotsTheTensors_soLaterTrainingDoesNotChangeThePublishedVersion() {
@@ -146,6 +146,7 @@ class WeightPublisherTest {
 
   @Test
   void constructor_keepBelowOne_isRefused() {
-    assertThrows(IllegalArgumentException.class, () -> new WeightPublisher(0, Clock.systemUTC()));
+    assertThrows(IllegalArgumentException.class, () -> new WeightPublisher(77, 0, Clock.systemUTC()));
+    assertThrows(IllegalArgumentException.class, () -> new WeightPublisher(0, 2, Clock.systemUTC()));
   }
 }

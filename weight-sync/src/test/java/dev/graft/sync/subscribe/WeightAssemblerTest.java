@@ -96,7 +96,7 @@ class WeightAssemblerTest {
   void manifestWithATensorTheConfigLacks_isUnexpected() {
     List<TensorEntry> tensors = new ArrayList<>(manifest.tensors());
     tensors.add(new TensorEntry("model.layers.7.extra", List.of(2L), 8, "0".repeat(64)));
-    VersionManifest bad = new VersionManifest(4, CONFIG, tensors, manifest.totalBytes() + 8,
+    VersionManifest bad = new VersionManifest(manifest.epoch(), 4, CONFIG, tensors, manifest.totalBytes() + 8,
         manifest.publishedAt());
     assertEquals(RejectReason.UNEXPECTED_TENSOR, rejection(() -> new WeightAssembler(bad)));
   }

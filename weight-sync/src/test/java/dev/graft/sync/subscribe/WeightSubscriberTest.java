@@ -158,7 +158,7 @@ class WeightSubscriberTest {
 
   @Test
   void samplerAlreadyServingANewerVersion_skipsOlderOnes_andIsReady() throws Exception {
-    FakeInstaller preloaded = new FakeInstaller(9);
+    FakeInstaller preloaded = new FakeInstaller(publisher.epoch(), 9);
     publisher.publish(SyncFixtures.update(3, 3));
     WeightSubscriber s = subscriber(preloaded);
 

@@ -1,0 +1,67 @@
+package dev.graft.trainer.distill;
+
+import dev.graft.data.TextEncoder;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * The prompts of on-policy rows: the beginnings of training documents, as the model sees a
+ * document start in training — {@code [bos]} and the document's first {@code promptTokens − 1}
+ * ids. They are collected while the corpus is packed ({@link #capturing}), so no document is
+ * tokenized twice. Row r of step s takes the prompt a seeded draw picks, so a resumed run asks for
+ * the same prompts.
+ */
+final class DocumentPrompts {
+
+  private final int bosId;
+  private final int promptTokens;
+  private final long seed;
+  private final List<int[]> prompts = new ArrayList<>();
+
+  DocumentPrompts(int bosId, int promptTokens, long seed) {
+    if (promptTokens < 1) {
+      throw new IllegalArgumentException("prompt tokens (" + promptTokens + ") must be >= 1");
+    }
+    this.bosId = bosId;
+    this.promptTokens = promptTokens;
+    this.seed = seed;
+  }
+
+  /**
+   * Wraps {@code encoder} so that every document it encodes also gives its prompt; documents
+   * shorter than a prompt give none.
+   */
+  TextEncoder capturing(TextEncoder encoder) {
+    return text -> {
+      int[] ids = encoder.encode(text);
+      if (ids.length >= promptTokens - 1) {
+        int[] p = new int[promptTokens];
+        p[0] = bosId;
+        System.arraycopy(ids, 0, p, 1, promptTokens - 1);
+        prompts.add(p);
+      }
+      return ids;
+    };
+  }
+
+  /** Documents that gave a prompt. */
+  int size() {
+    return prompts.size();
+  }
+
+  /**
+   * The prompt of on-policy row {@code row} of {@code step}.
+   *
+   * @throws IllegalStateException when no document was long enough to give a prompt
+   */
+  int[] forRow(long step, int row) {
+    if (prompts.isEmpty()) {
+      throw new IllegalStateException("no training document has " + (promptTokens - 1)
+          + " tokens for an on-policy prompt (onpolicy.prompt_tokens " + promptTokens + ")");
+    }
+    SplittableRandom rng = new SplittableRandom(seed ^ (step * 0x9E3779B97F4A7C15L + row * 0xBF58476D1CE4E5B9L));
+    return Arrays.copyOf(prompts.get(rng.nextInt(prompts.size())), promptTokens);
+  }
+}
