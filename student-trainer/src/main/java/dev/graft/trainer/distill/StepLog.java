@@ -42,8 +42,8 @@ public final class StepLog implements DistillListener, AutoCloseable {
     n.put("wait_seconds_total", s.teacherWaitSeconds());
     if (s.policyVersion() >= 0) {
       n.put("policy_version", s.policyVersion());
-      n.put("oldest_rollout_version", s.oldestRolloutVersion());
-      if (s.lag() != null) {
+      if (s.lag() != null) { // absent when the step's on-policy rows fell back to corpus text
+        n.put("oldest_rollout_version", s.oldestRolloutVersion());
         n.put("lag_min", s.lag().min());
         n.put("lag_mean", s.lag().mean());
         n.put("lag_max", s.lag().max());

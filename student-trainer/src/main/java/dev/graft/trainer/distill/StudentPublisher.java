@@ -26,7 +26,15 @@ final class StudentPublisher implements PublishedVersions {
   private final AtomicLong latest = new AtomicLong(-1);
   private final Set<Long> published = new ConcurrentSkipListSet<>();
 
+  /**
+   * @throws IllegalArgumentException when {@code sink} already published: a publisher is one run
+   *     (one epoch), and a run's versions must not mix with another's
+   */
   StudentPublisher(RetrofitStudent student, AlphaSchedule alphas, WeightPublisher sink, long every) {
+    sink.latest().ifPresent(v -> {
+      throw new IllegalArgumentException("this weight publisher already published version " + v.version()
+          + " of epoch " + Long.toUnsignedString(sink.epoch()) + "; every run needs its own (a new epoch)");
+    });
     this.student = student;
     this.alphas = alphas;
     this.sink = sink;
