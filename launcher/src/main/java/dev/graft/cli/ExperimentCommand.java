@@ -9,6 +9,7 @@ import dev.graft.trainer.distill.DistillReport;
 import dev.graft.trainer.distill.EvalMetrics;
 import dev.graft.trainer.plan.RunConfig;
 import dev.graft.trainer.plan.RunPlan;
+import dev.graft.trainer.report.ExperimentReportPage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -30,7 +31,8 @@ import picocli.CommandLine.ParentCommand;
     description = {"Retrofit the embedded base model to GQA four times with the same steps, batch and",
         "data order: cross-entropy only, off-policy forward KL, on-policy reverse KL (student",
         "samples scored by the teacher), and mixed (half the rows on-policy). Prints and writes the",
-        "table (KL to the teacher, perplexity, top-1 agreement, gap recovered, per genre).",
+        "table (KL to the teacher, perplexity, top-1 agreement, gap recovered, per genre) and",
+        "report.html (the same table and bar charts, one self-contained page).",
         "--config/--set apply to every arm (e.g. --steps 150)."})
 final class ExperimentCommand implements Callable<Integer> {
 
@@ -73,14 +75,16 @@ final class ExperimentCommand implements Callable<Integer> {
     Files.createDirectories(root);
     Files.writeString(root.resolve("table.md"), table);
     Files.writeString(root.resolve("results.json"), json(reports));
-    System.out.println("written to " + root.resolve("table.md") + " and results.json");
+    Map<String, List<DistillReport>> arms = new LinkedHashMap<>();
+    reports.forEach((name, r) -> arms.put(name, List.of(r)));
+    ExperimentReportPage.write(root, title(common).strip(), arms);
+    System.out.println("written to " + root.resolve("table.md") + ", results.json and "
+        + ExperimentReportPage.FILE);
     return 0;
   }
 
   static String table(Map<String, DistillReport> reports, RunConfig c) {
-    StringBuilder sb = new StringBuilder();
-    sb.append(String.format(Locale.ROOT, "GQA retrofit, %d steps x %d sequences of %d tokens each arm%n%n",
-        c.train().steps(), c.train().batchSize(), c.data().seqLen()));
+    StringBuilder sb = new StringBuilder(title(c)).append(System.lineSeparator());
     sb.append("| arm | trained positions | KL before | KL after | gap recovered | perplexity (teacher) | top-1 agreement |\n");
     sb.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     reports.forEach((name, r) -> {
@@ -103,6 +107,11 @@ final class ExperimentCommand implements Callable<Integer> {
       sb.append('\n');
     }
     return sb.toString();
+  }
+
+  private static String title(RunConfig c) {
+    return String.format(Locale.ROOT, "GQA retrofit, %d steps x %d sequences of %d tokens each arm%n",
+        c.train().steps(), c.train().batchSize(), c.data().seqLen());
   }
 
   private static String json(Map<String, DistillReport> reports) throws Exception {

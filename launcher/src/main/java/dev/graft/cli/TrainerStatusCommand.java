@@ -3,6 +3,7 @@ package dev.graft.cli;
 import dev.graft.proto.v1.GetStatusRequest;
 import dev.graft.proto.v1.TrainerServiceGrpc;
 import dev.graft.proto.v1.TrainerStatus;
+import dev.graft.trainer.distill.Evaluation;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
@@ -22,6 +23,32 @@ final class TrainerStatusCommand implements Callable<Integer> {
   @Parameters(paramLabel = "HOST:PORT", description = "The trainer's status address, as printed when it starts.")
   String endpoint;
 
+  /**
+   * The status as lines for a person; a mid-ramp evaluation is labelled as a blended student
+   * with its mean α, since it is not the model that ships.
+   */
+  static String describe(TrainerStatus s) {
+    StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
+        "run %s: %s, step %d of %d, loss %.4f, alpha %.2f, %,.0f tok/s%n", s.getRunId(), s.getPhase(),
+        s.getStep(), s.getTotalSteps(), s.getLoss(), s.getMeanAlpha(), s.getTokensPerSecond()));
+    if (s.hasLastEval()) {
+      var e = s.getLastEval();
+      double a = e.getMeanAlpha();
+      sb.append(String.format(Locale.ROOT, "held-out at step %d%s: KL %.4f, perplexity %.2f (teacher %.2f),"
+              + " top-1 agreement %.3f, gap recovered %.1f%%%n", e.getStep(),
+          Evaluation.blended(a) ? Evaluation.caveat(a) : " (alpha = 1)", e.getKl(), e.getStudentPerplexity(),
+          e.getTeacherPerplexity(), e.getTop1Agreement(), 100 * e.getGapRecovered()));
+    }
+    if (!s.getWaitingFor().isEmpty()) {
+      sb.append(String.format(Locale.ROOT, "waiting for %s for %.0f s: %s%n", s.getWaitingFor(),
+          s.getWaitingSeconds(), s.getWaitingReason()));
+    }
+    if (!s.getError().isEmpty()) {
+      sb.append("error: ").append(s.getError()).append('\n');
+    }
+    return sb.toString();
+  }
+
   @Override
   public Integer call() throws InterruptedException {
     dev.graft.service.HostPort.parse(endpoint);
@@ -29,22 +56,7 @@ final class TrainerStatusCommand implements Callable<Integer> {
     try {
       TrainerStatus s = TrainerServiceGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)
           .getStatus(GetStatusRequest.getDefaultInstance());
-      System.out.printf(Locale.ROOT, "run %s: %s, step %d of %d, loss %.4f, alpha %.2f, %,.0f tok/s%n",
-          s.getRunId(), s.getPhase(), s.getStep(), s.getTotalSteps(), s.getLoss(), s.getMeanAlpha(),
-          s.getTokensPerSecond());
-      if (s.hasLastEval()) {
-        var e = s.getLastEval();
-        System.out.printf(Locale.ROOT, "held-out at step %d: KL %.4f, perplexity %.2f (teacher %.2f),"
-                + " top-1 agreement %.3f, gap recovered %.1f%%%n", e.getStep(), e.getKl(),
-            e.getStudentPerplexity(), e.getTeacherPerplexity(), e.getTop1Agreement(), 100 * e.getGapRecovered());
-      }
-      if (!s.getWaitingFor().isEmpty()) {
-        System.out.printf(Locale.ROOT, "waiting for %s for %.0f s: %s%n", s.getWaitingFor(), s.getWaitingSeconds(),
-            s.getWaitingReason());
-      }
-      if (!s.getError().isEmpty()) {
-        System.out.println("error: " + s.getError());
-      }
+      System.out.print(describe(s));
       return 0;
     } catch (StatusRuntimeException e) {
       System.err.println("graft: error: cannot reach the trainer at " + endpoint + ": " + e.getStatus());

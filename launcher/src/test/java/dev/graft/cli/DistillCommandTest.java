@@ -13,6 +13,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import org.jsoup.Jsoup;
+import org.jsoup.nodes.Document;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -83,6 +85,11 @@ class DistillCommandTest {
     assertTrue(gap > 0.5, "gap recovered " + gap + " in " + report);
     assertEquals(1, new ObjectMapper().readTree(out.resolve("student/config.json").toFile())
         .get("num_key_value_heads").asInt());
+    // report.html beside report.json, with the same headline and the evaluations at steps 30 and 60
+    Document html = Jsoup.parse(out.resolve("student/report.html").toFile());
+    assertEquals(gap, Double.parseDouble(html.selectFirst("td.headline-gap").attr("data-value")), 0);
+    assertEquals(List.of("30", "60"), html.select("circle.point[data-series=held-out KL]").eachAttr("data-x"));
+    assertEquals(2, Files.readAllLines(out.resolve("evals.jsonl")).size() - 1, "baseline + 2 evaluations");
   }
 
   @org.junit.jupiter.params.ParameterizedTest(name = "on-policy fraction {0}")

@@ -15,9 +15,11 @@ import dev.graft.trainer.distill.DistillJob;
 import dev.graft.trainer.distill.DistillListener;
 import dev.graft.trainer.distill.DistillProgress;
 import dev.graft.trainer.distill.DistillReport;
+import dev.graft.trainer.distill.EvalLog;
 import dev.graft.trainer.distill.Peers;
 import dev.graft.trainer.distill.StepLog;
 import dev.graft.trainer.plan.RunPlan;
+import dev.graft.trainer.report.RunReportPage;
 import dev.graft.trainer.server.RunStatus;
 import dev.graft.trainer.server.TrainerMetrics;
 import dev.graft.trainer.server.TrainerServer;
@@ -123,8 +125,15 @@ public final class Trainer implements AutoCloseable {
     return runDir;
   }
 
+  /** Where the finished student goes, with {@code report.json} and {@code report.html}. */
+  public Path studentDir() {
+    return runDir.resolve("student");
+  }
+
   /**
-   * Loads the corpus and runs the retrofit; prints and returns the before/after report.
+   * Loads the corpus and runs the retrofit; prints and returns the before/after report, and writes
+   * it as {@code report.html} beside {@code report.json} (with the steps and evaluations logged
+   * in {@code steps.jsonl} and {@code evals.jsonl}).
    *
    * @param teachers teacher-service replicas
    * @param samplers sampler-service replicas; used only by an on-policy run, which needs one
@@ -152,15 +161,19 @@ public final class Trainer implements AutoCloseable {
               : null;
           NDManager manager = NDManager.newBaseManager();
           StepLog steps = new StepLog(runDir);
+          EvalLog evals = new EvalLog(runDir);
           DistillProgress progress = new DistillProgress(log, console, 25)) {
         Peers peers = new Peers(training, sampling, weights);
-        DistillJob job = new DistillJob(plan, teacherDir, runDir, runDir.resolve("student"));
-        report = job.run(peers, exact, corpus, manager, DistillListener.all(progress, steps, status, metrics), log);
+        DistillJob job = new DistillJob(plan, teacherDir, runDir, studentDir());
+        report = job.run(peers, exact, corpus, manager, DistillListener.all(progress, steps, evals, status, metrics),
+            log);
       }
+      Path html = RunReportPage.write(runDir, studentDir(), report, p.source().toYaml());
       status.done();
       log.println();
       log.print(report.toTable());
-      log.println("student checkpoint (Hugging Face layout): " + runDir.resolve("student"));
+      log.println("student checkpoint (Hugging Face layout): " + studentDir());
+      log.println("report: " + html);
       return report;
     } catch (IOException | RuntimeException | Error e) {
       status.failed(e.getMessage());

@@ -117,7 +117,7 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
         DistillOutcome outcome = distiller(student, data[0], peers, prompts, tok.eosId(), evaluator,
             info.modelFingerprint(), listener).run();
         DistillReport report = new DistillReport(retrofit.describe(teacherConfig),
-            p.loss().divergence().spec(), teacherConfig, target, before, outcome.evaluation(), outcome,
+            p.loss().divergence().spec(), teacherConfig, target, before, outcome,
             exact, (System.nanoTime() - wall0) / 1e9, evaluationSet);
         export(student, report);
         return report;

@@ -13,7 +13,11 @@ public interface DistillListener {
 
   default void onStep(StepStats stats) {}
 
-  default void onEval(long step, DistillEvaluator.Result result) {}
+  /**
+   * A held-out evaluation: periodic ones every {@code eval.every} steps (blended while the α ramp
+   * runs, see {@link Evaluation#blended()}), and the final one of the α = 1 student.
+   */
+  default void onEval(Evaluation evaluation) {}
 
   default void onCheckpoint(long step, Path dir) {}
 
@@ -47,8 +51,8 @@ public interface DistillListener {
       }
 
       @Override
-      public void onEval(long step, DistillEvaluator.Result result) {
-        ls.forEach(l -> l.onEval(step, result));
+      public void onEval(Evaluation evaluation) {
+        ls.forEach(l -> l.onEval(evaluation));
       }
 
       @Override

@@ -11,7 +11,7 @@ import me.tongfei.progressbar.ProgressBarStyle;
 /**
  * Shows a distillation run to a person: a progress bar with loss, α and tokens/s on a terminal,
  * or one log line every {@code logEvery} steps otherwise; evaluations as lines with the share of
- * the KL gap recovered so far.
+ * the KL gap recovered so far, those of a blended (mid-ramp) student labelled as such.
  */
 public final class DistillProgress implements DistillListener, AutoCloseable {
 
@@ -60,11 +60,12 @@ public final class DistillProgress implements DistillListener, AutoCloseable {
   }
 
   @Override
-  public void onEval(long step, DistillEvaluator.Result r) {
-    EvalMetrics m = r.overall();
+  public void onEval(Evaluation e) {
+    EvalMetrics m = e.result().overall();
     EvalMetrics b = baseline;
     String line = String.format(Locale.ROOT,
-        "step %d held-out: KL %.4f | perplexity %.2f (teacher %.2f) | top-1 agreement %.3f%s", step,
+        "step %d held-out%s: KL %.4f | perplexity %.2f (teacher %.2f) | top-1 agreement %.3f%s", e.step(),
+        Evaluation.caveat(e.meanAlpha()),
         m.meanKl(), m.studentPerplexity(), m.teacherPerplexity(), m.top1Agreement(),
         b == null ? "" : String.format(Locale.ROOT, " | gap recovered %.1f%%", 100 * m.gapRecovered(b)));
     out.println((bar != null ? "\n" : "") + line);

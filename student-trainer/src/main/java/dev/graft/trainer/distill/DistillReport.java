@@ -11,12 +11,30 @@ import java.util.Map;
  * The before/after comparison of a retrofit: the untrained student at α = 1 ("before") and the
  * trained student ("after"), each against the teacher on the same held-out sequences, overall
  * and per domain, with parameter counts and KV-cache sizes of both architectures.
+ *
+ * <p>"After" — and with it the headline gap recovered — is always the run's final evaluation,
+ * of the student with every α at 1: the model that is exported. A report whose final evaluation
+ * scored a blended student (mid-ramp) is refused.
  */
 public record DistillReport(String retrofit, String divergence, LlamaConfig teacher,
-    LlamaConfig student, DistillEvaluator.Result before, DistillEvaluator.Result after,
-    DistillOutcome outcome, double exactnessMaxDiff, double wallSeconds, EvaluationSet evaluationSet) {
+    LlamaConfig student, DistillEvaluator.Result before, DistillOutcome outcome, double exactnessMaxDiff,
+    double wallSeconds, EvaluationSet evaluationSet) {
 
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  /** @throws IllegalArgumentException when the final evaluation is of a blended student */
+  public DistillReport {
+    Evaluation last = outcome.finalEval();
+    if (last.blended()) {
+      throw new IllegalArgumentException("the headline must describe the exported student at alpha = 1, but"
+          + " the final evaluation (step " + last.step() + ") scored a " + last.label() + " student");
+    }
+  }
+
+  /** The trained student at α = 1: the final evaluation. */
+  public DistillEvaluator.Result after() {
+    return outcome.finalEval().result();
+  }
 
   /** The report as JSON (what {@code report.json} holds). */
   public ObjectNode toJson() {
@@ -59,9 +77,12 @@ public record DistillReport(String retrofit, String divergence, LlamaConfig teac
     }
     train.put("last_policy_version", outcome.lastPolicyVersion());
     r.put("wall_seconds", wallSeconds);
-    r.set("overall", metrics(before.overall(), after.overall()));
+    ObjectNode headline = r.putObject("after_evaluation");
+    headline.put("step", outcome.finalEval().step());
+    headline.put("mean_alpha", outcome.finalEval().meanAlpha());
+    r.set("overall", metrics(before.overall(), after().overall()));
     ObjectNode domains = r.putObject("by_domain");
-    after.byDomain().forEach((d, a) -> domains.set(d, metrics(before.byDomain().get(d), a)));
+    after().byDomain().forEach((d, a) -> domains.set(d, metrics(before.byDomain().get(d), a)));
     return r;
   }
 
@@ -83,7 +104,7 @@ public record DistillReport(String retrofit, String divergence, LlamaConfig teac
   public String toTable() {
     StringBuilder sb = new StringBuilder();
     EvalMetrics b = before.overall();
-    EvalMetrics a = after.overall();
+    EvalMetrics a = after().overall();
     sb.append(String.format(Locale.ROOT, "retrofit %s, %s; %,d steps, %,d trained positions, %.0f s"
             + " (waiting for targets %.0f%%)%n", retrofit, divergence, outcome.steps(), outcome.tokensSeen(),
         wallSeconds, 100 * outcome.teacherWaitSeconds() / Math.max(1e-9, outcome.trainSeconds())));
@@ -109,7 +130,7 @@ public record DistillReport(String retrofit, String divergence, LlamaConfig teac
         teacher.kvCacheBytesPerToken(4), student.kvCacheBytesPerToken(4), student.kvCacheBytesPerToken(4)));
     sb.append(String.format(Locale.ROOT, "%n%-16s %7s %10s %10s %9s %9s %9s %9s%n", "genre", "tokens",
         "KL before", "KL after", "gap rec.", "ppl T", "ppl S0", "ppl S1"));
-    for (Map.Entry<String, EvalMetrics> e : after.byDomain().entrySet()) {
+    for (Map.Entry<String, EvalMetrics> e : after().byDomain().entrySet()) {
       EvalMetrics db = before.byDomain().get(e.getKey());
       EvalMetrics da = e.getValue();
       sb.append(String.format(Locale.ROOT, "%-16s %,7d %10.4f %10.4f %8.1f%% %9.2f %9.2f %9.2f%n",

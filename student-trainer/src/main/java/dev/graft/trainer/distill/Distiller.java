@@ -94,8 +94,9 @@ public final class Distiller {
         maybeEvaluate();
       }
       double seconds = (nanoClock.getAsLong() - t0) / 1e9;
-      DistillEvaluator.Result last = evaluator.evaluate(student.model());
-      listener.onEval(step, last);
+      // The headline describes the student that ships, whatever the schedule did: every α at 1.
+      student.setAllAlphas(1);
+      Evaluation last = evaluate();
       OnPolicyData on = pipeline.onPolicy();
       return new DistillOutcome(step, lastLoss, tokensSeen, seconds, pipeline.waitSeconds(), last,
           on == null ? 0 : on.generatedTokens(), on == null ? 0 : on.staleDropped(),
@@ -161,7 +162,15 @@ public final class Distiller {
   private void maybeEvaluate() {
     long every = plan.plan().eval().every();
     if (every > 0 && step % every == 0 && step != t.steps()) {
-      listener.onEval(step, evaluator.evaluate(student.model()));
+      evaluate();
     }
+  }
+
+  /** Scores the student at its current α and tells the listener. */
+  private Evaluation evaluate() {
+    double meanAlpha = Arrays.stream(student.alphas()).average().orElse(1);
+    Evaluation e = new Evaluation(step, meanAlpha, evaluator.evaluate(student.model()));
+    listener.onEval(e);
+    return e;
   }
 }

@@ -3,6 +3,7 @@ package dev.graft.trainer.server;
 import dev.graft.trainer.distill.DistillEvaluator;
 import dev.graft.trainer.distill.DistillListener;
 import dev.graft.trainer.distill.EvalMetrics;
+import dev.graft.trainer.distill.Evaluation;
 import dev.graft.trainer.distill.StepStats;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -15,8 +16,18 @@ public final class RunStatus implements DistillListener {
   /** The run's phase. */
   public enum Phase { PREPARING, TRAINING, DONE, FAILED }
 
-  /** The latest held-out evaluation. */
-  public record Eval(long step, EvalMetrics metrics, double gapRecovered) {}
+  /**
+   * The latest held-out evaluation.
+   *
+   * @param meanAlpha mean α when scored; below 1 the scored model is a blended (mid-ramp) student
+   */
+  public record Eval(long step, EvalMetrics metrics, double gapRecovered, double meanAlpha) {
+
+    /** Whether the scored model is a blended (mid-ramp) student, not the one that ships. */
+    public boolean blended() {
+      return Evaluation.blended(meanAlpha);
+    }
+  }
 
   /**
    * What the run waits for: {@code peers} ("samplers", "teachers") for {@code seconds}, because of
@@ -66,9 +77,10 @@ public final class RunStatus implements DistillListener {
   }
 
   @Override
-  public void onEval(long step, DistillEvaluator.Result result) {
+  public void onEval(Evaluation ev) {
     EvalMetrics b = baseline;
-    Eval e = new Eval(step, result.overall(), b == null ? Double.NaN : result.overall().gapRecovered(b));
+    EvalMetrics m = ev.result().overall();
+    Eval e = new Eval(ev.step(), m, b == null ? Double.NaN : m.gapRecovered(b), ev.meanAlpha());
     current.updateAndGet(s -> new Snapshot(s.runId(), s.phase(), s.step(), s.totalSteps(), s.loss(),
         s.lr(), s.meanAlpha(), s.tokensPerSecond(), s.teacherWaitSeconds(), e, s.error(), s.waiting()));
   }

@@ -48,7 +48,8 @@ final class TrainerGrpcService extends TrainerServiceGrpc.TrainerServiceImplBase
           .setStudentPerplexity(m.studentPerplexity())
           .setTeacherPerplexity(m.teacherPerplexity())
           .setTop1Agreement(m.top1Agreement())
-          .setGapRecovered(s.lastEval().gapRecovered()));
+          .setGapRecovered(s.lastEval().gapRecovered())
+          .setMeanAlpha(s.lastEval().meanAlpha()));
     }
     if (s.waiting() != null) {
       b.setWaitingFor(s.waiting().peers()).setWaitingSeconds(s.waiting().seconds())

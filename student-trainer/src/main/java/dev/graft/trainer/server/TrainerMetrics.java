@@ -1,7 +1,7 @@
 package dev.graft.trainer.server;
 
-import dev.graft.trainer.distill.DistillEvaluator;
 import dev.graft.trainer.distill.DistillListener;
+import dev.graft.trainer.distill.Evaluation;
 import dev.graft.trainer.distill.StepStats;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -24,6 +24,7 @@ public final class TrainerMetrics implements DistillListener {
   private final AtomicLong lagMax = new AtomicLong(-1);
   private final DoubleAdder loss = new DoubleAdder();
   private final DoubleAdder heldOutKl = new DoubleAdder();
+  private final DoubleAdder heldOutAlpha = new DoubleAdder();
   private final Counter steps;
   private final Map<String, AtomicLong> waiting = new ConcurrentHashMap<>();
   private final Map<String, Counter> waits = new ConcurrentHashMap<>();
@@ -37,6 +38,8 @@ public final class TrainerMetrics implements DistillListener {
     registry.gauge("graft.trainer.step", step);
     registry.gauge("graft.trainer.loss", loss, DoubleAdder::sum);
     registry.gauge("graft.trainer.heldout.kl", heldOutKl, DoubleAdder::sum);
+    // Below 1, the last evaluation scored a blended (mid-ramp) student, not the one that ships.
+    registry.gauge("graft.trainer.heldout.mean.alpha", heldOutAlpha, DoubleAdder::sum);
     registry.gauge("graft.trainer.rollout.lag.max", lagMax);
     registry.gauge("graft.trainer.rollouts.stale.dropped", stale);
     registry.gauge("graft.trainer.rollouts.foreign.dropped", foreign);
@@ -71,9 +74,11 @@ public final class TrainerMetrics implements DistillListener {
   }
 
   @Override
-  public void onEval(long at, DistillEvaluator.Result result) {
+  public void onEval(Evaluation e) {
     heldOutKl.reset();
-    heldOutKl.add(result.overall().meanKl());
+    heldOutKl.add(e.result().overall().meanKl());
+    heldOutAlpha.reset();
+    heldOutAlpha.add(e.meanAlpha());
   }
 
   @Override

@@ -1,6 +1,8 @@
 package dev.graft.trainer.distill;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -21,6 +23,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -82,6 +85,48 @@ class DistillJobTest {
     assertTrue(Files.isRegularFile(dir.resolve("student").resolve(DistillJob.REPORT_JSON)));
     assertTrue(Files.isRegularFile(dir.resolve("student/tokenizer.json")));
     assertTrue(r.toTable().contains("gap recovered"));
+  }
+
+  @Test
+  void headline_isTheFinalAlphaOneEvaluation_evenWhenTheLastPeriodicOneIsMidRamp(@TempDir Path dir)
+      throws Exception {
+    List<Evaluation> evals = new ArrayList<>();
+    DistillListener recorder = new DistillListener() {
+      @Override
+      public void onEval(Evaluation e) {
+        evals.add(e);
+      }
+    };
+    // 2 layers ramp over steps 1..6; the evaluation at step 5 scores a blended student.
+    DistillReport r = run(dir, teacher, recorder, "train.steps=6", "retrofit.alpha_ramp_steps=6",
+        "eval.every=5", "retrofit.kv_heads=1", "train.lr=3e-3");
+    assertEquals(List.of(5L, 6L), evals.stream().map(Evaluation::step).toList());
+    Evaluation midRamp = evals.get(0);
+    Evaluation last = evals.get(1);
+    assertEquals(5 / 6.0, midRamp.meanAlpha(), 1e-12);
+    assertTrue(midRamp.blended());
+    assertEquals(1.0, last.meanAlpha());
+    assertSame(last, r.outcome().finalEval());
+    assertSame(last.result(), r.after());
+    double headline = r.toJson().get("overall").get("gap_recovered").asDouble();
+    assertEquals(last.result().overall().gapRecovered(r.before().overall()), headline, 0);
+    assertNotEquals(midRamp.result().overall().gapRecovered(r.before().overall()), headline);
+    assertEquals(1.0, r.toJson().get("after_evaluation").get("mean_alpha").asDouble());
+    assertEquals(6, r.toJson().get("after_evaluation").get("step").asLong());
+  }
+
+  @Test
+  void report_whoseFinalEvaluationIsBlended_isRefused() {
+    LlamaConfig c = LlamaConfig.tiny(300);
+    EvalMetrics m = new EvalMetrics(10, 1, 20, 15, 5);
+    DistillEvaluator.Result res = new DistillEvaluator.Result(m, Map.of());
+    DistillOutcome midRamp = new DistillOutcome(6, 0.1, 600, 1, 0, new Evaluation(5, 0.83, res), 0, 0, 0, 0,
+        new long[0], -1);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> new DistillReport("gqa", "forward_kl", c, c.withNumKeyValueHeads(1), res, midRamp, 0, 1,
+            new EvaluationSet(6, true, "0".repeat(64))));
+    assertTrue(e.getMessage().contains("blended (mean alpha 0.83)") && e.getMessage().contains("step 5"),
+        e.getMessage());
   }
 
   @Test

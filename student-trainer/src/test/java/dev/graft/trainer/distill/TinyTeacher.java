@@ -20,14 +20,14 @@ import java.util.Random;
  * A tiny MHA teacher (4 heads, 2 layers) pretrained for a few seconds on a synthetic three-domain
  * corpus, built once per test JVM: peaked enough that a retrofit opens a real KL gap.
  */
-final class TinyTeacher {
+public final class TinyTeacher {
 
-  static final List<Document> CORPUS = corpus();
+  public static final List<Document> CORPUS = corpus();
   private static Path dir;
 
   private TinyTeacher() {}
 
-  static synchronized Path dir() {
+  public static synchronized Path dir() {
     if (dir == null) {
       try {
         Path root = Files.createTempDirectory("graft-tiny-teacher");
@@ -47,12 +47,12 @@ final class TinyTeacher {
     return dir;
   }
 
-  static PrintStream quiet() {
+  public static PrintStream quiet() {
     return new PrintStream(OutputStream.nullOutputStream());
   }
 
   /** Overrides that size a distillation run for the tiny teacher. */
-  static List<String> overrides(String... more) {
+  public static List<String> overrides(String... more) {
     List<String> o = new ArrayList<>(List.of("data.seq_len=64", "data.validation_fraction=0.1",
         "train.batch_size=8", "train.micro_batch=8", "train.steps=6", "train.warmup_steps=2",
         "retrofit.alpha_ramp_steps=2", "eval.every=0", "eval.sequences=8", "checkpoint.every=0",

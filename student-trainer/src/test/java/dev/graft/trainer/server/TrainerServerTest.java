@@ -11,6 +11,7 @@ import dev.graft.proto.v1.TrainerServiceGrpc;
 import dev.graft.proto.v1.TrainerStatus;
 import dev.graft.trainer.distill.DistillEvaluator;
 import dev.graft.trainer.distill.EvalMetrics;
+import dev.graft.trainer.distill.Evaluation;
 import dev.graft.trainer.distill.StepStats;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
@@ -41,7 +42,8 @@ class TrainerServerTest {
         status.onBaseline(new DistillEvaluator.Result(before, Map.of()));
         status.onStart(0, 10);
         status.onStep(new StepStats(4, 0.25, 1e-3, 0.9, 1234, 0.5, 0.1));
-        status.onEval(4, new DistillEvaluator.Result(new EvalMetrics(100, 10, 450, 400, 80), Map.of()));
+        status.onEval(new Evaluation(4, 0.5, new DistillEvaluator.Result(new EvalMetrics(100, 10, 450, 400, 80),
+            Map.of())));
         s = TrainerServiceGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)
             .getStatus(GetStatusRequest.getDefaultInstance());
         assertEquals(RunPhase.RUN_PHASE_TRAINING, s.getPhase());
@@ -52,6 +54,8 @@ class TrainerServerTest {
         assertEquals(0.1, s.getLastEval().getKl(), 1e-12);
         assertEquals(0.8, s.getLastEval().getGapRecovered(), 1e-12);
         assertEquals(0.8, s.getLastEval().getTop1Agreement(), 1e-12);
+        assertEquals(0.5, s.getLastEval().getMeanAlpha(), 1e-12, "a mid-ramp evaluation carries its mean alpha");
+        assertTrue(status.snapshot().lastEval().blended());
 
         status.failed("teacher unavailable");
         s = TrainerServiceGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)

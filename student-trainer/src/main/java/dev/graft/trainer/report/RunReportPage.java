@@ -1,0 +1,149 @@
+package dev.graft.trainer.report;
+
+import dev.graft.trainer.distill.DistillReport;
+import dev.graft.trainer.distill.EvalMetrics;
+import dev.graft.trainer.report.HtmlTable.Cell;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * A run's {@code report.html}: one self-contained page (inline CSS and SVG, no script, nothing
+ * fetched) with the headline before/after table, the training curves (loss, held-out KL with the
+ * evaluations marked, waiting time, and the rollout policy lag of an on-policy run), KL and gap
+ * recovered per genre, every evaluation, and the resolved run config.
+ *
+ * <p>Evaluations during the α ramp scored a blended student; the page marks them as such (open
+ * markers, "blended (mean α 0.62)"). The headline is the report's "after": the final evaluation,
+ * with every α at 1.
+ */
+public final class RunReportPage {
+
+  public static final String FILE = "report.html";
+
+  private RunReportPage() {}
+
+  /**
+   * Writes {@code studentDir/report.html} for the run in {@code runDir}, reading its step and
+   * evaluation logs; returns the file.
+   */
+  public static Path write(Path runDir, Path studentDir, DistillReport report, String configYaml) throws IOException {
+    Files.createDirectories(studentDir);
+    Path file = studentDir.resolve(FILE);
+    Files.writeString(file, render(runDir.getFileName().toString(), report, RunHistory.read(runDir), configYaml));
+    return file;
+  }
+
+  /** The page of run {@code name}. */
+  public static String render(String name, DistillReport report, RunHistory history, String configYaml) {
+    RunCharts charts = new RunCharts(history, report);
+    HtmlPage page = new HtmlPage("Graft run report: " + name, summary(report));
+    if (report.outcome().lastPolicyVersion() >= 0) {
+      page.note(String.format(Locale.ROOT, "On-policy: %,d tokens generated, newest policy version %d, %d stale"
+          + " rollouts dropped.", report.outcome().generatedTokens(), report.outcome().lastPolicyVersion(),
+          report.outcome().staleRolloutsDropped()));
+    }
+    page.section("headline", "Before and after", headline(report) + "<p class=\"note\">"
+        + Markup.esc(String.format(Locale.ROOT, "\"After\" is the final evaluation, at step %d with every α at 1:"
+            + " the exported student. Gap recovered = 1 − KL after / KL before, where \"before\" is the untrained"
+            + " student at α = 1. Evaluations during the α ramp score a blended student and never become the"
+            + " headline.", report.outcome().finalEval().step())) + "</p>");
+    List<String> figures = new ArrayList<>(List.of(
+        HtmlPage.figure(charts.loss(), "Per-token training loss of each step; the shaded steps are the α ramp.", false),
+        HtmlPage.figure(charts.heldOutKl(), "Every held-out evaluation; open markers scored a blended student"
+            + " (mean α < 1), a model that does not ship. The dashed line is the untrained α = 1 student.", false),
+        HtmlPage.figure(charts.waiting(), "Seconds each step waited for its batch's teacher targets and rollouts.",
+            false)));
+    String lag = charts.lag();
+    if (lag != null) {
+      figures.add(HtmlPage.figure(lag, "How many steps behind the trainer the policy of a step's rollouts was.",
+          false));
+    }
+    page.section("training", "Training", "<div class=\"charts\">" + String.join("", figures) + "</div>");
+    page.section("genres", "Per genre", "<div class=\"charts\">" + HtmlPage.figure(charts.genres(),
+        "KL to the teacher of the untrained and the trained student (both at α = 1) per genre; ppl ="
+            + " perplexity.", true)
+        + "</div>" + "<div class=\"scroll\">" + genreTable(report) + "</div>");
+    page.section("evaluations", "Evaluations", "<div class=\"scroll\">" + evalTable(report, history) + "</div>");
+    page.section("config", "Run config", "<pre class=\"config\">" + Markup.esc(configYaml) + "</pre>");
+    return page.html();
+  }
+
+  private static String summary(DistillReport r) {
+    return String.format(Locale.ROOT, "%s · loss %s · %,d steps · %,d trained positions · %.0f s"
+        + " (waiting for targets %.0f%%)", r.retrofit(), r.divergence(), r.outcome().steps(),
+        r.outcome().tokensSeen(), r.wallSeconds(),
+        100 * r.outcome().teacherWaitSeconds() / Math.max(1e-9, r.outcome().trainSeconds()));
+  }
+
+  private static String headline(DistillReport r) {
+    EvalMetrics b = r.before().overall();
+    EvalMetrics a = r.after().overall();
+    HtmlTable t = new HtmlTable("headline", List.of("", "teacher", "student before (untrained, α = 1)",
+        "student after (final, α = 1)"));
+    t.row(List.of(Cell.text("KL(teacher ‖ student), nats/token"), num(0, "%.4f"), num(b.meanKl(), "%.4f"),
+        num(a.meanKl(), "%.4f")));
+    t.row(List.of(Cell.text("perplexity"), num(a.teacherPerplexity(), "%.2f"), num(b.studentPerplexity(), "%.2f"),
+        num(a.studentPerplexity(), "%.2f")));
+    t.row(List.of(Cell.text("top-1 agreement with the teacher"), num(1, "%.3f"), num(b.top1Agreement(), "%.3f"),
+        num(a.top1Agreement(), "%.3f")));
+    t.row(List.of(Cell.text("gap recovered"), Cell.text(""), Cell.text(""),
+        pct(a.gapRecovered(b)).withClass("headline headline-gap")));
+    t.row(List.of(Cell.text("parameters"), count(r.teacher().parameterCount()), count(r.student().parameterCount()),
+        count(r.student().parameterCount())));
+    t.row(List.of(Cell.text("KV-cache bytes per token (fp32)"), count(r.teacher().kvCacheBytesPerToken(4)),
+        count(r.student().kvCacheBytesPerToken(4)), count(r.student().kvCacheBytesPerToken(4))));
+    return t.html();
+  }
+
+  private static String genreTable(DistillReport r) {
+    HtmlTable t = new HtmlTable("genres", List.of("genre", "tokens", "KL before", "KL after", "gap recovered",
+        "ppl teacher", "ppl before", "ppl after", "top-1 before", "top-1 after"));
+    for (Map.Entry<String, EvalMetrics> e : r.after().byDomain().entrySet()) {
+      EvalMetrics b = r.before().byDomain().get(e.getKey());
+      EvalMetrics a = e.getValue();
+      t.row(List.of(Cell.text(e.getKey()), count(a.tokens()), num(b.meanKl(), "%.4f"), num(a.meanKl(), "%.4f"),
+          pct(a.gapRecovered(b)), num(a.teacherPerplexity(), "%.2f"), num(b.studentPerplexity(), "%.2f"),
+          num(a.studentPerplexity(), "%.2f"), num(b.top1Agreement(), "%.3f"), num(a.top1Agreement(), "%.3f")));
+    }
+    return t.html();
+  }
+
+  private static String evalTable(DistillReport r, RunHistory h) {
+    HtmlTable t = new HtmlTable("evals", List.of("step", "mean α", "scored model", "KL", "student perplexity",
+        "top-1 agreement", "gap recovered"));
+    EvalMetrics b = r.before().overall();
+    t.row(List.of(count(0), alpha(1), Cell.text("before: untrained student, α = 1"), num(b.meanKl(), "%.4f"),
+        num(b.studentPerplexity(), "%.2f"), num(b.top1Agreement(), "%.3f"), pct(0)));
+    long last = r.outcome().finalEval().step();
+    for (RunHistory.Eval e : h.evals()) {
+      String model = e.blended() ? RunCharts.label(e.meanAlpha()) + ": not the student that ships"
+          : e.step() == last ? "α = 1, final: the headline" : "α = 1";
+      t.row(e.blended() ? "blended" : "", List.of(count(e.step()), alpha(e.meanAlpha()), Cell.text(model),
+          num(e.kl(), "%.4f"), num(e.studentPerplexity(), "%.2f"), num(e.top1Agreement(), "%.3f"),
+          pct(e.gapRecovered())));
+    }
+    return t.html();
+  }
+
+  private static Cell num(double v, String fmt) {
+    return Cell.num(v, Double.isFinite(v) ? String.format(Locale.ROOT, fmt, v) : "n/a");
+  }
+
+  /** Mean α rounded down, so a blended student never reads as 1.00. */
+  private static Cell alpha(double v) {
+    return Cell.num(v, String.format(Locale.ROOT, "%.2f", Math.floor(v * 100) / 100));
+  }
+
+  private static Cell pct(double v) {
+    return Cell.num(v, Markup.human(v, true));
+  }
+
+  private static Cell count(long v) {
+    return Cell.num(v, String.format(Locale.ROOT, "%,d", v));
+  }
+}
