@@ -1,6 +1,7 @@
 package dev.graft.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -53,19 +54,13 @@ class DistillCommandTest {
     return f;
   }
 
-  @TempDir
-  static Path shared;
   private static Path data;
   private static Path teacher;
 
   @BeforeAll
-  static void pretrainTinyTeacher() throws Exception {
-    data = corpus(shared);
-    StringWriter err = new StringWriter();
-    teacher = shared.resolve("teacher");
-    assertEquals(0, exec(err, "--home", shared.toString(), "pretrain", "--preset", "tiny", "--data", data.toString(),
-        "--vocab-size", "300", "--steps", "200", "--seq-len", "64", "--batch-size", "8", "--lr", "3e-3",
-        "--warmup", "20", "--validation-fraction", "0.1", "--out", teacher.toString()), err.toString());
+  static void pretrainTinyTeacher() {
+    data = TinyBase.data();
+    teacher = TinyBase.teacher();
   }
 
   @Test
@@ -170,5 +165,66 @@ class DistillCommandTest {
     StringWriter err = new StringWriter();
     assertEquals(2, exec(err, "--home", home.toString(), "distill"));
     assertTrue(err.toString().contains("graft local"), err.toString());
+  }
+
+  private static String[] shortRun(Path home, Path teacherDir, Path corpus, String... more) {
+    List<String> a = new ArrayList<>(List.of("--home", home.toString(), "distill", "--steps", "2",
+        "--set", "teacher.model=" + teacherDir, "--set", "data.corpus=" + corpus,
+        "--set", "data.seq_len=64", "--set", "train.batch_size=8", "--set", "train.micro_batch=8",
+        "--set", "retrofit.alpha_ramp_steps=0", "--set", "train.warmup_steps=1", "--set", "loss.k=16",
+        "--set", "eval.every=0",
+        "--set", "eval.sequences=8", "--set", "onpolicy.fraction=0", "--set", "output=" + home.resolve("run")));
+    for (String m : more) {
+      a.add("--set");
+      a.add(m);
+    }
+    return a.toArray(String[]::new);
+  }
+
+  @Test
+  void distill_evaluatesOnTheDocumentsTheTeacherHeldOut_whateverItsOwnSplitSettings(@TempDir Path home)
+      throws Exception {
+    StringWriter err = new StringWriter();
+    assertEquals(0, exec(err, shortRun(home, teacher, data, "data.validation_fraction=0.3", "data.split_seed=99")),
+        err.toString());
+    JsonNode heldOut = new ObjectMapper().readTree(teacher.resolve("heldout.json").toFile());
+    JsonNode set = new ObjectMapper().readTree(home.resolve("run/student/report.json").toFile())
+        .get("evaluation_set");
+    assertTrue(set.get("recorded_by_teacher").asBoolean(), set.toString());
+    assertEquals(heldOut.get("documents").size(), set.get("documents").asInt(),
+        "the teacher's 10% held out, not this run's 30%");
+    assertEquals(heldOut.get("sha256").asText(), set.get("sha256").asText());
+  }
+
+  @Test
+  void distill_onACorpusLackingTheTeachersHeldOutDocuments_isRefused(@TempDir Path home) throws Exception {
+    List<String> lines = Files.readAllLines(data);
+    Path fewer = home.resolve("fewer.jsonl");
+    Files.write(fewer, lines.subList(0, lines.size() / 2));
+    StringWriter err = new StringWriter();
+    assertEquals(2, exec(err, shortRun(home, teacher, fewer)));
+    assertTrue(err.toString().contains("are not in this corpus") && err.toString().contains("heldout.json"),
+        err.toString());
+  }
+
+  @Test
+  void distill_ofATeacherThatRecordedNoHeldOutSet_saysContaminationCannotBeRuledOut(@TempDir Path home)
+      throws Exception {
+    Path external = home.resolve("external");
+    Files.createDirectories(external);
+    try (var files = Files.list(teacher)) {
+      for (Path f : files.toList()) {
+        if (!f.getFileName().toString().equals("heldout.json")) {
+          Files.copy(f, external.resolve(f.getFileName()));
+        }
+      }
+    }
+    StringWriter err = new StringWriter();
+    assertEquals(0, exec(err, shortRun(home, external, data)), err.toString());
+    JsonNode set = new ObjectMapper().readTree(home.resolve("run/student/report.json").toFile())
+        .get("evaluation_set");
+    assertFalse(set.get("contamination_ruled_out").asBoolean(), set.toString());
+    assertTrue(set.get("description").asText().contains("contamination cannot be ruled out"), set.toString());
+    assertTrue(Files.readString(home.resolve("run/student/report.txt")).contains("contamination cannot be ruled out"));
   }
 }

@@ -26,15 +26,12 @@ import dev.graft.trainer.server.RunStatus;
 import dev.graft.trainer.server.TrainerServer;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * Two teacher-services and two sampler-services on loopback; one of each is shut down mid-run,
@@ -44,15 +41,8 @@ class MultiReplicaTest {
 
   @Test
   void killingOneTeacherAndOneSamplerMidRun_stillCompletesTheRun(@TempDir Path home) throws Exception {
-    Path data = DistillCommandTest.corpus(home);
-    Path teacher = home.resolve("teacher");
-    CommandLine cl = GraftCommand.commandLine();
-    StringWriter err = new StringWriter();
-    cl.setErr(new PrintWriter(err, true));
-    assertEquals(0, cl.execute("--home", home.toString(), "pretrain", "--preset", "tiny", "--data", data.toString(),
-        "--vocab-size", "300", "--steps", "120", "--seq-len", "64", "--batch-size", "8", "--lr", "3e-3",
-        "--warmup", "20", "--validation-fraction", "0.1", "--out", teacher.toString()), err.toString());
-
+    Path data = TinyBase.data();
+    Path teacher = TinyBase.teacher();
     RunConfig cfg = RunConfig.load(null, List.of("data.seq_len=64", "data.validation_fraction=0.1",
         "train.batch_size=8", "train.micro_batch=8", "train.steps=20", "retrofit.alpha_ramp_steps=5",
         "loss.k=16", "onpolicy.fraction=0.5", "onpolicy.prompt_tokens=8", "onpolicy.max_new_tokens=16",

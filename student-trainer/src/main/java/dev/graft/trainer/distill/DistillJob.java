@@ -149,9 +149,13 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
     return new Distiller(plan, student, batches, publisher, checkpoints, evaluator, listener, System::nanoTime);
   }
 
+  /** Retries 1 s apart at first, then every {@value #MAX_RETRY_SECONDS} s: a returning pod is seen soon. */
+  private static final int MAX_RETRY_SECONDS = 5;
+
   private static Patience patience(String peers, Duration patience, Class<? extends RuntimeException> unavailable,
       DistillListener listener) {
-    return new Patience(peers, patience, new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(30)),
+    return new Patience(peers, patience,
+        new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(MAX_RETRY_SECONDS)),
         Backoff.Sleeper.SYSTEM, System::nanoTime, new Patience.Listener() {
           @Override
           public void waiting(String who, double seconds, String why) {
