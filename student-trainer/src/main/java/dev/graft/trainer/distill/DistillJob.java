@@ -114,11 +114,17 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
             before.overall().meanKl(), before.overall().studentPerplexity(),
             before.overall().teacherPerplexity(), before.overall().top1Agreement(), before.overall().tokens());
         listener.onBaseline(before);
+        ContinuationEvaluator writing = p.eval().continuations() == 0 ? null : ContinuationEvaluator.of(
+            split.validation(), tok::encode, tok.bosId(), tok.eosId(), p.onpolicy().promptTokens(),
+            p.onpolicy().maxNewTokens(), p.eval().continuations(), 16, exactTeacher);
+        ContinuationEvaluator.Result[] written = writing == null ? null : baselineWriting(student, writing);
         DistillOutcome outcome = distiller(student, data[0], peers, prompts, tok.eosId(), evaluator,
             info.modelFingerprint(), listener).run();
+        Continuations continuations = writing == null ? null : new Continuations(writing.prompts(),
+            p.onpolicy().maxNewTokens(), written[0], written[1], writing.evaluate(student.model()));
         DistillReport report = new DistillReport(retrofit.describe(teacherConfig),
             p.loss().divergence().spec(), teacherConfig, target, before, outcome,
-            exact, (System.nanoTime() - wall0) / 1e9, evaluationSet);
+            exact, (System.nanoTime() - wall0) / 1e9, evaluationSet, continuations);
         export(student, report);
         return report;
       }
@@ -137,7 +143,8 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
       int[] stops = IntStream.concat(IntStream.of(eosId), IntStream.of(p.onpolicy().stopTokenIds()))
           .distinct().toArray();
       onPolicy = new OnPolicyData(p.onpolicy(), peers.samplers(), prompts, eosId, stops, publisher,
-          patience("samplers", p.onpolicy().patience(), SamplerUnavailableException.class, listener));
+          patience("samplers", p.onpolicy().patience(), SamplerUnavailableException.class, listener),
+          p.train().seed());
     }
     BatchPipeline batches = new BatchPipeline(train, p.train().batchSize(), p.train().seed(),
         p.loss().divergence().usesTeacher() ? peers.teacher() : null,
@@ -201,6 +208,15 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
     log.printf(Locale.ROOT, "data: %,d training sequences of %d tokens, %,d held-out sequences from %d documents%n",
         train.size(), d.seqLen(), val.size(), split.validation().size());
     return new PackedSequences[] {train, val};
+  }
+
+  /** The teacher's own continuations (the student at α = 0), then the untrained student's (α = 1). */
+  private static ContinuationEvaluator.Result[] baselineWriting(RetrofitStudent student,
+      ContinuationEvaluator writing) {
+    student.setAllAlphas(0);
+    ContinuationEvaluator.Result teacher = writing.evaluate(student.model());
+    student.setAllAlphas(1);
+    return new ContinuationEvaluator.Result[] {teacher, writing.evaluate(student.model())};
   }
 
   private double exactnessCheck(RetrofitStudent student, DistillEvaluator evaluator, PrintStream log) {

@@ -15,10 +15,13 @@ import java.util.Map;
  * <p>"After" — and with it the headline gap recovered — is always the run's final evaluation,
  * of the student with every α at 1: the model that is exported. A report whose final evaluation
  * scored a blended student (mid-ramp) is refused.
+ *
+ * @param continuations the teacher's judgement of what the students write; null when
+ *     {@code eval.continuations} is 0
  */
 public record DistillReport(String retrofit, String divergence, LlamaConfig teacher,
     LlamaConfig student, DistillEvaluator.Result before, DistillOutcome outcome, double exactnessMaxDiff,
-    double wallSeconds, EvaluationSet evaluationSet) {
+    double wallSeconds, EvaluationSet evaluationSet, Continuations continuations) {
 
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -83,6 +86,9 @@ public record DistillReport(String retrofit, String divergence, LlamaConfig teac
     r.set("overall", metrics(before.overall(), after().overall()));
     ObjectNode domains = r.putObject("by_domain");
     after().byDomain().forEach((d, a) -> domains.set(d, metrics(before.byDomain().get(d), a)));
+    if (continuations != null) {
+      r.set("continuations", continuations.toJson());
+    }
     return r;
   }
 
@@ -116,6 +122,9 @@ public record DistillReport(String retrofit, String divergence, LlamaConfig teac
           + " %d rows trained on corpus text while samplers were unavailable%n", outcome.generatedTokens(),
           outcome.lastPolicyVersion(), lag[0], lag[1], outcome.meanLag(), outcome.staleRolloutsDropped(),
           outcome.foreignRolloutsDropped(), outcome.fallbackRows()));
+    }
+    if (continuations != null) {
+      sb.append(continuations.describe());
     }
     sb.append(String.format(Locale.ROOT, "%-26s %14s %16s %16s%n", "", "teacher", "student before",
         "student after"));

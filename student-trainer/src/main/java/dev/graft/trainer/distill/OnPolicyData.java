@@ -45,6 +45,7 @@ final class OnPolicyData {
   private final int[] stopIds;
   private final PublishedVersions published;
   private final Patience patience;
+  private final long seed;
   private final AtomicLong staleDropped = new AtomicLong();
   private final AtomicLong foreignDropped = new AtomicLong();
   private final AtomicLong generatedTokens = new AtomicLong();
@@ -54,9 +55,11 @@ final class OnPolicyData {
   /**
    * @param stopIds where generation stops (the tokenizer's EOS and any configured ids)
    * @param published this run's epoch and the versions it published
+   * @param seed the run's seed ({@code train.seed}): with the step, it seeds the sampling
    */
   OnPolicyData(RunPlan.OnPolicy cfg, RolloutSource samplers, DocumentPrompts prompts, int padId,
-      int[] stopIds, PublishedVersions published, Patience patience) {
+      int[] stopIds, PublishedVersions published, Patience patience, long seed) {
+    this.seed = seed;
     this.cfg = cfg;
     this.samplers = samplers;
     this.prompts = prompts;
@@ -139,7 +142,7 @@ final class OnPolicyData {
    */
   private List<Rollout> usable(List<int[]> ps, long step) {
     SamplingParams params = new SamplingParams(cfg.temperature(), cfg.topP(), 0, cfg.maxNewTokens(), stopIds,
-        step * 1_000_003L);
+        seed * 0x9E3779B97F4A7C15L + step * 1_000_003L);
     long oldest = step - cfg.maxPolicyLag();
     String last = "";
     for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {

@@ -74,8 +74,11 @@ public record RunConfig(
     }
   }
 
-  /** Held-out evaluation and the α = 0 exactness check. */
-  public record Eval(long every, int sequences, double exactnessTolerance) {}
+  /**
+   * Held-out evaluation, the α = 0 exactness check, and how many held-out document beginnings the
+   * student continues for the teacher to judge.
+   */
+  public record Eval(long every, int sequences, int continuations, double exactnessTolerance) {}
 
   /** Checkpoint cadence and retention. */
   public record Checkpoint(long every, int keep) {}

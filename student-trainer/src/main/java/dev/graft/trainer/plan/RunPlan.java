@@ -118,7 +118,11 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
   }
 
   /** Held-out evaluation and the α = 0 exactness check. */
-  public record Eval(long every, int sequences, double exactnessTolerance) {}
+  /**
+   * @param continuations held-out document beginnings the student continues after training (and
+   *     before, and the teacher itself), each judged by the teacher; 0 turns this off
+   */
+  public record Eval(long every, int sequences, int continuations, double exactnessTolerance) {}
 
   /** Checkpoint cadence and retention. */
   public record Checkpoint(long every, int keep) {}
@@ -160,6 +164,7 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
     RunConfig.Eval e = c.eval();
     p.require(e.every() >= 0 && e.sequences() >= 1, () -> "eval.every (" + e.every()
         + ") must be >= 0 and eval.sequences (" + e.sequences() + ") >= 1");
+    p.require(e.continuations() >= 0, () -> "eval.continuations (" + e.continuations() + ") must be >= 0");
     p.require(e.exactnessTolerance() > 0,
         () -> "eval.exactness_tolerance (" + e.exactnessTolerance() + ") must be > 0");
     RunConfig.Checkpoint k = c.checkpoint();
@@ -184,7 +189,7 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
         new Data(d.corpus().isBlank() || d.corpus().equals("brown") ? null : Path.of(d.corpus()), d.seqLen(),
             d.validationFraction(), d.splitSeed()),
         new Train(t.steps(), t.batchSize(), t.microBatch(), schedule, t.weightDecay(), t.clipNorm(), t.seed()),
-        onpolicy, new Eval(e.every(), e.sequences(), e.exactnessTolerance()),
+        onpolicy, new Eval(e.every(), e.sequences(), e.continuations(), e.exactnessTolerance()),
         new Checkpoint(k.every(), k.keep()), port, metricsPort, blankToNull(c.output()), c);
   }
 

@@ -124,7 +124,7 @@ class DistillJobTest {
         new long[0], -1);
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> new DistillReport("gqa", "forward_kl", c, c.withNumKeyValueHeads(1), res, midRamp, 0, 1,
-            new EvaluationSet(6, true, "0".repeat(64))));
+            new EvaluationSet(6, true, "0".repeat(64)), null));
     assertTrue(e.getMessage().contains("blended (mean alpha 0.83)") && e.getMessage().contains("step 5"),
         e.getMessage());
   }

@@ -133,7 +133,7 @@ class OnPolicyDataTest {
             events.add("resumed " + peers + " " + (long) seconds);
           }
         }, SamplerUnavailableException.class);
-    return new OnPolicyData(cfg, samplers, prompts(), 0, new int[] {EOS}, published, patience);
+    return new OnPolicyData(cfg, samplers, prompts(), 0, new int[] {EOS}, published, patience, 1234);
   }
 
   private static Batch corpusBatch(int rows, int t) {
@@ -243,7 +243,7 @@ class OnPolicyDataTest {
             events.add("resumed " + (long) seconds);
           }
         }, SamplerUnavailableException.class);
-    OnPolicyData back = new OnPolicyData(cfg(0.5, 2), samplers, prompts(), 0, new int[] {EOS}, published(8L), patience);
+    OnPolicyData back = new OnPolicyData(cfg(0.5, 2), samplers, prompts(), 0, new int[] {EOS}, published(8L), patience, 1234);
     OnPolicyData.Result r = back.complete(corpusBatch(4, 6), 10);
     assertEquals(2, r.rolloutRows());
     assertEquals(List.of("waiting 0", "waiting 1", "waiting 2", "resumed 3"), events);

@@ -56,7 +56,7 @@ public final class TinyTeacher {
     List<String> o = new ArrayList<>(List.of("data.seq_len=64", "data.validation_fraction=0.1",
         "train.batch_size=8", "train.micro_batch=8", "train.steps=6", "train.warmup_steps=2",
         "retrofit.alpha_ramp_steps=2", "eval.every=0", "eval.sequences=8", "checkpoint.every=0",
-        "loss.k=16", "server.port=-1", "onpolicy.fraction=0"));
+        "loss.k=16", "server.port=-1", "onpolicy.fraction=0", "eval.continuations=4"));
     o.addAll(List.of(more));
     return o;
   }

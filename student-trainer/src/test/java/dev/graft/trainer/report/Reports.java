@@ -39,7 +39,7 @@ final class Reports {
         0, 0, 0, 0, new long[0], -1);
     LlamaConfig teacher = LlamaConfig.tiny(300);
     return new DistillReport("gqa 4 -> 1 kv heads", "forward_kl", teacher, teacher.withNumKeyValueHeads(1),
-        new DistillEvaluator.Result(metrics(before), b), outcome, 0, 12, new EvaluationSet(6, true, "0".repeat(64)));
+        new DistillEvaluator.Result(metrics(before), b), outcome, 0, 12, new EvaluationSet(6, true, "0".repeat(64)), null);
   }
 
   static Map<String, double[]> genres(Object... nameThenBeforeAfter) {
