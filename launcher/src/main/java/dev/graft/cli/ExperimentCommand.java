@@ -4,14 +4,17 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.graft.cli.ExperimentArms.Arm;
+import dev.graft.cli.ExperimentArms.Study;
 import dev.graft.trainer.Home;
 import dev.graft.trainer.distill.DistillReport;
-import dev.graft.trainer.distill.EvalMetrics;
 import dev.graft.trainer.plan.RunConfig;
 import dev.graft.trainer.plan.RunPlan;
 import dev.graft.trainer.report.ExperimentReportPage;
+import dev.graft.trainer.report.ExperimentTables;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -19,106 +22,179 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 /**
- * {@code graft experiment}: the same GQA retrofit under the same steps and batch with four
- * objectives — cross-entropy only, off-policy forward KL, on-policy reverse KL on student
- * samples, and a 50/50 mix — and one table of the results.
+ * {@code graft experiment}: the seeds' central claim (on-policy &gt; off-policy ≫ none) and the
+ * retrofit's design choices, tested at an equal budget of trained target positions per arm, over
+ * several seeds, on three evaluations; tables, results and report.html.
  */
 @Command(name = "experiment", mixinStandardHelpOptions = true,
-    header = "CE vs off-policy vs on-policy vs mixed, one table.", sortOptions = false,
-    description = {"Retrofit the embedded base model to GQA four times with the same steps, batch and",
-        "data order: cross-entropy only, off-policy forward KL, on-policy reverse KL (student",
-        "samples scored by the teacher), and mixed (half the rows on-policy). Prints and writes the",
-        "table (KL to the teacher, perplexity, top-1 agreement, gap recovered, per genre) and",
-        "report.html (the same table and bar charts, one self-contained page).",
-        "--config/--set apply to every arm (e.g. --steps 150)."})
+    header = "On-policy vs off-policy vs none, and the GQA retrofit's choices, at equal budgets over seeds.",
+    sortOptions = false,
+    description = {"Retrofits the embedded base model to GQA once per arm and seed. Every arm trains the same",
+        "number of target positions (--positions): a corpus row trains data.seq_len positions, a rollout",
+        "row at most onpolicy.max_new_tokens, so rollout arms take more steps.",
+        "",
+        "Objectives: cross_entropy; corpus_fkl, corpus_rkl (corpus rows, forward/reverse KL);",
+        "rollout_fkl, rollout_rkl (the student's own rollouts, forward/reverse KL); mixed_rkl (half and",
+        "half, reverse KL). Retrofit (corpus rows, forward KL; baseline corpus_fkl = 2 KV heads,",
+        "mean-pool, gradual): kv2_mean_pool_abrupt (graduality off); kv2/kv1 x mean_pool/keep_one/random.",
+        "",
+        "Evaluations per arm, overall and per genre: forward KL, gap recovered and top-1 agreement on",
+        "held-out text; the teacher's NLL and the reverse KL on the student's own continuations of",
+        "held-out document beginnings. Mean +- sample std over seeds, and which differences exceed the",
+        "seed spread. Writes HOME/runs/experiment/{table.md,results.json,report.html}.",
+        "--config/--set apply to every arm; train.steps and the schedule are set per arm from the budget."})
 final class ExperimentCommand implements Callable<Integer> {
 
   @ParentCommand
   GraftCommand parent;
 
+  @Option(names = "--preset", defaultValue = "full", paramLabel = "NAME",
+      description = {"full: 3 seeds, 65,536 positions per arm, every arm (about 1 h on 2 cores);",
+          "quick: 1 seed, 8,192 positions, the objective arms only, smaller evaluations (a smoke run).",
+          "Default: ${DEFAULT-VALUE}."})
+  String preset;
+
+  @Option(names = "--seeds", paramLabel = "N", description = "Seeds per arm (overrides the preset).")
+  Integer seeds;
+
+  @Option(names = "--positions", paramLabel = "N",
+      description = "Trained target positions per arm (overrides the preset).")
+  Long positions;
+
+  @Option(names = "--study", paramLabel = "NAME",
+      description = "objectives | retrofit | all (overrides the preset's arms).")
+  String study;
+
   @Mixin
   RunOptions run = new RunOptions();
 
-  /** Arm name → overrides on top of the user's config. */
-  static final Map<String, List<String>> ARMS = arms();
+  /** What a preset sets; the options override it. */
+  record Preset(int seeds, long positions, List<Study> studies, List<String> overrides) {}
 
-  private static Map<String, List<String>> arms() {
-    Map<String, List<String>> m = new LinkedHashMap<>();
-    m.put("cross_entropy", List.of("loss.divergence=ce", "onpolicy.fraction=0"));
-    m.put("off_policy_forward_kl", List.of("loss.divergence=forward_kl", "onpolicy.fraction=0"));
-    m.put("on_policy_reverse_kl", List.of("loss.divergence=reverse_kl", "onpolicy.fraction=1"));
-    m.put("mixed_reverse_kl", List.of("loss.divergence=reverse_kl", "onpolicy.fraction=0.5"));
-    return m;
+  static Preset preset(String name) {
+    return switch (name) {
+      case "full" -> new Preset(3, 65_536, List.of(Study.OBJECTIVES, Study.RETROFIT), List.of());
+      case "quick" -> new Preset(1, 8_192, List.of(Study.OBJECTIVES),
+          List.of("eval.sequences=32", "eval.continuations=16"));
+      default -> throw new IllegalArgumentException("unknown --preset '" + name + "' (expected full or quick)");
+    };
+  }
+
+  static List<Study> studies(String name, Preset p) {
+    if (name == null) {
+      return p.studies();
+    }
+    return switch (name) {
+      case "all" -> List.of(Study.OBJECTIVES, Study.RETROFIT);
+      case "objectives" -> List.of(Study.OBJECTIVES);
+      case "retrofit" -> List.of(Study.RETROFIT);
+      default -> throw new IllegalArgumentException("unknown --study '" + name
+          + "' (expected objectives, retrofit or all)");
+    };
   }
 
   @Override
   public Integer call() throws Exception {
+    Preset p = preset(preset);
+    int n = seeds == null ? p.seeds() : seeds;
+    long budget = positions == null ? p.positions() : positions;
+    if (n < 1 || budget < 1) {
+      throw new IllegalArgumentException("--seeds (" + n + ") and --positions (" + budget + ") must be >= 1");
+    }
+    List<Study> which = studies(study, p);
     Home home = new Home(parent.home);
     Path base = BenchCommand.baseModel(home);
     RunConfig common = run.load();
-    Path root = home.run("experiment");
-    Map<String, DistillReport> reports = new LinkedHashMap<>();
-    for (var arm : ARMS.entrySet()) {
-      RunConfig cfg = common.with("output=" + root.resolve(arm.getKey()));
-      for (String o : arm.getValue()) {
-        cfg = cfg.with(o);
-      }
-      System.out.println("\n=== " + arm.getKey() + " ===");
-      reports.put(arm.getKey(), Loopback.run(home, RunPlan.of(cfg), base, System.out, false));
+    for (String o : p.overrides()) {
+      common = common.with(o);
     }
-    String table = table(reports, common);
+    Path root = home.run("experiment");
+    List<Arm> arms = ExperimentArms.all().stream().filter(a -> which.contains(a.study())
+        || (a.name().equals("corpus_fkl") && which.contains(Study.RETROFIT))).toList();
+    // Check every arm's config before the first run.
+    for (Arm a : arms) {
+      RunPlan.of(ExperimentArms.sized(common, a, budget, 0, root.resolve(a.name()).toString()));
+    }
+    long t0 = System.nanoTime();
+    Map<String, List<DistillReport>> reports = new LinkedHashMap<>();
+    int total = arms.size() * n;
+    int done = 0;
+    for (int seed = 0; seed < n; seed++) {
+      for (Arm a : arms) {
+        RunConfig cfg = ExperimentArms.sized(common, a, budget, seed,
+            root.resolve(a.name()).resolve("seed-" + seed).toString());
+        System.out.printf(Locale.ROOT, "%n=== %s, seed %d (run %d of %d, %.0f min so far) ===%n", a.name(), seed,
+            ++done, total, (System.nanoTime() - t0) / 60e9);
+        reports.computeIfAbsent(a.name(), k -> new ArrayList<>())
+            .add(Loopback.run(home, RunPlan.of(cfg), base, System.out, true));
+      }
+    }
+    double minutes = (System.nanoTime() - t0) / 60e9;
+    String table = tables(reports, arms, which, n, budget, common, minutes);
     System.out.println();
     System.out.print(table);
     Files.createDirectories(root);
     Files.writeString(root.resolve("table.md"), table);
-    Files.writeString(root.resolve("results.json"), json(reports));
-    Map<String, List<DistillReport>> arms = new LinkedHashMap<>();
-    reports.forEach((name, r) -> arms.put(name, List.of(r)));
-    ExperimentReportPage.write(root, title(common).strip(), arms);
-    System.out.println("written to " + root.resolve("table.md") + ", results.json and "
-        + ExperimentReportPage.FILE);
+    Files.writeString(root.resolve("results.json"), json(reports, n, budget, minutes));
+    ExperimentReportPage.write(root, title(n, budget, common).strip(), reports);
+    System.out.println("written to " + root.resolve("table.md") + ", results.json and " + ExperimentReportPage.FILE);
     return 0;
   }
 
-  static String table(Map<String, DistillReport> reports, RunConfig c) {
-    StringBuilder sb = new StringBuilder(title(c)).append(System.lineSeparator());
-    sb.append("| arm | trained positions | KL before | KL after | gap recovered | perplexity (teacher) | top-1 agreement |\n");
-    sb.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
-    reports.forEach((name, r) -> {
-      EvalMetrics b = r.before().overall();
-      EvalMetrics a = r.after().overall();
-      sb.append(String.format(Locale.ROOT, "| %s | %,d | %.4f | %.4f | %.1f%% | %.2f (%.2f) | %.3f |%n", name,
-          r.outcome().tokensSeen(), b.meanKl(), a.meanKl(), 100 * a.gapRecovered(b), a.studentPerplexity(),
-          a.teacherPerplexity(), a.top1Agreement()));
-    });
-    sb.append("\nGap recovered per genre:\n\n| genre |");
-    reports.keySet().forEach(n -> sb.append(' ').append(n).append(" |"));
-    sb.append("\n| --- |");
-    reports.keySet().forEach(n -> sb.append(" ---: |"));
-    sb.append('\n');
-    DistillReport first = reports.values().iterator().next();
-    for (String genre : first.after().byDomain().keySet()) {
-      sb.append("| ").append(genre).append(" |");
-      reports.values().forEach(r -> sb.append(String.format(Locale.ROOT, " %.1f%% |",
-          100 * r.after().byDomain().get(genre).gapRecovered(r.before().byDomain().get(genre)))));
-      sb.append('\n');
+  static String tables(Map<String, List<DistillReport>> reports, List<Arm> arms, List<Study> which, int seeds,
+      long budget, RunConfig c, double minutes) {
+    StringBuilder sb = new StringBuilder(title(seeds, budget, c));
+    sb.append(String.format(Locale.ROOT, "Wall time of the whole experiment: %.1f min.%n", minutes));
+    for (Study s : which) {
+      Map<String, List<DistillReport>> in = new LinkedHashMap<>();
+      for (Arm a : arms) {
+        if ((a.study() == s || (s == Study.RETROFIT && a.name().equals("corpus_fkl"))) && reports.containsKey(a.name())) {
+          in.put(a.name(), reports.get(a.name()));
+        }
+      }
+      sb.append(s == Study.OBJECTIVES ? "\n## Objectives\n\n" : "\n## GQA retrofit: graduality and KV init\n\n");
+      sb.append(ExperimentTables.armTable(in)).append('\n');
+      sb.append("Differences against the seed spread (twice the standard error of the difference):\n\n");
+      sb.append(ExperimentTables.separations(in, s == Study.OBJECTIVES ? OBJECTIVE_PAIRS : RETROFIT_PAIRS));
+      sb.append('\n').append(ExperimentTables.genreTables(in));
     }
     return sb.toString();
   }
 
-  private static String title(RunConfig c) {
-    return String.format(Locale.ROOT, "GQA retrofit, %d steps x %d sequences of %d tokens each arm%n",
-        c.train().steps(), c.train().batchSize(), c.data().seqLen());
+  /** The comparisons the seeds' claim is about: on-policy vs off-policy vs none. */
+  static final List<String[]> OBJECTIVE_PAIRS = List.of(new String[] {"rollout_rkl", "corpus_fkl"},
+      new String[] {"rollout_rkl", "corpus_rkl"}, new String[] {"mixed_rkl", "corpus_fkl"},
+      new String[] {"corpus_fkl", "cross_entropy"}, new String[] {"rollout_rkl", "cross_entropy"},
+      new String[] {"rollout_fkl", "rollout_rkl"});
+
+  static final List<String[]> RETROFIT_PAIRS = List.of(new String[] {"corpus_fkl", "kv2_mean_pool_abrupt"},
+      new String[] {"corpus_fkl", "kv2_keep_one"}, new String[] {"corpus_fkl", "kv2_random"},
+      new String[] {"kv1_mean_pool", "kv1_keep_one"}, new String[] {"kv1_mean_pool", "kv1_random"});
+
+  private static String title(int seeds, long budget, RunConfig c) {
+    return String.format(Locale.ROOT, "# GQA retrofit of the embedded base model: %,d trained target positions per arm,"
+            + " %d seed%s, batch %d x %d tokens, rollouts of %d + up to %d tokens%n%n", budget, seeds,
+        seeds == 1 ? "" : "s", c.train().batchSize(), c.data().seqLen(), c.onpolicy().promptTokens(),
+        c.onpolicy().maxNewTokens());
   }
 
-  private static String json(Map<String, DistillReport> reports) throws Exception {
+  private static String json(Map<String, List<DistillReport>> reports, int seeds, long budget, double minutes)
+      throws Exception {
     ObjectMapper m = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     ObjectNode root = m.createObjectNode();
+    root.put("seeds", seeds);
+    root.put("positions_per_arm", budget);
+    root.put("wall_minutes", minutes);
     ArrayNode arms = root.putArray("arms");
-    reports.forEach((n, r) -> arms.addObject().put("arm", n).set("report", r.toJson()));
+    reports.forEach((n, runs) -> {
+      ObjectNode arm = arms.addObject().put("arm", n);
+      ArrayNode rs = arm.putArray("runs");
+      runs.forEach(r -> rs.add(r.toJson()));
+    });
     return m.writeValueAsString(root);
   }
 }

@@ -117,8 +117,9 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
     }
   }
 
-  /** Held-out evaluation and the α = 0 exactness check. */
   /**
+   * Held-out evaluation and the α = 0 exactness check.
+   *
    * @param continuations held-out document beginnings the student continues after training (and
    *     before, and the teacher itself), each judged by the teacher; 0 turns this off
    */

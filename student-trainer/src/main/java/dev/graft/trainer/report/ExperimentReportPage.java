@@ -1,5 +1,6 @@
 package dev.graft.trainer.report;
 
+import dev.graft.trainer.distill.ContinuationEvaluator;
 import dev.graft.trainer.distill.DistillReport;
 import dev.graft.trainer.distill.EvalMetrics;
 import dev.graft.trainer.report.HtmlTable.Cell;
@@ -55,7 +56,8 @@ public final class ExperimentReportPage {
     HtmlPage page = new HtmlPage("Graft experiment", title);
     page.section("arms", "Arms", "<div class=\"scroll\">" + armTable(arms) + "</div><p class=\"note\">"
         + "With several seeds per arm, values are mean ± sample standard deviation (n seeds). \"After\" is each"
-        + " run's final evaluation, every α at 1.</p>");
+        + " run's final evaluation, every α at 1. \"Own text\": the student's continuations of held-out document"
+        + " beginnings, judged by the teacher (per generated token).</p>");
     String chart = new BarChart("Gap recovered per arm", "arm", GAP, names).series(GAP, gaps).percent().svg();
     page.section("gap", "Gap recovered", "<div class=\"charts\">" + HtmlPage.figure(chart,
         "1 − KL after / KL before on the held-out set; error bars are ± one standard deviation over seeds.", false)
@@ -66,20 +68,34 @@ public final class ExperimentReportPage {
   }
 
   private static String armTable(Map<String, List<DistillReport>> arms) {
-    HtmlTable t = new HtmlTable("arms", List.of("arm", "seeds", "trained positions", "KL before", "KL after",
-        GAP, "perplexity (teacher)", "top-1 agreement"));
+    HtmlTable t = new HtmlTable("arms", List.of("arm", "seeds", "trained positions", "generated tokens", "wall s",
+        "KL before", "KL after", GAP, "perplexity (teacher)", "top-1 agreement", "teacher NLL, own text",
+        "reverse KL, own text"));
     arms.forEach((name, runs) -> {
       Cell ppl = cell(spread(runs, r -> r.after().overall().studentPerplexity()), "%.2f", false);
       Spread teacher = spread(runs, r -> r.after().overall().teacherPerplexity());
       t.row(List.of(Cell.text(name), Cell.num(runs.size(), Integer.toString(runs.size())),
           cell(spread(runs, r -> r.outcome().tokensSeen()), "%,.0f", false),
+          cell(spread(runs, r -> r.outcome().generatedTokens()), "%,.0f", false),
+          cell(spread(runs, DistillReport::wallSeconds), "%.0f", false),
           cell(spread(runs, r -> r.before().overall().meanKl()), "%.4f", false),
           cell(spread(runs, r -> r.after().overall().meanKl()), "%.4f", false),
           cell(spread(runs, r -> gap(r.before().overall(), r.after().overall())), "%.1f", true),
           new Cell(ppl.text() + " (" + teacher.format("%.2f", false) + ")", ppl.value(), ppl.cls(), ppl.data()),
-          cell(spread(runs, r -> r.after().overall().top1Agreement()), "%.3f", false)));
+          cell(spread(runs, r -> r.after().overall().top1Agreement()), "%.3f", false),
+          writing(runs, ContinuationEvaluator.Metrics::teacherNll, "%.3f"),
+          writing(runs, ContinuationEvaluator.Metrics::reverseKl, "%.4f")));
     });
     return t.html();
+  }
+
+  /** A metric of the students' own continuations; blank when the runs did not evaluate them. */
+  private static Cell writing(List<DistillReport> runs, ToDoubleFunction<ContinuationEvaluator.Metrics> f,
+      String fmt) {
+    if (runs.stream().anyMatch(r -> r.continuations() == null)) {
+      return Cell.text("");
+    }
+    return cell(spread(runs, r -> f.applyAsDouble(r.continuations().after().overall())), fmt, false);
   }
 
   private static String genreChart(Map<String, List<DistillReport>> arms) {
