@@ -5,6 +5,7 @@ import dev.graft.proto.v1.GetModelInfoRequest;
 import dev.graft.proto.v1.ModelInfo;
 import dev.graft.proto.v1.ScoreChunk;
 import dev.graft.proto.v1.TeacherServiceGrpc;
+import dev.graft.service.Descriptions;
 import dev.graft.teacher.Scores;
 import dev.graft.teacher.TeacherProtos;
 import io.grpc.Status;
@@ -69,22 +70,25 @@ final class TeacherGrpcService extends TeacherServiceGrpc.TeacherServiceImplBase
     ticket.result().whenCompleteAsync(stream::start, executor);
   }
 
-  /** The one place where domain failures become gRPC statuses. */
+  /**
+   * The one place where domain failures become gRPC statuses; every description is bounded
+   * ({@link Descriptions#bound}) so that it fits in the trailers whatever the request held.
+   */
   static Status toStatus(Throwable e) {
     Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
     if (cause instanceof IllegalArgumentException) {
-      return Status.INVALID_ARGUMENT.withDescription(cause.getMessage());
+      return Status.INVALID_ARGUMENT.withDescription(Descriptions.bound(cause.getMessage()));
     }
     if (cause instanceof TeacherOverloadedException) {
-      return Status.RESOURCE_EXHAUSTED.withDescription(cause.getMessage());
+      return Status.RESOURCE_EXHAUSTED.withDescription(Descriptions.bound(cause.getMessage()));
     }
     if (cause instanceof IllegalStateException) {
-      return Status.UNAVAILABLE.withDescription(cause.getMessage());
+      return Status.UNAVAILABLE.withDescription(Descriptions.bound(cause.getMessage()));
     }
     if (cause instanceof CancellationException) {
       return Status.CANCELLED.withDescription("the request was cancelled");
     }
-    return Status.INTERNAL.withDescription("teacher failed: " + cause).withCause(cause);
+    return Status.INTERNAL.withDescription(Descriptions.bound("teacher failed: " + cause)).withCause(cause);
   }
 
   private void record(Status status, long startNanos) {
