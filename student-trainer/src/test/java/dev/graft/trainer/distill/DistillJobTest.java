@@ -11,10 +11,13 @@ import dev.graft.model.LlamaConfig;
 import dev.graft.model.LlamaModel;
 import dev.graft.teacher.ScoreRequest;
 import dev.graft.teacher.Scores;
+import dev.graft.teacher.TeacherClient;
 import dev.graft.teacher.TeacherInfo;
 import dev.graft.teacher.TeacherLimits;
+import dev.graft.teacher.TeacherMismatchException;
 import dev.graft.teacher.TeacherScorer;
 import dev.graft.teacher.server.LocalTeacher;
+import dev.graft.teacher.server.TeacherServer;
 import dev.graft.trainer.plan.RunConfig;
 import dev.graft.trainer.plan.RunPlan;
 import java.nio.file.Files;
@@ -111,6 +114,26 @@ class DistillJobTest {
         () -> run(dir, other, new DistillListener() {}));
     assertTrue(e.getMessage().contains("tokenizer mismatch") && e.getMessage().contains("f00d")
         && e.getMessage().contains(teacher.info().tokenizerFingerprint()), e.getMessage());
+  }
+
+  @Test
+  void teacherReplicasServingDifferentModels_stopTheRunBeforeTraining(@TempDir Path dir) throws Exception {
+    LlamaConfig c = LlamaConfig.read(TinyTeacher.dir().resolve(HfCheckpoint.CONFIG_FILE));
+    try (NDManager m = NDManager.newBaseManager();
+        LlamaModel other = LlamaModel.random(c, m, 99);
+        LocalTeacher wrong = new LocalTeacher(other, TeacherLimits.of(c.maxPositionEmbeddings()));
+        TeacherServer right = TeacherServer.builder().teacher(teacher).build().start();
+        TeacherServer second = TeacherServer.builder().teacher(wrong).build().start();
+        TeacherClient replicas = TeacherClient.connect(
+            List.of("localhost:" + right.port(), "localhost:" + second.port()))) {
+      Losses l = new Losses(-1);
+      TeacherMismatchException e = assertThrows(TeacherMismatchException.class, () -> run(dir, replicas, l));
+      assertTrue(e.getMessage().contains("localhost:" + second.port())
+          && e.getMessage().contains(wrong.info().modelFingerprint())
+          && e.getMessage().contains(teacher.info().modelFingerprint()), e.getMessage());
+      assertTrue(l.byStep.isEmpty(), "no step may run");
+      assertEquals(0, right.metrics().requests("ok") + second.metrics().requests("ok"), "nothing was scored");
+    }
   }
 
   @Test

@@ -122,7 +122,8 @@ final class TeacherGrpcService extends TeacherServiceGrpc.TeacherServiceImplBase
         finish(toStatus(error));
         return;
       }
-      chunks = new ScoreChunker(scores, valueType, info.getVocabSize(), chunkBytes);
+      chunks = new ScoreChunker(scores, valueType, info.getVocabSize(), chunkBytes,
+          info.getModelFingerprint());
       tokens = (long) scores.batch() * scores.length();
       drain();
     }

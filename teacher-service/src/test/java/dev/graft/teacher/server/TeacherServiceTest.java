@@ -232,6 +232,7 @@ class TeacherServiceTest {
     ChunkAssembler assembler = new ChunkAssembler(2, 16, new ScoreRequest.Full(1f));
     for (ScoreChunk c : chunks) {
       assertTrue(c.getSerializedSize() <= budget, "chunk of " + c.getSerializedSize() + " bytes");
+      assertEquals(teacher.info().modelFingerprint(), c.getModelFingerprint());
       assembler.accept(c);
     }
     assertArrayEquals(((Scores.Full) teacher.score(ids, new ScoreRequest.Full(1f))).logProbs(),
