@@ -9,6 +9,7 @@ import dev.graft.checkpoint.HfCheckpoint;
 import dev.graft.data.TokenBatch;
 import dev.graft.model.LlamaConfig;
 import dev.graft.model.LlamaModel;
+import dev.graft.sampler.FakeRolloutSource;
 import dev.graft.teacher.ScoreRequest;
 import dev.graft.teacher.Scores;
 import dev.graft.teacher.TeacherClient;
@@ -53,6 +54,24 @@ class DistillJobTest {
       return job.run(t, TinyTeacher.CORPUS, m, l, TinyTeacher.quiet());
     }
   }
+
+  /** An on-policy run: a fake sampler completes the rows, stamped with each published version. */
+  private static DistillReport runOnPolicy(Path dir, FakeRolloutSource samplers, List<Long> published,
+      DistillListener l, String... set) throws Exception {
+    RunConfig cfg = RunConfig.load(null, TinyTeacher.overrides(set));
+    RunPlan.Bound plan = RunPlan.of(cfg).bind(LlamaConfig.read(TinyTeacher.dir().resolve(HfCheckpoint.CONFIG_FILE)));
+    DistillJob job = new DistillJob(plan, TinyTeacher.dir(), dir.resolve("run"), dir.resolve("student"));
+    PolicyPublisher sink = update -> {
+      published.add(update.version());
+      samplers.setPolicyVersion(update.version());
+    };
+    try (NDManager m = NDManager.newBaseManager()) {
+      return job.run(new Peers(teacher, samplers, sink), teacher, TinyTeacher.CORPUS, m, l, TinyTeacher.quiet());
+    }
+  }
+
+  private static final String[] ON_POLICY = {"checkpoint.every=3", "onpolicy.fraction=0.25",
+      "onpolicy.prompt_tokens=8", "onpolicy.max_new_tokens=16", "onpolicy.publish_every=2", "server.port=0"};
 
   private static final class Losses implements DistillListener {
     final List<Double> byStep = new ArrayList<>();
@@ -165,6 +184,50 @@ class DistillJobTest {
     assertEquals(whole.byStep.subList(0, 4), first.byStep);
     // Resumed from the step-3 checkpoint: steps 4..6 again, identical to the uninterrupted run.
     assertEquals(whole.byStep.subList(3, 6), second.byStep);
+  }
+
+  @Test
+  void resume_ofAnOnPolicyRun_afterKill_continuesExactly(@TempDir Path dir) throws Exception {
+    int vocab = teacher.info().vocabSize();
+    Losses whole = new Losses(-1);
+    FakeRolloutSource wholeSamplers = new FakeRolloutSource(vocab, 64, 5);
+    List<Long> wholeVersions = new ArrayList<>();
+    runOnPolicy(dir.resolve("a"), wholeSamplers, wholeVersions, whole, ON_POLICY);
+    Losses first = new Losses(5);
+    List<Long> firstVersions = new ArrayList<>();
+    assertThrows(IllegalStateException.class, () -> runOnPolicy(dir.resolve("b"),
+        new FakeRolloutSource(vocab, 64, 5), firstVersions, first, ON_POLICY));
+    Losses second = new Losses(-1);
+    FakeRolloutSource secondSamplers = new FakeRolloutSource(vocab, 64, 5);
+    List<Long> secondVersions = new ArrayList<>();
+    runOnPolicy(dir.resolve("b"), secondSamplers, secondVersions, second, ON_POLICY);
+
+    assertEquals(6, whole.byStep.size());
+    assertEquals(6, wholeSamplers.calls(), "every step had on-policy rows");
+    assertEquals(List.of(0L, 2L, 4L), wholeVersions);
+    assertEquals(whole.byStep.subList(0, 4), first.byStep);
+    // Resumed from the step-3 checkpoint, which it publishes first: steps 4..6 again, with the
+    // same rollouts and losses as the uninterrupted run.
+    assertEquals(List.of(3L, 4L), secondVersions);
+    assertEquals(3, secondSamplers.calls());
+    assertEquals(whole.byStep.subList(3, 6), second.byStep);
+  }
+
+  @Test
+  void resume_withAChangedConfig_isRefused_namingWhy(@TempDir Path dir) throws Exception {
+    int vocab = teacher.info().vocabSize();
+    assertThrows(IllegalStateException.class, () -> runOnPolicy(dir, new FakeRolloutSource(vocab, 64, 5),
+        new ArrayList<>(), new Losses(5), ON_POLICY));
+    for (String change : List.of("onpolicy.max_new_tokens=12", "train.lr=2e-3")) {
+      List<String> changed = new ArrayList<>(List.of(ON_POLICY));
+      changed.add(change);
+      Losses l = new Losses(-1);
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> runOnPolicy(dir,
+          new FakeRolloutSource(vocab, 64, 5), new ArrayList<>(), l, changed.toArray(String[]::new)), change);
+      assertTrue(e.getMessage().contains("holds a checkpoint (step 3)")
+          && e.getMessage().contains("different retrofit/loss/data/train config"), change + ": " + e.getMessage());
+      assertTrue(l.byStep.isEmpty(), change + ": no step may run");
+    }
   }
 
   @Test
