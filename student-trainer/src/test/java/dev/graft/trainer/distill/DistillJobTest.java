@@ -24,7 +24,9 @@ import dev.graft.trainer.plan.RunPlan;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -243,17 +245,35 @@ class DistillJobTest {
   }
 
   @Test
-  void everyObjectiveAndTargetMode_trains(@TempDir Path dir) throws Exception {
-    for (String[] set : new String[][] {{"loss.targets=full"}, {"loss.divergence=reverse_kl"},
-        {"loss.divergence=jsd:0.5"}, {"loss.divergence=skew_kl:0.1"}, {"loss.divergence=tv"},
-        {"loss.divergence=ce"}, {"loss.temperature=2", "loss.value_dtype=fp32"}}) {
+  void everyObjectiveAndTargetMode_trains_andTheirFirstLossesKeepTheDivergencesOrder(@TempDir Path dir)
+      throws Exception {
+    // Step 1 of every run sees the same batch and the same student, so its losses are divergences
+    // of one pair (p, q) per position (fp32 targets: one p for all) and must obey their bounds.
+    Map<String, Double> first = new LinkedHashMap<>();
+    for (String set : List.of("loss.divergence=forward_kl", "loss.targets=full", "loss.divergence=reverse_kl",
+        "loss.divergence=jsd:0.5", "loss.divergence=skew_kl:0.1", "loss.divergence=tv", "loss.divergence=ce",
+        "loss.temperature=2")) {
       Losses l = new Losses(-1);
-      DistillReport r = run(dir.resolve(String.join("_", set).replace(':', '-')), teacher, l,
-          set);
-      assertEquals(6, l.byStep.size(), String.join(",", set));
-      assertTrue(l.byStep.stream().allMatch(Double::isFinite), String.join(",", set) + ": " + l.byStep);
-      assertTrue(Double.isFinite(r.after().overall().meanKl()));
+      DistillReport r = run(dir.resolve(set.replace(':', '-')), teacher, l, set, "loss.value_dtype=fp32");
+      assertEquals(6, l.byStep.size(), set);
+      assertTrue(l.byStep.stream().allMatch(v -> Double.isFinite(v) && v >= 0), set + ": " + l.byStep);
+      assertTrue(Double.isFinite(r.after().overall().meanKl()), set);
+      first.put(set.substring(set.indexOf('=') + 1), l.byStep.get(0));
     }
+    double fkl = first.get("forward_kl");
+    double rkl = first.get("reverse_kl");
+    double slack = 1e-5 * fkl;
+    assertTrue(fkl > 1e-4 && rkl > 1e-4, "at step 1 the student differs from the teacher: " + first);
+    assertTrue(first.get("full") >= fkl - slack,
+        "forward KL over the vocabulary bounds its top-k + tail value from above: " + first);
+    assertTrue(first.get("skew_kl:0.1") <= 0.9 * fkl + slack,
+        "KL(p || 0.1p + 0.9q) <= 0.9 KL(p || q): " + first);
+    assertTrue(first.get("jsd:0.5") <= 0.25 * (fkl + rkl) + slack && first.get("jsd:0.5") <= Math.log(2),
+        "JSD <= (KL(p||q) + KL(q||p)) / 4 and <= log 2: " + first);
+    assertTrue(first.get("tv") <= Math.sqrt(fkl / 2) + slack, "Pinsker: TV <= sqrt(KL / 2): " + first);
+    assertTrue(first.get("tv") > 0 && first.get("jsd:0.5") > 0 && first.get("skew_kl:0.1") > 0, first.toString());
+    assertEquals(first.size(), first.values().stream().distinct().count(),
+        "every setting changes the loss: " + first);
   }
 
   /** Forwards everything to another scorer. */
