@@ -167,9 +167,7 @@ public final class TeacherClient implements TeacherScorer {
     if (checked.get(replica) == 1) {
       return;
     }
-    TeacherInfo info = fetchInfo(channel);
-    TeacherInfo a = agreed;
-    requireSame(a, -1, info, replica);
+    requireSame(agreed, -1, fetchInfo(channel), replica);
     checked.set(replica, 1);
   }
 

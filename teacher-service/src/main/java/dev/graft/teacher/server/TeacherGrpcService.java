@@ -60,8 +60,8 @@ final class TeacherGrpcService extends TeacherServiceGrpc.TeacherServiceImplBase
       ticket = batcher.submit(decoded.tokens(), decoded.request());
     } catch (RuntimeException e) {
       Status status = toStatus(e);
+      record(status, start); // before the client can see the end
       call.onError(status.asRuntimeException());
-      record(status, start);
       return;
     }
     ResponseStream stream = new ResponseStream(call, ticket, valueType, start);
@@ -152,12 +152,12 @@ final class TeacherGrpcService extends TeacherServiceGrpc.TeacherServiceImplBase
     private void finish(Status status) {
       done = true;
       ticket.close();
+      record(status, startNanos); // before the client can see the end
       if (status.isOk()) {
         call.onCompleted();
       } else {
         call.onError(status.asRuntimeException());
       }
-      record(status, startNanos);
     }
   }
 }
