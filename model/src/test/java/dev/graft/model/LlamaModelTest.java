@@ -11,12 +11,15 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class LlamaModelTest {
 
@@ -64,6 +67,52 @@ class LlamaModelTest {
       assertEquals(new Shape(2, 9, 97), la.getShape());
       assertArrayEquals(la.toFloatArray(), b.forward(ids).toFloatArray());
     }
+  }
+
+  @ParameterizedTest(name = "kvHeads={0} tied={1}")
+  @CsvSource({"4,false", "2,true", "1,false"})
+  void forward_matchesADoublePrecisionReference_writtenFromTheEquations(int kvHeads, boolean tied) {
+    LlamaConfig cfg = new LlamaConfig(97, 64, 172, 2, 4, kvHeads, 128, 1e-5, 10000.0, tied, 0, 1);
+    int b = 2;
+    int t = 9;
+    Random rng = new Random(17);
+    try (NDManager m = manager.newSubManager();
+        LlamaModel init = LlamaModel.random(cfg, m, 3)) {
+      // Norm weights start at one; random ones make the reference check that they are applied.
+      Map<String, float[]> w = new LinkedHashMap<>();
+      init.namedParameters().forEach((name, p) -> w.put(name, p.toFloatArray()));
+      w.replaceAll((name, v) -> name.endsWith("norm.weight") ? aroundOne(rng, v.length) : v);
+      Map<String, NDArray> tensors = new LinkedHashMap<>();
+      w.forEach((name, v) -> tensors.put(name, m.create(v, init.namedParameters().get(name).getShape())));
+      try (LlamaModel model = LlamaModel.fromTensors(cfg, m, tensors)) {
+        NDArray ids = randomIds(m, b, t, 97, 5);
+        float[] got = model.forward(ids).toFloatArray();
+        long[] flat = ids.toLongArray();
+        double maxErr = 0;
+        double maxAbs = 0;
+        for (int row = 0; row < b; row++) {
+          double[][] want = ReferenceLlama.logits(cfg, w, Arrays.copyOfRange(flat, row * t, row * t + t));
+          for (int i = 0; i < t; i++) {
+            for (int v = 0; v < cfg.vocabSize(); v++) {
+              double g = got[(row * t + i) * cfg.vocabSize() + v];
+              maxErr = Math.max(maxErr, Math.abs(g - want[i][v]));
+              maxAbs = Math.max(maxAbs, Math.abs(want[i][v]));
+            }
+          }
+        }
+        assertTrue(maxAbs > 0.1, "the logits must not be trivially small: " + maxAbs);
+        assertTrue(maxErr < 1e-4 * Math.max(1, maxAbs), "max |model - reference| = " + maxErr
+            + " for logits up to " + maxAbs);
+      }
+    }
+  }
+
+  private static float[] aroundOne(Random rng, int n) {
+    float[] v = AttentionTest.gaussian(rng, n, 0.2);
+    for (int i = 0; i < n; i++) {
+      v[i] += 1;
+    }
+    return v;
   }
 
   @Test

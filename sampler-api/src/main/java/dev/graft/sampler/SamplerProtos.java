@@ -5,6 +5,7 @@ import dev.graft.proto.v1.FinishReason;
 import dev.graft.proto.v1.GenerateRequest;
 import dev.graft.proto.v1.SamplingParameters;
 import dev.graft.proto.v1.Tensor;
+import dev.graft.service.Descriptions;
 import dev.graft.service.WireTensors;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -45,7 +46,8 @@ public final class SamplerProtos {
   public static Decoded decode(GenerateRequest request) {
     if (request.getPromptLengths().getShapeCount() != 1 || request.getPromptTokens().getShapeCount() != 1) {
       throw new IllegalArgumentException("prompt_tokens and prompt_lengths must be 1-D, got shapes "
-          + request.getPromptTokens().getShapeList() + " and " + request.getPromptLengths().getShapeList());
+          + Descriptions.list(request.getPromptTokens().getShapeList()) + " and "
+          + Descriptions.list(request.getPromptLengths().getShapeList()));
     }
     int[] lengths = decodeInts(request.getPromptLengths(), "prompt_lengths");
     int[] flat = decodeInts(request.getPromptTokens(), "prompt_tokens");

@@ -37,8 +37,22 @@ public final class ReplicaRetry {
     this.unavailable = unavailable;
   }
 
+  /** A call to one replica, told which one: its index in {@link Replicas#names()}. */
+  @FunctionalInterface
+  public interface ReplicaCall<T> {
+    T apply(int replica, ManagedChannel channel);
+  }
+
   /** Runs {@code call} on the next replica, retrying as described above. */
   public <T> T call(String rpc, Function<ManagedChannel, T> call) {
+    return callReplica(rpc, (i, channel) -> call.apply(channel));
+  }
+
+  /**
+   * {@link #call(String, Function)} for a call that needs to know which replica it runs on.
+   * Anything but a {@link StatusRuntimeException} that the call throws ends the loop at once.
+   */
+  public <T> T callReplica(String rpc, ReplicaCall<T> call) {
     StatusRuntimeException last = null;
     List<String> tried = new ArrayList<>();
     for (int attempt = 0; attempt < options.maxAttempts(); attempt++) {
@@ -47,7 +61,7 @@ public final class ReplicaRetry {
       }
       int i = Math.floorMod(next.getAndIncrement(), channels.size());
       try {
-        return call.apply(channels.get(i));
+        return call.apply(i, channels.get(i));
       } catch (StatusRuntimeException e) {
         Status.Code code = e.getStatus().getCode();
         if (code == Status.Code.INVALID_ARGUMENT) {

@@ -17,7 +17,8 @@ import java.util.List;
  * bytes, row-major, dtype and shape spelled out. Float values are packed by the checkpoint
  * code's {@link TensorCodec}, so the wire and the safetensors files round the same way (to
  * nearest even). Decoding checks that the byte count matches shape and dtype and throws
- * {@link IllegalArgumentException} naming the field otherwise.
+ * {@link IllegalArgumentException} naming the field otherwise, with the shape bounded by
+ * {@link Descriptions#list} (a caller may send thousands of dimensions).
  */
 public final class WireTensors {
 
@@ -107,7 +108,7 @@ public final class WireTensors {
   public static TokenBatch decodeTokenBatch(Tensor tensor, String what) {
     if (tensor.getShapeCount() != 2 || tensor.getShape(0) < 1 || tensor.getShape(1) < 1) {
       throw new IllegalArgumentException(what + " must have shape (batch, time) with both >= 1, got "
-          + tensor.getShapeList());
+          + Descriptions.list(tensor.getShapeList()));
     }
     int[] flat = decodeIds(tensor, what);
     return new TokenBatch((int) tensor.getShape(0), (int) tensor.getShape(1), flat);
@@ -157,14 +158,16 @@ public final class WireTensors {
     long n = 1;
     for (long d : tensor.getShapeList()) {
       if (d < 0 || (d > 0 && n > Integer.MAX_VALUE / d)) {
-        throw new IllegalArgumentException(what + " has an invalid shape " + tensor.getShapeList());
+        throw new IllegalArgumentException(what + " has an invalid shape "
+            + Descriptions.list(tensor.getShapeList()));
       }
       n *= d;
     }
     long expected = n * size(tensor.getDtype());
     if (tensor.getData().size() != expected) {
-      throw new IllegalArgumentException(what + " of shape " + tensor.getShapeList() + " and dtype "
-          + tensor.getDtype() + " needs " + expected + " bytes of data, got " + tensor.getData().size());
+      throw new IllegalArgumentException(what + " of shape " + Descriptions.list(tensor.getShapeList())
+          + " and dtype " + tensor.getDtype() + " needs " + expected + " bytes of data, got "
+          + tensor.getData().size());
     }
     return (int) n;
   }

@@ -77,4 +77,21 @@ class WireTensorsTest {
             WireTensors.values(new float[] {1}, 0, 1, DType.DTYPE_FLOAT16, 1), "rollout log_probs",
             List.of(DType.DTYPE_FLOAT32))).getMessage());
   }
+
+  @Test
+  void malformedShapes_areNamedInBoundedMessages() {
+    Tensor.Builder manyDims = Tensor.newBuilder().setDtype(DType.DTYPE_INT32)
+        .setData(com.google.protobuf.ByteString.copyFrom(new byte[8]));
+    for (int i = 0; i < 5000; i++) {
+      manyDims.addShape(1);
+    }
+    Tensor t = manyDims.build();
+    for (Runnable decode : List.<Runnable>of(() -> WireTensors.decodeTokenBatch(t, "tokens"),
+        () -> WireTensors.decodeIds(t, "tokens"), () -> WireTensors.decodeValues(
+            t.toBuilder().setDtype(DType.DTYPE_FLOAT32).build(), "tokens"))) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, decode::run);
+      assertTrue(e.getMessage().length() <= Descriptions.MAX_CHARS, e.getMessage().length() + " characters");
+      assertTrue(e.getMessage().contains("[1, 1, 1, 1, 1, 1, 1, 1, ... (4992 more)]"), e.getMessage());
+    }
+  }
 }

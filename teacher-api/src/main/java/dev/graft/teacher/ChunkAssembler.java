@@ -2,6 +2,7 @@ package dev.graft.teacher;
 
 import dev.graft.proto.v1.ScoreChunk;
 import dev.graft.proto.v1.Tensor;
+import dev.graft.service.Descriptions;
 import dev.graft.service.WireTensors;
 
 /**
@@ -50,7 +51,8 @@ public final class ChunkAssembler {
     } else if (request instanceof ScoreRequest.Full && chunk.hasFull()) {
       Tensor lp = chunk.getFull().getLogProbs();
       if (lp.getShapeCount() != 2 || lp.getShape(0) != count) {
-        fail("full log-probs have shape " + lp.getShapeList() + " for " + count + " positions");
+        fail("full log-probs have shape " + Descriptions.list(lp.getShapeList()) + " for " + count
+            + " positions");
       }
       allocate((int) lp.getShape(1));
       copy(values(lp, "full log-probs"), values, count);

@@ -7,6 +7,7 @@ import dev.graft.proto.v1.SamplerServiceGrpc;
 import dev.graft.sampler.Rollout;
 import dev.graft.sampler.SamplerProtos;
 import dev.graft.sampler.SamplerUnavailableException;
+import dev.graft.service.Descriptions;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
@@ -66,22 +67,25 @@ final class SamplerGrpcService extends SamplerServiceGrpc.SamplerServiceImplBase
     stream.attach(job);
   }
 
-  /** The one place where domain failures become gRPC statuses. */
+  /**
+   * The one place where domain failures become gRPC statuses; every description is bounded
+   * ({@link Descriptions#bound}) so that it fits in the trailers whatever the request held.
+   */
   static Status toStatus(Throwable e) {
     Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
     if (cause instanceof IllegalArgumentException) {
-      return Status.INVALID_ARGUMENT.withDescription(cause.getMessage());
+      return Status.INVALID_ARGUMENT.withDescription(Descriptions.bound(cause.getMessage()));
     }
     if (cause instanceof SamplerOverloadedException) {
-      return Status.RESOURCE_EXHAUSTED.withDescription(cause.getMessage());
+      return Status.RESOURCE_EXHAUSTED.withDescription(Descriptions.bound(cause.getMessage()));
     }
     if (cause instanceof SamplerUnavailableException || cause instanceof IllegalStateException) {
-      return Status.UNAVAILABLE.withDescription(cause.getMessage());
+      return Status.UNAVAILABLE.withDescription(Descriptions.bound(cause.getMessage()));
     }
     if (cause instanceof CancellationException) {
       return Status.CANCELLED.withDescription("the request was cancelled");
     }
-    return Status.INTERNAL.withDescription("sampler failed: " + cause).withCause(cause);
+    return Status.INTERNAL.withDescription(Descriptions.bound("sampler failed: " + cause)).withCause(cause);
   }
 
   /** One response: rollouts wait in {@code pending} until the transport is ready for them. */

@@ -7,17 +7,27 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.graft.proto.v1.GenerateRequest;
+import dev.graft.proto.v1.RolloutChunk;
+import dev.graft.proto.v1.SamplerServiceGrpc;
 import dev.graft.sampler.Rollout;
 import dev.graft.sampler.SamplerClient;
 import dev.graft.sampler.SamplerInfo;
+import dev.graft.sampler.SamplerProtos;
 import dev.graft.sampler.SamplerUnavailableException;
 import dev.graft.sampler.SamplingParams;
+import io.grpc.Grpc;
+import io.grpc.InsecureServerCredentials;
+import io.grpc.Server;
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -111,6 +121,30 @@ class SamplerClientTest {
   }
 
   @Test
+  void replicaDyingMidStream_isRetriedWholeOnAnother_withTheUninterruptedRollouts() throws Exception {
+    DyingSampler dying = new DyingSampler();
+    Server dead = Grpc.newServerBuilderForPort(0, InsecureServerCredentials.create()).addService(dying)
+        .build().start();
+    resources.add(dead::shutdownNow);
+    SamplerServer ready = server(true, 8);
+    SamplerClient client = SamplerClient.builder().endpoints(List.of("localhost:" + dead.getPort(),
+        "localhost:" + ready.port())).maxAttempts(3).sleeper(slept::add).build();
+    resources.add(client);
+    List<int[]> p = prompts(3, 4, 5, 6);
+    SamplingParams params = sampling(1f, 1f, 0, 5, 21);
+
+    List<Rollout> got = client.generate(p, params);
+
+    assertEquals(1, dying.calls.get(), "the dying replica was tried first");
+    assertEquals(List.of(Duration.ofMillis(50)), slept);
+    List<Rollout> uninterrupted = ready.engine().generate(p, params);
+    assertEquals(3, got.size());
+    for (int i = 0; i < 3; i++) {
+      GenerationEngineTest.assertSameRollout(uninterrupted.get(i), got.get(i), "prompt " + i);
+    }
+  }
+
+  @Test
   void noReplicaAvailable_isSamplerUnavailable_afterBoundedAttempts() throws Exception {
     SamplerClient client = client(Duration.ofSeconds(60), server(false, 8));
     var e = assertThrows(SamplerUnavailableException.class,
@@ -160,6 +194,21 @@ class SamplerClientTest {
       }
       assertThrows(IllegalArgumentException.class,
           () -> local.generate(List.of(new int[0]), sampling(1f, 1f, 0, 2, 0)));
+    }
+  }
+
+  /** A replica that sends the first rollout of every call, then dies (UNAVAILABLE). */
+  private static final class DyingSampler extends SamplerServiceGrpc.SamplerServiceImplBase {
+    final AtomicInteger calls = new AtomicInteger();
+
+    @Override
+    public void generate(GenerateRequest request, StreamObserver<RolloutChunk> response) {
+      calls.incrementAndGet();
+      int[] prompt = SamplerProtos.decode(request).prompts().get(0);
+      Rollout partial = new Rollout(prompt, new int[] {1, 2, 3}, new float[] {-1f, -2f, -3f}, 1,
+          Rollout.Finish.MAX_NEW_TOKENS);
+      response.onNext(RolloutChunk.newBuilder().addRollouts(SamplerProtos.encode(0, partial)).build());
+      response.onError(Status.UNAVAILABLE.withDescription("the replica died").asRuntimeException());
     }
   }
 }

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.graft.proto.v1.RolloutChunk;
 import dev.graft.proto.v1.SamplerServiceGrpc;
 import dev.graft.sampler.SamplerClient;
 import dev.graft.sampler.SamplerProtos;
@@ -41,7 +40,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** Health, reflection, metrics, flow control and graceful shutdown of a real server. */
+/** Health, reflection, metrics and graceful shutdown of a real server (flow control: SamplerFlowControlTest). */
 class SamplerServerLifecycleTest {
 
   private final List<AutoCloseable> resources = new ArrayList<>();
@@ -147,44 +146,6 @@ class SamplerServerLifecycleTest {
         "graft_sampler_requests_total{outcome=\"ok\"} 1.0")) {
       assertTrue(body.contains(metric), metric + " in\n" + body);
     }
-  }
-
-  @Test
-  void flowControl_clientReadingOneChunkAtATime_receivesEveryRollout() throws Exception {
-    PolicyHolder holder = TestPolicies.holder(1, 7);
-    resources.add(holder);
-    start(SamplerServer.builder().policies(holder).slots(4));
-    List<Integer> indices = new ArrayList<>();
-    CompletableFuture<Void> done = new CompletableFuture<>();
-    var request = SamplerProtos.encode(prompts(2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3),
-        sampling(1f, 1f, 0, 4, 0));
-    SamplerServiceGrpc.newStub(channel()).generate(request, new ClientResponseObserver<Object, RolloutChunk>() {
-      private ClientCallStreamObserver<Object> call;
-
-      @Override
-      public void beforeStart(ClientCallStreamObserver<Object> requestStream) {
-        call = requestStream;
-        call.disableAutoRequestWithInitial(1);
-      }
-
-      @Override
-      public void onNext(RolloutChunk chunk) {
-        chunk.getRolloutsList().forEach(r -> indices.add(r.getIndex()));
-        call.request(1);
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        done.completeExceptionally(t);
-      }
-
-      @Override
-      public void onCompleted() {
-        done.complete(null);
-      }
-    });
-    done.get(60, TimeUnit.SECONDS);
-    assertEquals(List.of(0, 1, 2, 3, 4, 5, 6, 7, 8, 9), indices.stream().sorted().toList());
   }
 
   @Test

@@ -17,6 +17,7 @@ import dev.graft.proto.v1.Tensor;
 import dev.graft.sampler.Rollout;
 import dev.graft.sampler.SamplerProtos;
 import dev.graft.sampler.SamplingParams;
+import dev.graft.service.Descriptions;
 import dev.graft.service.WireTensors;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
@@ -144,6 +145,25 @@ class SamplerServiceTest {
     assertEquals(Status.Code.INVALID_ARGUMENT, codeOf(ok.toBuilder().setPromptTokens(floats).build()));
     Tensor badLengths = WireTensors.ids(new int[] {4, 3}, 0, 2, DType.DTYPE_INT32, 2);
     assertEquals(Status.Code.INVALID_ARGUMENT, codeOf(ok.toBuilder().setPromptLengths(badLengths).build()));
+  }
+
+  @Test
+  void promptTensorWithThousandsOfDimensions_isInvalidArgument_withABoundedDescription() {
+    GenerateRequest ok = request(prompts(1, 4), sampling(1f, 1f, 0, 5, 0));
+    Tensor.Builder manyDims = ok.getPromptTokens().toBuilder().clearShape();
+    for (int i = 0; i < 5000; i++) {
+      manyDims.addShape(1);
+    }
+    try (LoggedFailures logged = new LoggedFailures()) {
+      Status s = assertThrows(StatusRuntimeException.class,
+          () -> call(ok.toBuilder().setPromptTokens(manyDims).build())).getStatus();
+      assertEquals(Status.Code.INVALID_ARGUMENT, s.getCode(), String.valueOf(s));
+      assertTrue(s.getDescription().length() <= Descriptions.MAX_CHARS, s.getDescription().length() + " characters");
+      assertTrue(s.getDescription().contains("must be 1-D") && s.getDescription().contains("(4992 more)"),
+          s.getDescription());
+      assertEquals(List.of(), logged.withStackTraces(), "a client's mistake is not a server failure");
+    }
+    assertEquals(1, server.metrics().requests("invalid_argument"));
   }
 
   @Test

@@ -5,9 +5,11 @@ import dev.graft.proto.v1.GetStatusRequest;
 import dev.graft.proto.v1.RunPhase;
 import dev.graft.proto.v1.TrainerServiceGrpc;
 import dev.graft.proto.v1.TrainerStatus;
+import dev.graft.service.Descriptions;
+import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 
-/** The {@code TrainerService} RPCs: {@link RunStatus} to proto, nothing else. */
+/** The {@code TrainerService} RPCs: {@link RunStatus} to proto and failures to a status, nothing else. */
 final class TrainerGrpcService extends TrainerServiceGrpc.TrainerServiceImplBase {
 
   private final RunStatus status;
@@ -18,8 +20,23 @@ final class TrainerGrpcService extends TrainerServiceGrpc.TrainerServiceImplBase
 
   @Override
   public void getStatus(GetStatusRequest request, StreamObserver<TrainerStatus> response) {
-    response.onNext(toProto(status.snapshot()));
+    TrainerStatus answer;
+    try {
+      answer = toProto(status.snapshot());
+    } catch (RuntimeException e) {
+      response.onError(toStatus(e).asRuntimeException());
+      return;
+    }
+    response.onNext(answer);
     response.onCompleted();
+  }
+
+  /**
+   * The one place where failures become gRPC statuses, the description bounded
+   * ({@link Descriptions#bound}) so that it fits in the trailers.
+   */
+  static Status toStatus(Throwable e) {
+    return Status.INTERNAL.withDescription(Descriptions.bound("trainer status failed: " + e)).withCause(e);
   }
 
   static TrainerStatus toProto(RunStatus.Snapshot s) {

@@ -11,17 +11,22 @@ import dev.graft.checkpoint.HfCheckpoint;
 import dev.graft.data.TokenBatch;
 import dev.graft.model.LlamaConfig;
 import dev.graft.model.LlamaModel;
+import dev.graft.sampler.FakeRolloutSource;
 import dev.graft.teacher.ScoreRequest;
 import dev.graft.teacher.Scores;
+import dev.graft.teacher.TeacherClient;
 import dev.graft.teacher.TeacherInfo;
 import dev.graft.teacher.TeacherLimits;
+import dev.graft.teacher.TeacherMismatchException;
 import dev.graft.teacher.TeacherScorer;
 import dev.graft.teacher.server.LocalTeacher;
+import dev.graft.teacher.server.TeacherServer;
 import dev.graft.trainer.plan.RunConfig;
 import dev.graft.trainer.plan.RunPlan;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -53,6 +58,24 @@ class DistillJobTest {
       return job.run(t, TinyTeacher.CORPUS, m, l, TinyTeacher.quiet());
     }
   }
+
+  /** An on-policy run: a fake sampler completes the rows, stamped with each published version. */
+  private static DistillReport runOnPolicy(Path dir, FakeRolloutSource samplers, List<Long> published,
+      DistillListener l, String... set) throws Exception {
+    RunConfig cfg = RunConfig.load(null, TinyTeacher.overrides(set));
+    RunPlan.Bound plan = RunPlan.of(cfg).bind(LlamaConfig.read(TinyTeacher.dir().resolve(HfCheckpoint.CONFIG_FILE)));
+    DistillJob job = new DistillJob(plan, TinyTeacher.dir(), dir.resolve("run"), dir.resolve("student"));
+    PolicyPublisher sink = update -> {
+      published.add(update.version());
+      samplers.setPolicyVersion(update.version());
+    };
+    try (NDManager m = NDManager.newBaseManager()) {
+      return job.run(new Peers(teacher, samplers, sink), teacher, TinyTeacher.CORPUS, m, l, TinyTeacher.quiet());
+    }
+  }
+
+  private static final String[] ON_POLICY = {"checkpoint.every=3", "onpolicy.fraction=0.25",
+      "onpolicy.prompt_tokens=8", "onpolicy.max_new_tokens=16", "onpolicy.publish_every=2", "server.port=0"};
 
   private static final class Losses implements DistillListener {
     final List<Double> byStep = new ArrayList<>();
@@ -159,6 +182,26 @@ class DistillJobTest {
   }
 
   @Test
+  void teacherReplicasServingDifferentModels_stopTheRunBeforeTraining(@TempDir Path dir) throws Exception {
+    LlamaConfig c = LlamaConfig.read(TinyTeacher.dir().resolve(HfCheckpoint.CONFIG_FILE));
+    try (NDManager m = NDManager.newBaseManager();
+        LlamaModel other = LlamaModel.random(c, m, 99);
+        LocalTeacher wrong = new LocalTeacher(other, TeacherLimits.of(c.maxPositionEmbeddings()));
+        TeacherServer right = TeacherServer.builder().teacher(teacher).build().start();
+        TeacherServer second = TeacherServer.builder().teacher(wrong).build().start();
+        TeacherClient replicas = TeacherClient.connect(
+            List.of("localhost:" + right.port(), "localhost:" + second.port()))) {
+      Losses l = new Losses(-1);
+      TeacherMismatchException e = assertThrows(TeacherMismatchException.class, () -> run(dir, replicas, l));
+      assertTrue(e.getMessage().contains("localhost:" + second.port())
+          && e.getMessage().contains(wrong.info().modelFingerprint())
+          && e.getMessage().contains(teacher.info().modelFingerprint()), e.getMessage());
+      assertTrue(l.byStep.isEmpty(), "no step may run");
+      assertEquals(0, right.metrics().requests("ok") + second.metrics().requests("ok"), "nothing was scored");
+    }
+  }
+
+  @Test
   void kvHeadsThatDoNotDivide_failBeforeAnyScoring(@TempDir Path dir) {
     AtomicInteger calls = new AtomicInteger();
     TeacherScorer counting = new Delegating(teacher) {
@@ -190,6 +233,50 @@ class DistillJobTest {
   }
 
   @Test
+  void resume_ofAnOnPolicyRun_afterKill_continuesExactly(@TempDir Path dir) throws Exception {
+    int vocab = teacher.info().vocabSize();
+    Losses whole = new Losses(-1);
+    FakeRolloutSource wholeSamplers = new FakeRolloutSource(vocab, 64, 5);
+    List<Long> wholeVersions = new ArrayList<>();
+    runOnPolicy(dir.resolve("a"), wholeSamplers, wholeVersions, whole, ON_POLICY);
+    Losses first = new Losses(5);
+    List<Long> firstVersions = new ArrayList<>();
+    assertThrows(IllegalStateException.class, () -> runOnPolicy(dir.resolve("b"),
+        new FakeRolloutSource(vocab, 64, 5), firstVersions, first, ON_POLICY));
+    Losses second = new Losses(-1);
+    FakeRolloutSource secondSamplers = new FakeRolloutSource(vocab, 64, 5);
+    List<Long> secondVersions = new ArrayList<>();
+    runOnPolicy(dir.resolve("b"), secondSamplers, secondVersions, second, ON_POLICY);
+
+    assertEquals(6, whole.byStep.size());
+    assertEquals(6, wholeSamplers.calls(), "every step had on-policy rows");
+    assertEquals(List.of(0L, 2L, 4L), wholeVersions);
+    assertEquals(whole.byStep.subList(0, 4), first.byStep);
+    // Resumed from the step-3 checkpoint, which it publishes first: steps 4..6 again, with the
+    // same rollouts and losses as the uninterrupted run.
+    assertEquals(List.of(3L, 4L), secondVersions);
+    assertEquals(3, secondSamplers.calls());
+    assertEquals(whole.byStep.subList(3, 6), second.byStep);
+  }
+
+  @Test
+  void resume_withAChangedConfig_isRefused_namingWhy(@TempDir Path dir) throws Exception {
+    int vocab = teacher.info().vocabSize();
+    assertThrows(IllegalStateException.class, () -> runOnPolicy(dir, new FakeRolloutSource(vocab, 64, 5),
+        new ArrayList<>(), new Losses(5), ON_POLICY));
+    for (String change : List.of("onpolicy.max_new_tokens=12", "train.lr=2e-3")) {
+      List<String> changed = new ArrayList<>(List.of(ON_POLICY));
+      changed.add(change);
+      Losses l = new Losses(-1);
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> runOnPolicy(dir,
+          new FakeRolloutSource(vocab, 64, 5), new ArrayList<>(), l, changed.toArray(String[]::new)), change);
+      assertTrue(e.getMessage().contains("holds a checkpoint (step 3)")
+          && e.getMessage().contains("different retrofit/loss/data/train config"), change + ": " + e.getMessage());
+      assertTrue(l.byStep.isEmpty(), change + ": no step may run");
+    }
+  }
+
+  @Test
   void microBatchSplit_doesNotChangeTheLoss(@TempDir Path dir) throws Exception {
     Losses whole = new Losses(-1);
     run(dir.resolve("a"), teacher, whole, "train.steps=3", "train.micro_batch=8");
@@ -202,17 +289,35 @@ class DistillJobTest {
   }
 
   @Test
-  void everyObjectiveAndTargetMode_trains(@TempDir Path dir) throws Exception {
-    for (String[] set : new String[][] {{"loss.targets=full"}, {"loss.divergence=reverse_kl"},
-        {"loss.divergence=jsd:0.5"}, {"loss.divergence=skew_kl:0.1"}, {"loss.divergence=tv"},
-        {"loss.divergence=ce"}, {"loss.temperature=2", "loss.value_dtype=fp32"}}) {
+  void everyObjectiveAndTargetMode_trains_andTheirFirstLossesKeepTheDivergencesOrder(@TempDir Path dir)
+      throws Exception {
+    // Step 1 of every run sees the same batch and the same student, so its losses are divergences
+    // of one pair (p, q) per position (fp32 targets: one p for all) and must obey their bounds.
+    Map<String, Double> first = new LinkedHashMap<>();
+    for (String set : List.of("loss.divergence=forward_kl", "loss.targets=full", "loss.divergence=reverse_kl",
+        "loss.divergence=jsd:0.5", "loss.divergence=skew_kl:0.1", "loss.divergence=tv", "loss.divergence=ce",
+        "loss.temperature=2")) {
       Losses l = new Losses(-1);
-      DistillReport r = run(dir.resolve(String.join("_", set).replace(':', '-')), teacher, l,
-          set);
-      assertEquals(6, l.byStep.size(), String.join(",", set));
-      assertTrue(l.byStep.stream().allMatch(Double::isFinite), String.join(",", set) + ": " + l.byStep);
-      assertTrue(Double.isFinite(r.after().overall().meanKl()));
+      DistillReport r = run(dir.resolve(set.replace(':', '-')), teacher, l, set, "loss.value_dtype=fp32");
+      assertEquals(6, l.byStep.size(), set);
+      assertTrue(l.byStep.stream().allMatch(v -> Double.isFinite(v) && v >= 0), set + ": " + l.byStep);
+      assertTrue(Double.isFinite(r.after().overall().meanKl()), set);
+      first.put(set.substring(set.indexOf('=') + 1), l.byStep.get(0));
     }
+    double fkl = first.get("forward_kl");
+    double rkl = first.get("reverse_kl");
+    double slack = 1e-5 * fkl;
+    assertTrue(fkl > 1e-4 && rkl > 1e-4, "at step 1 the student differs from the teacher: " + first);
+    assertTrue(first.get("full") >= fkl - slack,
+        "forward KL over the vocabulary bounds its top-k + tail value from above: " + first);
+    assertTrue(first.get("skew_kl:0.1") <= 0.9 * fkl + slack,
+        "KL(p || 0.1p + 0.9q) <= 0.9 KL(p || q): " + first);
+    assertTrue(first.get("jsd:0.5") <= 0.25 * (fkl + rkl) + slack && first.get("jsd:0.5") <= Math.log(2),
+        "JSD <= (KL(p||q) + KL(q||p)) / 4 and <= log 2: " + first);
+    assertTrue(first.get("tv") <= Math.sqrt(fkl / 2) + slack, "Pinsker: TV <= sqrt(KL / 2): " + first);
+    assertTrue(first.get("tv") > 0 && first.get("jsd:0.5") > 0 && first.get("skew_kl:0.1") > 0, first.toString());
+    assertEquals(first.size(), first.values().stream().distinct().count(),
+        "every setting changes the loss: " + first);
   }
 
   /** Forwards everything to another scorer. */

@@ -67,9 +67,25 @@ class DistillationLossValidationTest {
   }
 
   @Test
-  void temperature_tinyPositive_isAccepted() {
-    // Not a refusal: the smallest normal temperature is valid input.
-    DistillationLoss.sum(FKL, logits, full, mask, Float.MIN_NORMAL);
+  void temperature_tinyPositive_isAccepted_andGivesTheDefinedValue() {
+    // Not a refusal: down to the smallest normal temperature, the loss is tau^2 KL(p || softmax(logits / tau)).
+    // Logits tau * z with tau a power of two make logits / tau = z exactly.
+    double[] z = {0, 1, 2, 3, 4};
+    double[] uniform = new double[5];
+    java.util.Arrays.fill(uniform, -Math.log(5));
+    for (float tau : new float[] {Float.MIN_NORMAL, 0x1p-7f}) {
+      float[] scaled = new float[30];
+      double[] logitsRow = new double[5];
+      for (int i = 0; i < 5; i++) {
+        logitsRow[i] = tau * z[i];
+      }
+      for (int i = 0; i < 30; i++) {
+        scaled[i] = (float) logitsRow[i % 5];
+      }
+      double want = 6 * LossReference.full(FKL, logitsRow, uniform, tau);
+      float got = DistillationLoss.sum(FKL, m.create(scaled, new Shape(2, 3, 5)), full, mask, tau).getFloat();
+      assertEquals(want, got, 1e-5 * want + 1e-12, "tau " + tau);
+    }
   }
 
   @Test

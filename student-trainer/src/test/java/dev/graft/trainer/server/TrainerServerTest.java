@@ -13,9 +13,11 @@ import dev.graft.trainer.distill.DistillEvaluator;
 import dev.graft.trainer.distill.EvalMetrics;
 import dev.graft.trainer.distill.Evaluation;
 import dev.graft.trainer.distill.StepStats;
+import dev.graft.service.Descriptions;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
+import io.grpc.Status;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
@@ -77,5 +79,14 @@ class TrainerServerTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> TrainerServer.start(70000, new RunStatus("x")));
     assertTrue(e.getMessage().contains("70000"), e.getMessage());
+  }
+
+  @Test
+  void toStatus_boundsTheDescription_ofAFailureWithAHugeMessage() {
+    Status s = TrainerGrpcService.toStatus(new IllegalStateException("y".repeat(20_000)));
+    assertEquals(Status.Code.INTERNAL, s.getCode());
+    assertTrue(s.getDescription().length() <= Descriptions.MAX_CHARS, s.getDescription());
+    assertTrue(s.getDescription().startsWith("trainer status failed: java.lang.IllegalStateException: yyy")
+        && s.getDescription().contains("characters left out"), s.getDescription());
   }
 }

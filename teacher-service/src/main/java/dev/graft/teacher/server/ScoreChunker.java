@@ -17,7 +17,7 @@ import java.util.NoSuchElementException;
  */
 public final class ScoreChunker implements Iterator<ScoreChunk> {
 
-  /** Upper bound on a chunk's bytes besides the tensor data: field tags, lengths, shapes. */
+  /** Upper bound on a chunk's bytes besides the tensor data and the fingerprint: tags, lengths, shapes. */
   static final int OVERHEAD_BYTES = 256;
 
   private final Scores scores;
@@ -25,6 +25,7 @@ public final class ScoreChunker implements Iterator<ScoreChunk> {
   private final DType idType;
   private final int vocab;
   private final int total;
+  private final String modelFingerprint;
   private final int perChunk;
   private int next;
 
@@ -32,16 +33,20 @@ public final class ScoreChunker implements Iterator<ScoreChunk> {
    * @param valueType FLOAT32, FLOAT16 or BFLOAT16 for log-probs
    * @param vocab the teacher's vocabulary size (sets the id dtype and the full row length)
    * @param budgetBytes the most bytes one serialized chunk may take
+   * @param modelFingerprint the fingerprint of the model that computed {@code scores}, carried
+   *     by every chunk
    */
-  public ScoreChunker(Scores scores, DType valueType, int vocab, int budgetBytes) {
+  public ScoreChunker(Scores scores, DType valueType, int vocab, int budgetBytes, String modelFingerprint) {
     WireTensors.size(valueType); // rejects an unsupported dtype early
     this.scores = scores;
     this.valueType = valueType;
     this.idType = WireTensors.idType(vocab);
     this.vocab = vocab;
+    this.modelFingerprint = modelFingerprint;
     this.total = scores.batch() * scores.length();
     long perPosition = bytesPerPosition(scores, valueType, vocab);
-    this.perChunk = (int) Math.max(1, Math.min(total, (budgetBytes - OVERHEAD_BYTES) / perPosition));
+    long room = budgetBytes - OVERHEAD_BYTES - modelFingerprint.length();
+    this.perChunk = (int) Math.max(1, Math.min(total, room / perPosition));
   }
 
   /** Payload bytes of one position: ids plus values. */
@@ -75,7 +80,8 @@ public final class ScoreChunker implements Iterator<ScoreChunk> {
     int count = Math.min(perChunk, total - start);
     next += count;
     ScoreChunk.Builder b = ScoreChunk.newBuilder().setBatch(scores.batch())
-        .setLength(scores.length()).setPositionStart(start).setPositionCount(count);
+        .setLength(scores.length()).setPositionStart(start).setPositionCount(count)
+        .setModelFingerprint(modelFingerprint);
     if (scores instanceof Scores.TopK t) {
       int k = t.k();
       b.setTopK(TopKChunk.newBuilder()

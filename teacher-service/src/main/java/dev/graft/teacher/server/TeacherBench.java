@@ -116,10 +116,14 @@ public final class TeacherBench {
         new TeacherLimits(c.preset().maxPositionEmbeddings(), maxTokens));
   }
 
-  /** Sum of the serialized sizes of every chunk of {@code scores} at the default budget. */
+  /**
+   * Sum of the serialized sizes of every chunk of {@code scores} at the default budget, each
+   * carrying a SHA-256 model fingerprint (64 hex characters) as served chunks do.
+   */
   public static long wireBytes(Scores scores, DType dtype, int vocab) {
     long total = 0;
-    ScoreChunker chunks = new ScoreChunker(scores, dtype, vocab, TeacherServerOptions.DEFAULT_CHUNK_BYTES);
+    ScoreChunker chunks = new ScoreChunker(scores, dtype, vocab, TeacherServerOptions.DEFAULT_CHUNK_BYTES,
+        "0".repeat(64));
     while (chunks.hasNext()) {
       total += chunks.next().getSerializedSize();
     }

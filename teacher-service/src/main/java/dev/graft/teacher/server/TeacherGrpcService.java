@@ -5,6 +5,7 @@ import dev.graft.proto.v1.GetModelInfoRequest;
 import dev.graft.proto.v1.ModelInfo;
 import dev.graft.proto.v1.ScoreChunk;
 import dev.graft.proto.v1.TeacherServiceGrpc;
+import dev.graft.service.Descriptions;
 import dev.graft.teacher.Scores;
 import dev.graft.teacher.TeacherProtos;
 import io.grpc.Status;
@@ -59,8 +60,8 @@ final class TeacherGrpcService extends TeacherServiceGrpc.TeacherServiceImplBase
       ticket = batcher.submit(decoded.tokens(), decoded.request());
     } catch (RuntimeException e) {
       Status status = toStatus(e);
+      record(status, start); // before the client can see the end
       call.onError(status.asRuntimeException());
-      record(status, start);
       return;
     }
     ResponseStream stream = new ResponseStream(call, ticket, valueType, start);
@@ -69,22 +70,25 @@ final class TeacherGrpcService extends TeacherServiceGrpc.TeacherServiceImplBase
     ticket.result().whenCompleteAsync(stream::start, executor);
   }
 
-  /** The one place where domain failures become gRPC statuses. */
+  /**
+   * The one place where domain failures become gRPC statuses; every description is bounded
+   * ({@link Descriptions#bound}) so that it fits in the trailers whatever the request held.
+   */
   static Status toStatus(Throwable e) {
     Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
     if (cause instanceof IllegalArgumentException) {
-      return Status.INVALID_ARGUMENT.withDescription(cause.getMessage());
+      return Status.INVALID_ARGUMENT.withDescription(Descriptions.bound(cause.getMessage()));
     }
     if (cause instanceof TeacherOverloadedException) {
-      return Status.RESOURCE_EXHAUSTED.withDescription(cause.getMessage());
+      return Status.RESOURCE_EXHAUSTED.withDescription(Descriptions.bound(cause.getMessage()));
     }
     if (cause instanceof IllegalStateException) {
-      return Status.UNAVAILABLE.withDescription(cause.getMessage());
+      return Status.UNAVAILABLE.withDescription(Descriptions.bound(cause.getMessage()));
     }
     if (cause instanceof CancellationException) {
       return Status.CANCELLED.withDescription("the request was cancelled");
     }
-    return Status.INTERNAL.withDescription("teacher failed: " + cause).withCause(cause);
+    return Status.INTERNAL.withDescription(Descriptions.bound("teacher failed: " + cause)).withCause(cause);
   }
 
   private void record(Status status, long startNanos) {
@@ -118,7 +122,8 @@ final class TeacherGrpcService extends TeacherServiceGrpc.TeacherServiceImplBase
         finish(toStatus(error));
         return;
       }
-      chunks = new ScoreChunker(scores, valueType, info.getVocabSize(), chunkBytes);
+      chunks = new ScoreChunker(scores, valueType, info.getVocabSize(), chunkBytes,
+          info.getModelFingerprint());
       tokens = (long) scores.batch() * scores.length();
       drain();
     }
@@ -147,12 +152,12 @@ final class TeacherGrpcService extends TeacherServiceGrpc.TeacherServiceImplBase
     private void finish(Status status) {
       done = true;
       ticket.close();
+      record(status, startNanos); // before the client can see the end
       if (status.isOk()) {
         call.onCompleted();
       } else {
         call.onError(status.asRuntimeException());
       }
-      record(status, startNanos);
     }
   }
 }

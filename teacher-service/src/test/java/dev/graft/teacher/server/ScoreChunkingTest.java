@@ -18,6 +18,8 @@ import org.junit.jupiter.api.Test;
 /** Score answers cut into chunks under a byte budget and reassembled, and the status mapping. */
 class ScoreChunkingTest {
 
+  private static final String FINGERPRINT = "ab".repeat(32);
+
   @Test
   void chunker_coversEveryPositionOnce_underTheBudget_andReassembles() {
     int b = 3;
@@ -31,13 +33,14 @@ class ScoreChunkingTest {
       lp[i] = -i / 10f;
     }
     Scores.TopK scores = new Scores.TopK(b, t, k, ids, lp, tail);
-    ScoreChunker chunker = new ScoreChunker(scores, DType.DTYPE_FLOAT32, 50, 1024);
+    ScoreChunker chunker = new ScoreChunker(scores, DType.DTYPE_FLOAT32, 50, 1024, FINGERPRINT);
     List<ScoreChunk> chunks = new ArrayList<>();
     chunker.forEachRemaining(chunks::add);
     assertTrue(chunks.size() > 1);
     ChunkAssembler assembler = new ChunkAssembler(b, t, new ScoreRequest.TopK(k, 1f));
     for (ScoreChunk c : chunks) {
       assertTrue(c.getSerializedSize() <= 1024);
+      assertEquals(FINGERPRINT, c.getModelFingerprint(), "every chunk names the model that computed it");
       assembler.accept(c);
     }
     Scores.TopK back = (Scores.TopK) assembler.finish();
@@ -50,7 +53,7 @@ class ScoreChunkingTest {
   void assembler_rejectsGapsWrongKindAndShortStreams() {
     Scores.Targets scores = new Scores.Targets(1, 4, new float[] {1, 2, 3, 4});
     List<ScoreChunk> chunks = new ArrayList<>();
-    new ScoreChunker(scores, DType.DTYPE_FLOAT32, 10, 1024).forEachRemaining(chunks::add);
+    new ScoreChunker(scores, DType.DTYPE_FLOAT32, 10, 1024, FINGERPRINT).forEachRemaining(chunks::add);
     ScoreChunk only = chunks.get(0);
     ChunkAssembler wrongKind = new ChunkAssembler(1, 4, new ScoreRequest.Full(1f));
     assertThrows(IllegalStateException.class, () -> wrongKind.accept(only));

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.protobuf.ByteString;
 import dev.graft.checkpoint.HalfFloats;
 import dev.graft.data.TokenBatch;
 import dev.graft.proto.v1.DType;
@@ -18,6 +19,7 @@ import dev.graft.proto.v1.ScoreChunk;
 import dev.graft.proto.v1.TeacherServiceGrpc;
 import dev.graft.proto.v1.Tensor;
 import dev.graft.proto.v1.TopKOutput;
+import dev.graft.service.Descriptions;
 import dev.graft.service.WireTensors;
 import dev.graft.teacher.ChunkAssembler;
 import dev.graft.teacher.ScoreRequest;
@@ -128,6 +130,25 @@ class TeacherServiceTest {
   }
 
   @Test
+  void score_tensorWithThousandsOfDimensions_isInvalidArgument_withABoundedDescription() throws Exception {
+    start(b -> { });
+    Tensor.Builder manyDims = Tensor.newBuilder().setDtype(DType.DTYPE_INT32)
+        .setData(ByteString.copyFrom(new byte[4]));
+    for (int i = 0; i < 5000; i++) {
+      manyDims.addShape(1);
+    }
+    try (LoggedFailures logged = new LoggedFailures()) {
+      Status s = statusOf(fullRequest(tokens(1, 2, 1)).setTokens(manyDims).build());
+      assertEquals(Status.Code.INVALID_ARGUMENT, s.getCode(), String.valueOf(s));
+      assertTrue(s.getDescription().length() <= Descriptions.MAX_CHARS, s.getDescription().length() + " characters");
+      assertTrue(s.getDescription().contains("tokens must have shape (batch, time)")
+          && s.getDescription().contains("(4992 more)"), s.getDescription());
+      assertEquals(List.of(), logged.withStackTraces(), "a client's mistake is not a server failure");
+    }
+    assertEquals(1.0, server.metrics().requests("invalid_argument"));
+  }
+
+  @Test
   void score_unsetOutputKind_isInvalidArgument() throws Exception {
     start(b -> { });
     Status s = statusOf(fullRequest(tokens(1, 3, 1)).clearOutput().build());
@@ -211,6 +232,7 @@ class TeacherServiceTest {
     ChunkAssembler assembler = new ChunkAssembler(2, 16, new ScoreRequest.Full(1f));
     for (ScoreChunk c : chunks) {
       assertTrue(c.getSerializedSize() <= budget, "chunk of " + c.getSerializedSize() + " bytes");
+      assertEquals(teacher.info().modelFingerprint(), c.getModelFingerprint());
       assembler.accept(c);
     }
     assertArrayEquals(((Scores.Full) teacher.score(ids, new ScoreRequest.Full(1f))).logProbs(),

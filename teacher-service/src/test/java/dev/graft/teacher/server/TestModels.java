@@ -14,6 +14,7 @@ final class TestModels {
   static final LlamaConfig CONFIG = LlamaConfig.tiny(VOCAB).withNumKeyValueHeads(2);
 
   private static LlamaModel model;
+  private static LlamaModel otherModel;
 
   private TestModels() {}
 
@@ -23,6 +24,14 @@ final class TestModels {
       model = LlamaModel.random(CONFIG, NDManager.newBaseManager(), 7);
     }
     return model;
+  }
+
+  /** A second model of the same architecture and vocabulary with other weights. */
+  static synchronized LlamaModel otherModel() {
+    if (otherModel == null) {
+      otherModel = LlamaModel.random(CONFIG, NDManager.newBaseManager(), 8);
+    }
+    return otherModel;
   }
 
   /** A teacher borrowing the shared model. */

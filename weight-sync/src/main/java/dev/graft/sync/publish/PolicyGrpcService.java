@@ -7,6 +7,7 @@ import dev.graft.proto.v1.PolicyServiceGrpc;
 import dev.graft.proto.v1.PolicyVersionAnnouncement;
 import dev.graft.proto.v1.WatchVersionsRequest;
 import dev.graft.proto.v1.WeightChunk;
+import dev.graft.service.Descriptions;
 import dev.graft.sync.PolicyProtos;
 import dev.graft.sync.VersionManifest;
 import io.grpc.Status;
@@ -117,19 +118,22 @@ public final class PolicyGrpcService extends PolicyServiceGrpc.PolicyServiceImpl
     stream.drain();
   }
 
-  /** The one place where domain failures become gRPC statuses. */
+  /**
+   * The one place where domain failures become gRPC statuses; every description is bounded
+   * ({@link Descriptions#bound}) so that it fits in the trailers whatever the request held.
+   */
   static Status toStatus(Throwable e) {
     if (e instanceof UnknownVersionException u) {
       return (u.evicted() ? Status.FAILED_PRECONDITION : Status.NOT_FOUND)
-          .withDescription(u.getMessage());
+          .withDescription(Descriptions.bound(u.getMessage()));
     }
     if (e instanceof IllegalArgumentException) {
-      return Status.INVALID_ARGUMENT.withDescription(e.getMessage());
+      return Status.INVALID_ARGUMENT.withDescription(Descriptions.bound(e.getMessage()));
     }
     if (e instanceof IllegalStateException) {
-      return Status.UNAVAILABLE.withDescription(e.getMessage());
+      return Status.UNAVAILABLE.withDescription(Descriptions.bound(e.getMessage()));
     }
-    return Status.INTERNAL.withDescription("policy service failed: " + e).withCause(e);
+    return Status.INTERNAL.withDescription(Descriptions.bound("policy service failed: " + e)).withCause(e);
   }
 
   private PolicyVersionAnnouncement announcement(VersionManifest m) {
@@ -145,10 +149,10 @@ public final class PolicyGrpcService extends PolicyServiceGrpc.PolicyServiceImpl
     for (String name : requested) {
       if (!version.bytes().containsKey(name)) {
         throw new IllegalArgumentException("version " + version.version()
-            + " has no tensor named '" + name + "'");
+            + " has no tensor named '" + Descriptions.value(name) + "'");
       }
       if (!seen.add(name)) {
-        throw new IllegalArgumentException("tensor '" + name + "' is requested twice");
+        throw new IllegalArgumentException("tensor '" + Descriptions.value(name) + "' is requested twice");
       }
     }
     return requested;
