@@ -18,6 +18,7 @@ import dev.graft.sampler.Rollout;
 import dev.graft.sampler.SamplerProtos;
 import dev.graft.sampler.SamplingParams;
 import dev.graft.service.Descriptions;
+import dev.graft.service.LoggedFailures;
 import dev.graft.service.WireTensors;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;

@@ -122,7 +122,11 @@ public record BaseModelJob(int vocabSize, Function<Integer, LlamaConfig> archite
     r.put("train_tokens_seen", o.tokensSeen());
     r.put("train_seconds", o.trainSeconds());
     r.put("wall_seconds", wallSeconds);
-    r.put("tokens_per_second", o.tokensSeen() / Math.max(1e-9, o.trainSeconds()));
+    if (o.tokensThisRun() > 0) { // a run resumed after its last step trains nothing: no throughput
+      r.put("tokens_per_second", o.tokensThisRun() / Math.max(1e-9, o.trainSeconds()));
+    } else {
+      r.putNull("tokens_per_second");
+    }
     r.put("final_train_loss", o.lastTrainLoss());
     r.put("validation_tokens", o.validation().overall().tokens());
     r.put("validation_loss", o.validation().overall().loss());

@@ -50,9 +50,12 @@ public final class BaseModels {
   /** Prints a trained model's {@code pretrain_report.json}: throughput, perplexity overall and per domain. */
   public static void printReport(Path model, PrintStream o) throws IOException {
     JsonNode r = new ObjectMapper().readTree(model.resolve(BaseModelJob.REPORT).toFile());
-    o.printf(Locale.ROOT, "pretrain: %,d parameters, %d steps, %,d tokens in %.0f s (%,.0f tok/s)%n",
-        r.get("parameters").asLong(), r.get("steps").asLong(), r.get("train_tokens_seen").asLong(),
-        r.get("train_seconds").asDouble(), r.get("tokens_per_second").asDouble());
+    JsonNode rate = r.path("tokens_per_second");
+    o.printf(Locale.ROOT, "pretrain: %,d parameters, %d steps, %,d tokens; %s%n", r.get("parameters").asLong(),
+        r.get("steps").asLong(), r.get("train_tokens_seen").asLong(), rate.isNumber()
+            ? String.format(Locale.ROOT, "the last run trained %.0f s at %,.0f tok/s", r.get("train_seconds").asDouble(),
+                rate.asDouble())
+            : "restored from its final checkpoint, nothing left to train");
     o.printf(Locale.ROOT, "validation perplexity %.2f (unigram baseline %.2f) over %,d tokens%n",
         r.get("validation_perplexity").asDouble(), r.get("unigram_perplexity").asDouble(),
         r.get("validation_tokens").asLong());

@@ -37,8 +37,12 @@ public final class Pretrainer {
   }
 
   /** How a run ended. */
-  public record Outcome(long steps, double lastTrainLoss, long tokensSeen, double trainSeconds,
-      LmEvaluator.Result validation) {}
+  /**
+   * @param tokensSeen every token trained on since step 0, across resumes
+   * @param tokensThisRun the tokens trained on since this run (re)started, in {@code trainSeconds}
+   */
+  public record Outcome(long steps, double lastTrainLoss, long tokensSeen, long tokensThisRun,
+      double trainSeconds, LmEvaluator.Result validation) {}
 
   private final PretrainConfig cfg;
   private final LlamaModel model;
@@ -97,7 +101,7 @@ public final class Pretrainer {
       double seconds = (nanoClock.getAsLong() - t0) / 1e9;
       LmEvaluator.Result finalEval = evaluator.evaluate(model, validation, 0);
       listener.onEval(step, finalEval);
-      return new Outcome(step, lastLoss, tokensSeen, seconds, finalEval);
+      return new Outcome(step, lastLoss, tokensSeen, tokensSeen - tokens0, seconds, finalEval);
     } finally {
       params.values().forEach(p -> p.setRequiresGradient(false));
     }

@@ -12,6 +12,7 @@ import dev.graft.data.TokenBatch;
 import dev.graft.model.LlamaConfig;
 import dev.graft.model.LlamaModel;
 import dev.graft.sampler.FakeRolloutSource;
+import dev.graft.sync.publish.WeightPublisher;
 import dev.graft.teacher.ScoreRequest;
 import dev.graft.teacher.Scores;
 import dev.graft.teacher.TeacherClient;
@@ -65,10 +66,11 @@ class DistillJobTest {
     RunConfig cfg = RunConfig.load(null, TinyTeacher.overrides(set));
     RunPlan.Bound plan = RunPlan.of(cfg).bind(LlamaConfig.read(TinyTeacher.dir().resolve(HfCheckpoint.CONFIG_FILE)));
     DistillJob job = new DistillJob(plan, TinyTeacher.dir(), dir.resolve("run"), dir.resolve("student"));
-    PolicyPublisher sink = update -> {
-      published.add(update.version());
-      samplers.setPolicyVersion(update.version());
-    };
+    WeightPublisher sink = new WeightPublisher(); // a new run, a new epoch
+    sink.watch(m -> {
+      published.add(m.version());
+      samplers.setPolicy(m.epoch(), m.version());
+    });
     try (NDManager m = NDManager.newBaseManager()) {
       return job.run(new Peers(teacher, samplers, sink), teacher, TinyTeacher.CORPUS, m, l, TinyTeacher.quiet());
     }

@@ -20,6 +20,7 @@ import dev.graft.proto.v1.TeacherServiceGrpc;
 import dev.graft.proto.v1.Tensor;
 import dev.graft.proto.v1.TopKOutput;
 import dev.graft.service.Descriptions;
+import dev.graft.service.LoggedFailures;
 import dev.graft.service.WireTensors;
 import dev.graft.teacher.ChunkAssembler;
 import dev.graft.teacher.ScoreRequest;

@@ -1,4 +1,4 @@
-package dev.graft.sync;
+package dev.graft.service;
 
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
