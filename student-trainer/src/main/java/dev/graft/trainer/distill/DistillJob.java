@@ -114,14 +114,16 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
             before.overall().meanKl(), before.overall().studentPerplexity(),
             before.overall().teacherPerplexity(), before.overall().top1Agreement(), before.overall().tokens());
         listener.onBaseline(before);
-        ContinuationEvaluator writing = p.eval().continuations() == 0 ? null : ContinuationEvaluator.of(
-            split.validation(), tok::encode, tok.bosId(), tok.eosId(), p.onpolicy().promptTokens(),
-            p.onpolicy().maxNewTokens(), p.eval().continuations(), 16, exactTeacher);
+        // Prompt + continuation is scored as one sequence: it must fit the run's windows.
+        int writeTokens = Math.min(p.onpolicy().maxNewTokens(), p.data().seqLen() - p.onpolicy().promptTokens() + 1);
+        ContinuationEvaluator writing = p.eval().continuations() == 0 || writeTokens < 1 ? null
+            : ContinuationEvaluator.of(split.validation(), tok::encode, tok.bosId(), tok.eosId(),
+                p.onpolicy().promptTokens(), writeTokens, p.eval().continuations(), 16, exactTeacher);
         ContinuationEvaluator.Result[] written = writing == null ? null : baselineWriting(student, writing);
         DistillOutcome outcome = distiller(student, data[0], peers, prompts, tok.eosId(), evaluator,
             info.modelFingerprint(), listener).run();
         Continuations continuations = writing == null ? null : new Continuations(writing.prompts(),
-            p.onpolicy().maxNewTokens(), written[0], written[1], writing.evaluate(student.model()));
+            writeTokens, written[0], written[1], writing.evaluate(student.model()));
         DistillReport report = new DistillReport(retrofit.describe(teacherConfig),
             p.loss().divergence().spec(), teacherConfig, target, before, outcome,
             exact, (System.nanoTime() - wall0) / 1e9, evaluationSet, continuations);

@@ -1,5 +1,6 @@
 package dev.graft.trainer.report;
 
+import dev.graft.trainer.distill.Continuations;
 import dev.graft.trainer.distill.DistillReport;
 import dev.graft.trainer.distill.EvalMetrics;
 import dev.graft.trainer.report.HtmlTable.Cell;
@@ -42,16 +43,25 @@ public final class RunReportPage {
   public static String render(String name, DistillReport report, RunHistory history, String configYaml) {
     RunCharts charts = new RunCharts(history, report);
     HtmlPage page = new HtmlPage("Graft run report: " + name, summary(report));
+    page.note("Held out: " + report.evaluationSet().describe() + ".");
     if (report.outcome().lastPolicyVersion() >= 0) {
-      page.note(String.format(Locale.ROOT, "On-policy: %,d tokens generated, newest policy version %d, %d stale"
-          + " rollouts dropped.", report.outcome().generatedTokens(), report.outcome().lastPolicyVersion(),
-          report.outcome().staleRolloutsDropped()));
+      long[] lag = report.outcome().lagRange();
+      page.note(String.format(Locale.ROOT, "On-policy: %,d tokens generated, newest policy version %d, policy lag"
+          + " %d–%d steps (mean %.1f); %d stale and %d foreign rollouts dropped; %d rows trained on corpus text"
+          + " while samplers were unavailable.", report.outcome().generatedTokens(),
+          report.outcome().lastPolicyVersion(), lag[0], lag[1], report.outcome().meanLag(),
+          report.outcome().staleRolloutsDropped(), report.outcome().foreignRolloutsDropped(),
+          report.outcome().fallbackRows()));
     }
     page.section("headline", "Before and after", headline(report) + "<p class=\"note\">"
         + Markup.esc(String.format(Locale.ROOT, "\"After\" is the final evaluation, at step %d with every α at 1:"
             + " the exported student. Gap recovered = 1 − KL after / KL before, where \"before\" is the untrained"
             + " student at α = 1. Evaluations during the α ramp score a blended student and never become the"
-            + " headline.", report.outcome().finalEval().step())) + "</p>");
+            + " headline.", report.outcome().finalEval().step()))
+        + (report.continuations() == null ? "" : Markup.esc(String.format(Locale.ROOT, " \"Own continuations\":"
+            + " each model continues the same %d held-out document beginnings (up to %d tokens, temperature 1,"
+            + " until EOS) and the teacher judges every generated token.", report.continuations().prompts(),
+            report.continuations().newTokens()))) + "</p>");
     List<String> figures = new ArrayList<>(List.of(
         HtmlPage.figure(charts.loss(), "Per-token training loss of each step; the shaded steps are the α ramp.", false),
         HtmlPage.figure(charts.heldOutKl(), "Every held-out evaluation; open markers scored a blended student"
@@ -93,6 +103,15 @@ public final class RunReportPage {
         num(a.top1Agreement(), "%.3f")));
     t.row(List.of(Cell.text("gap recovered"), Cell.text(""), Cell.text(""),
         pct(a.gapRecovered(b)).withClass("headline headline-gap")));
+    Continuations c = r.continuations();
+    if (c != null) { // the teacher column: the teacher's own continuations
+      t.row(List.of(Cell.text("teacher NLL/token of its own continuations"),
+          num(c.teacher().overall().teacherNll(), "%.3f"), num(c.before().overall().teacherNll(), "%.3f"),
+          num(c.after().overall().teacherNll(), "%.3f").withClass("own-nll")));
+      t.row(List.of(Cell.text("reverse KL/token on its own continuations"),
+          num(c.teacher().overall().reverseKl(), "%.4f"), num(c.before().overall().reverseKl(), "%.4f"),
+          num(c.after().overall().reverseKl(), "%.4f").withClass("own-rkl")));
+    }
     t.row(List.of(Cell.text("parameters"), count(r.teacher().parameterCount()), count(r.student().parameterCount()),
         count(r.student().parameterCount())));
     t.row(List.of(Cell.text("KV-cache bytes per token (fp32)"), count(r.teacher().kvCacheBytesPerToken(4)),

@@ -40,15 +40,17 @@ class ExperimentReportPageTest {
   @Test
   void render_table_isTheArmsSideBySide_withSpreadsForSeveralSeeds() {
     Document d = Reports.parse(ExperimentReportPage.render("GQA retrofit", arms()));
-    assertEquals(List.of("arm", "seeds", "trained positions", "KL before", "KL after", "gap recovered",
-        "perplexity (teacher)", "top-1 agreement"), d.select("table.arms thead th").eachText());
+    assertEquals(List.of("arm", "seeds", "trained positions", "generated tokens", "wall s", "KL before", "KL after",
+        "gap recovered", "perplexity (teacher)", "top-1 agreement", "teacher NLL, own text", "reverse KL, own text"),
+        d.select("table.arms thead th").eachText());
     Element mixed = d.select("table.arms tbody tr").get(1);
     assertEquals("mixed_reverse_kl", mixed.child(0).text());
     assertEquals("2", mixed.child(1).text());
-    assertEquals("0.3000 ± 0.1414", mixed.child(4).text());
-    assertEquals("62.5% ± 17.7 pp", mixed.child(5).text());
-    assertEquals(0.625, Reports.num(mixed.child(5), "data-value"), 1e-12);
-    assertEquals("25.0%", d.select("table.arms tbody tr").get(0).child(5).text());
+    assertEquals("0.3000 ± 0.1414", mixed.child(6).text());
+    assertEquals("62.5% ± 17.7 pp", mixed.child(7).text());
+    assertEquals(0.625, Reports.num(mixed.child(7), "data-value"), 1e-12);
+    assertEquals("25.0%", d.select("table.arms tbody tr").get(0).child(7).text());
+    assertEquals("", mixed.child(10).text(), "these runs did not evaluate continuations");
   }
 
   @Test
