@@ -68,7 +68,8 @@ class ExperimentArmsTest {
   @Test
   void presets_andStudies_areChecked() {
     assertEquals(3, ExperimentCommand.preset("full").seeds());
-    assertEquals(List.of(Study.OBJECTIVES), ExperimentCommand.preset("quick").studies());
+    assertEquals(List.of(Study.OBJECTIVES, Study.RETROFIT), ExperimentCommand.preset("quick").studies());
+    assertEquals(1, ExperimentCommand.preset("quick").seeds());
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ExperimentCommand.preset("fast"));
     assertTrue(e.getMessage().contains("expected full or quick"), e.getMessage());
     assertEquals(List.of(Study.RETROFIT), ExperimentCommand.studies("retrofit", ExperimentCommand.preset("quick")));

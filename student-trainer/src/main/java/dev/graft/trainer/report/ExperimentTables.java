@@ -87,6 +87,9 @@ public final class ExperimentTables {
    * pair (a, b) whether a is better than b by more than the seed spread.
    */
   public static String separations(Map<String, List<DistillReport>> arms, List<String[]> pairs) {
+    if (arms.values().stream().anyMatch(runs -> runs.size() < 2)) {
+      return "- One seed per arm: there is no seed spread to judge differences against; run more seeds.\n";
+    }
     StringBuilder sb = new StringBuilder();
     for (Metric m : METRICS) {
       Map<String, Spread> s = new LinkedHashMap<>();

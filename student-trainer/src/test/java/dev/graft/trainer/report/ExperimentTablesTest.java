@@ -42,6 +42,8 @@ class ExperimentTablesTest {
         + " within the seed spread of it: near"), sep);
     assertTrue(sep.contains("good > bad; good ≈ near"), sep);
     assertFalse(sep.contains("own continuations"), "runs without continuations have no such line: " + sep);
+    assertTrue(ExperimentTables.separations(Map.of("one", List.of(arms.get("good").get(0))), List.of())
+        .contains("no seed spread"));
     String genres = ExperimentTables.genreTables(arms);
     assertTrue(genres.contains("| news | 78.0% ± 2.0 pp | 40.0% ± 2.0 pp |"), genres);
   }

@@ -47,16 +47,19 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The only sampler is a separate {@code graft sampler} process, killed with SIGKILL mid-run and
- * started again 20 s later (scheduled, not slept), as a pod restart would: the trainer waits for it (and says so in its
- * status), then carries on, and the run completes.
+ * A replica pool that is briefly empty does not end a run. The only sampler is a separate
+ * {@code graft sampler} process, killed with SIGKILL mid-run and started again 20 s later
+ * (scheduled, not slept), as a pod restart would: the trainer waits for it (and says so in its
+ * status), then carries on, and the run completes. The same for the only teacher, stopped and
+ * started again on its port.
  */
-class SamplerRestartTest {
+class ReplicaRestartTest {
 
   /** How long the sampler stays dead: longer than any client's quick retries. */
   private static final long DOWN_SECONDS = 20;
   private static final int STEPS = 10;
   private static final int KILL_AT_STEP = 3;
+  private static final long TEACHER_DOWN_SECONDS = 8;
 
   @Test
   void killingTheOnlySampler_andRestartingIt20sLater_theRunWaitsThenCompletes(@TempDir Path home) throws Exception {
@@ -149,6 +152,78 @@ class SamplerRestartTest {
         c.close();
       }
     }
+  }
+
+  @Test
+  void stoppingTheOnlyTeacher_andStartingItAgain_theRunWaitsThenCompletes(@TempDir Path home) throws Exception {
+    Path teacherDir = TinyBase.teacher();
+    RunConfig cfg = RunConfig.load(null, List.of("data.seq_len=64", "train.batch_size=8", "train.micro_batch=8",
+        "train.steps=" + STEPS, "train.warmup_steps=2", "retrofit.alpha_ramp_steps=4", "loss.k=16",
+        "onpolicy.fraction=0", "teacher.patience_seconds=240", "eval.every=0", "eval.sequences=4",
+        "eval.continuations=0", "checkpoint.every=0", "server.port=-1"));
+    int port = freePort();
+    List<AutoCloseable> open = new ArrayList<>();
+    AtomicReference<TeacherServer> teacher = new AtomicReference<>(startTeacher(teacherDir, port));
+    try {
+      // The exact (fp32) teacher for evaluation is another replica that stays up.
+      TeacherServer evaluator = TeacherServer.builder().checkpoint(teacherDir).port(0)
+          .shutdownGrace(Duration.ofMillis(200)).build().start();
+      open.add(0, evaluator);
+      TeacherClient training = TeacherClient.builder().endpoints(List.of("localhost:" + port)).build();
+      TeacherClient exact = TeacherClient.builder().endpoints(List.of("localhost:" + evaluator.port())).build();
+      open.add(0, training);
+      open.add(0, exact);
+      ScheduledExecutorService restarter = Executors.newSingleThreadScheduledExecutor();
+      open.add(0, restarter::shutdownNow);
+      List<Long> steps = new CopyOnWriteArrayList<>();
+      List<String> waitedFor = new CopyOnWriteArrayList<>();
+      AtomicReference<Double> waited = new AtomicReference<>();
+      DistillListener chaos = new DistillListener() {
+        @Override
+        public void onStep(StepStats st) {
+          steps.add(st.step());
+          if (st.step() == KILL_AT_STEP) {
+            teacher.get().close();
+            restarter.schedule(() -> {
+              teacher.set(startTeacher(teacherDir, port));
+              return null;
+            }, TEACHER_DOWN_SECONDS, TimeUnit.SECONDS);
+          }
+        }
+
+        @Override
+        public void onWaiting(String peers, double seconds, String why) {
+          waitedFor.add(peers);
+        }
+
+        @Override
+        public void onResumed(String peers, double seconds) {
+          waited.set(seconds);
+        }
+      };
+      DistillReport report;
+      try (NDManager m = NDManager.newBaseManager()) {
+        RunPlan.Bound plan = RunPlan.of(cfg).bind(LlamaConfig.read(teacherDir.resolve(HfCheckpoint.CONFIG_FILE)));
+        report = new DistillJob(plan, teacherDir, home.resolve("run"), home.resolve("run/student"))
+            .run(Peers.offPolicy(training), exact, TextSources.load(TinyBase.data()), m, chaos,
+                new PrintStream(OutputStream.nullOutputStream()));
+      }
+      assertEquals(STEPS, steps.size(), "every step ran: " + steps);
+      assertEquals(STEPS, report.outcome().steps());
+      assertFalse(waitedFor.isEmpty(), "the run never waited");
+      assertTrue(waitedFor.stream().allMatch("teachers"::equals), waitedFor.toString());
+      assertNotNull(waited.get());
+      assertTrue(waited.get() >= TEACHER_DOWN_SECONDS - 2, "waited " + waited.get() + " s");
+    } finally {
+      teacher.get().close();
+      for (AutoCloseable c : open) {
+        c.close();
+      }
+    }
+  }
+
+  private static TeacherServer startTeacher(Path dir, int port) throws IOException {
+    return TeacherServer.builder().checkpoint(dir).port(port).shutdownGrace(Duration.ofMillis(200)).build().start();
   }
 
   private static int freePort() throws IOException {
