@@ -69,7 +69,9 @@ class ExperimentArmsTest {
   void presets_andStudies_areChecked() {
     assertEquals(3, ExperimentCommand.preset("full").seeds());
     assertEquals(List.of(Study.OBJECTIVES, Study.RETROFIT), ExperimentCommand.preset("quick").studies());
-    assertEquals(1, ExperimentCommand.preset("quick").seeds());
+    assertEquals(2, ExperimentCommand.preset("quick").seeds());
+    assertEquals("experiment", ExperimentCommand.directory("full"));
+    assertEquals("experiment-quick", ExperimentCommand.directory("quick"));
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ExperimentCommand.preset("fast"));
     assertTrue(e.getMessage().contains("expected full or quick"), e.getMessage());
     assertEquals(List.of(Study.RETROFIT), ExperimentCommand.studies("retrofit", ExperimentCommand.preset("quick")));

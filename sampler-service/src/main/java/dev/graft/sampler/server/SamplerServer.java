@@ -1,9 +1,9 @@
 package dev.graft.sampler.server;
 
 import dev.graft.proto.v1.SamplerServiceGrpc;
+import dev.graft.service.HostedServer;
 import dev.graft.service.ServiceHost;
 import java.io.IOException;
-import java.time.Duration;
 import java.util.List;
 
 /**
@@ -13,10 +13,9 @@ import java.util.List;
  *
  * <p>Health ({@code ""} and the service name): NOT_SERVING until a policy is installed (Generate
  * answers UNAVAILABLE meanwhile), SERVING from the first install, NOT_SERVING from shutdown on.
- * Shutdown is graceful: {@link #shutdown()} refuses new calls while in-flight streams finish;
- * {@link #close()} waits up to the grace period, then cancels what is left.
+ * Shutdown is graceful ({@link HostedServer}).
  */
-public final class SamplerServer implements AutoCloseable {
+public final class SamplerServer extends HostedServer {
 
   private final SamplerServerOptions options;
   private final SamplerMetrics metrics = new SamplerMetrics();
@@ -30,14 +29,13 @@ public final class SamplerServer implements AutoCloseable {
 
     @Override
     public void retired(long newEpoch) {
-      host.setServing(false); // another run's policy is gone; serving again with the new run's
+      setServing(false); // another run's policy is gone; serving again with the new run's
     }
   };
   private GenerationEngine engine;
-  private ServiceHost host;
-  private boolean closed;
 
   SamplerServer(SamplerServerOptions options) {
+    super("sampler");
     this.options = options;
     this.ownsPolicies = options.policies() == null;
     this.policies = ownsPolicies ? new PolicyHolder() : options.policies();
@@ -55,17 +53,15 @@ public final class SamplerServer implements AutoCloseable {
    * @throws IllegalStateException if already started
    */
   public synchronized SamplerServer start() throws IOException {
-    if (host != null || closed) {
-      throw new IllegalStateException("a sampler server starts once");
-    }
+    checkStartable();
     try {
       engine = new GenerationEngine(policies, options.engine());
       engine.addListener(metrics);
       options.listeners().forEach(engine::addListener);
       metrics.watch(engine, policies);
-      host = ServiceHost.start(options.host(),
+      hosted(ServiceHost.start(options.host(),
           executor -> List.of(new SamplerGrpcService(engine, metrics, executor)),
-          List.of(SamplerServiceGrpc.SERVICE_NAME), false, metrics::scrape);
+          List.of(SamplerServiceGrpc.SERVICE_NAME), false, metrics::scrape));
     } catch (IOException | RuntimeException e) {
       close();
       throw e;
@@ -78,22 +74,12 @@ public final class SamplerServer implements AutoCloseable {
   }
 
   private void policyInstalled() {
-    host.setServing(true);
+    setServing(true);
   }
 
   /** Where weight sync installs policy versions. */
   public PolicyHolder policies() {
     return policies;
-  }
-
-  /** The bound gRPC port (the actual one when 0 was asked for). */
-  public synchronized int port() {
-    return started().port();
-  }
-
-  /** The bound metrics port, or -1 when metrics over HTTP are off. */
-  public synchronized int metricsPort() {
-    return started().metricsPort();
   }
 
   /** The engine serving requests; {@link GenerationEngine#pause()} holds decoding. */
@@ -106,47 +92,10 @@ public final class SamplerServer implements AutoCloseable {
     return metrics;
   }
 
-  /** Reports NOT_SERVING and refuses new calls; in-flight streams go on. Idempotent. */
-  public synchronized void shutdown() {
-    if (host != null) {
-      host.shutdown();
-    }
-  }
-
-  /** Waits until every call has finished after {@link #shutdown()}; false on timeout. */
-  public boolean awaitTermination(Duration timeout) throws InterruptedException {
-    ServiceHost h;
-    synchronized (this) {
-      h = host;
-    }
-    return h == null || h.awaitTermination(timeout);
-  }
-
-  /** Blocks until the server terminates (for a main thread). */
-  public void blockUntilShutdown() throws InterruptedException {
-    while (!awaitTermination(Duration.ofDays(1))) {
-      // keep waiting
-    }
-  }
-
-  /**
-   * Shuts down, waits up to the grace period for in-flight streams, cancels the rest, then stops
-   * the engine and the metrics endpoint, and closes an owned policy holder. Idempotent.
-   */
+  /** Stops the engine and closes an owned policy holder. */
   @Override
-  public void close() {
-    ServiceHost h;
+  protected void release() {
     synchronized (this) {
-      h = host;
-    }
-    if (h != null) {
-      h.close();
-    }
-    synchronized (this) {
-      if (closed) {
-        return;
-      }
-      closed = true;
       policies.removeListener(onInstall);
       if (engine != null) {
         engine.close();
@@ -155,12 +104,5 @@ public final class SamplerServer implements AutoCloseable {
     if (ownsPolicies) { // outside the lock: an install in flight may call policyInstalled
       policies.close();
     }
-  }
-
-  private ServiceHost started() {
-    if (host == null) {
-      throw new IllegalStateException("the sampler server is not started; call start()");
-    }
-    return host;
   }
 }

@@ -1,14 +1,8 @@
 package dev.graft.trainer.distill;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.BufferedWriter;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 
 /**
  * Appends one JSON line per held-out evaluation to {@code RUN/evals.jsonl}, beside the step log:
@@ -22,15 +16,12 @@ public final class EvalLog implements DistillListener, AutoCloseable {
 
   public static final String FILE = "evals.jsonl";
 
-  private static final ObjectMapper JSON = new ObjectMapper();
-  private final BufferedWriter out;
+  private final JsonLines out;
   private DistillEvaluator.Result baseline;
   private long totalSteps = -1;
 
   public EvalLog(Path runDir) throws IOException {
-    Files.createDirectories(runDir);
-    this.out = Files.newBufferedWriter(runDir.resolve(FILE), StandardCharsets.UTF_8,
-        StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    this.out = new JsonLines(runDir, FILE);
   }
 
   @Override
@@ -38,7 +29,7 @@ public final class EvalLog implements DistillListener, AutoCloseable {
     baseline = before;
     ObjectNode n = line(new Evaluation(0, 1, before));
     n.put("baseline", true);
-    append(n);
+    out.append(n);
   }
 
   @Override
@@ -50,11 +41,11 @@ public final class EvalLog implements DistillListener, AutoCloseable {
   public void onEval(Evaluation e) {
     ObjectNode n = line(e);
     n.put("final", e.step() == totalSteps);
-    append(n);
+    out.append(n);
   }
 
   private ObjectNode line(Evaluation e) {
-    ObjectNode n = JSON.createObjectNode();
+    ObjectNode n = JsonLines.line();
     n.put("step", e.step());
     n.put("mean_alpha", e.meanAlpha());
     n.put("blended", e.blended());
@@ -74,16 +65,6 @@ public final class EvalLog implements DistillListener, AutoCloseable {
     n.put("top1_agreement", m.top1Agreement());
     if (start != null) {
       n.put("gap_recovered", m.gapRecovered(start));
-    }
-  }
-
-  private void append(ObjectNode n) {
-    try {
-      out.write(JSON.writeValueAsString(n));
-      out.newLine();
-      out.flush();
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot append to " + FILE, e);
     }
   }
 

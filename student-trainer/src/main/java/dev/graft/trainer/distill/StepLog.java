@@ -1,14 +1,8 @@
 package dev.graft.trainer.distill;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.BufferedWriter;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 
 /**
  * Appends one JSON line per step to {@code RUN/steps.jsonl}: loss, learning rate, α, throughput,
@@ -21,18 +15,15 @@ public final class StepLog implements DistillListener, AutoCloseable {
 
   public static final String FILE = "steps.jsonl";
 
-  private static final ObjectMapper JSON = new ObjectMapper();
-  private final BufferedWriter out;
+  private final JsonLines out;
 
   public StepLog(Path runDir) throws IOException {
-    Files.createDirectories(runDir);
-    this.out = Files.newBufferedWriter(runDir.resolve(FILE), StandardCharsets.UTF_8,
-        StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    this.out = new JsonLines(runDir, FILE);
   }
 
   @Override
   public void onStep(StepStats s) {
-    ObjectNode n = JSON.createObjectNode();
+    ObjectNode n = JsonLines.line();
     n.put("step", s.step());
     n.put("loss", s.loss());
     n.put("lr", s.lr());
@@ -52,13 +43,7 @@ public final class StepLog implements DistillListener, AutoCloseable {
       n.put("foreign_rollouts_dropped_total", s.foreignRolloutsDropped());
       n.put("fallback_rows_total", s.fallbackRows());
     }
-    try {
-      out.write(JSON.writeValueAsString(n));
-      out.newLine();
-      out.flush();
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot append to " + FILE, e);
-    }
+    out.append(n);
   }
 
   @Override
