@@ -56,7 +56,7 @@ final class ExperimentCommand implements Callable<Integer> {
   @Option(names = "--preset", defaultValue = "full", paramLabel = "NAME",
       description = {"full: 3 seeds, 65,536 positions per arm, every arm (about 40 min on 2 cores);",
           "quick: 2 seeds, 8,192 positions, every arm, smaller evaluations (a smoke run of every",
-          "part of the output, about 5 min).",
+          "part of the output, 5 to 7 min).",
           "Default: ${DEFAULT-VALUE}."})
   String preset;
 
@@ -147,7 +147,7 @@ final class ExperimentCommand implements Callable<Integer> {
     Files.createDirectories(root);
     Files.writeString(root.resolve("table.md"), table);
     Files.writeString(root.resolve("results.json"), json(reports, n, budget, minutes));
-    ExperimentReportPage.write(root, title(n, budget, common).strip(), reports);
+    ExperimentReportPage.write(root, title(n, budget, common).replaceFirst("^# ", "").strip(), reports);
     System.out.println("written to " + root.resolve("table.md") + ", results.json and " + ExperimentReportPage.FILE);
     return 0;
   }

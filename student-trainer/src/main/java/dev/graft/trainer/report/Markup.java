@@ -6,9 +6,12 @@ import java.util.Locale;
 /** Text and number formatting shared by the charts and pages: escaping, coordinates, data values. */
 final class Markup {
 
-  /** Colour-blind-safe series colours (Okabe–Ito), used in order. */
+  /**
+   * Series colours, used in order: the colour-blind-safe Okabe–Ito eight first, then five more so
+   * that the thirteen arms of an experiment each get their own.
+   */
   static final List<String> PALETTE = List.of("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9",
-      "#d55e00", "#f0e442", "#000000");
+      "#d55e00", "#f0e442", "#000000", "#7f7f7f", "#8c564b", "#9467bd", "#17becf", "#bcbd22");
 
   private Markup() {}
 
