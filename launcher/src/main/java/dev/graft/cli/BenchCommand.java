@@ -56,19 +56,22 @@ final class BenchCommand {
 
   @Command(name = "teacher", mixinStandardHelpOptions = true,
     header = "Teacher tokens/s in-process and through gRPC; wire bytes per token.",
-      description = {"Teacher tokens/s in-process and through gRPC on loopback, and wire bytes per",
-          "scored token for top-k 16, top-k 64 and the full distribution in fp32/fp16/bf16."})
+      description = {"Teacher tokens/s in-process and through gRPC on loopback, and wire bytes per scored "
+              + "token for top-k 16, top-k 64 and the full distribution in fp32/fp16/bf16."})
   static final class Teacher implements Callable<Integer> {
     @ParentCommand
     BenchCommand bench;
 
-    @Option(names = "--batch", defaultValue = "16", description = "Sequences per request. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--batch", paramLabel = "N", defaultValue = "16",
+        description = "Sequences per request. Default: ${DEFAULT-VALUE}.")
     int batch;
 
-    @Option(names = "--seq", defaultValue = "128", description = "Tokens per sequence. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--seq", paramLabel = "N", defaultValue = "128",
+        description = "Tokens per sequence. Default: ${DEFAULT-VALUE}.")
     int seq;
 
-    @Option(names = "--reps", defaultValue = "5", description = "Timed repetitions. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--reps", paramLabel = "N", defaultValue = "5",
+        description = "Timed repetitions. Default: ${DEFAULT-VALUE}.")
     int reps;
 
     @Override
@@ -82,14 +85,15 @@ final class BenchCommand {
 
   @Command(name = "sampler", mixinStandardHelpOptions = true,
     header = "Generation tokens/s at batch 1 and 8, KV cache vs recomputation.",
-      description = {"Generation tokens/s at batch 1 and 8 for 256 new tokens after a 16-token prompt,",
-          "with the KV cache vs recomputing the whole prefix each step, on the base model's",
-          "architecture (small preset, context raised to 512) with random weights."})
+      description = {"Generation tokens/s at batch 1 and 8 for 256 new tokens after a 16-token prompt, with "
+              + "the KV cache vs recomputing the whole prefix each step, on the base model's "
+              + "architecture (small preset, context raised to 512) with random weights."})
   static final class Sampler implements Callable<Integer> {
     @ParentCommand
     BenchCommand bench;
 
-    @Option(names = "--new-tokens", defaultValue = "256", description = "Tokens generated per sequence. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--new-tokens", paramLabel = "N", defaultValue = "256",
+        description = "Tokens generated per sequence. Default: ${DEFAULT-VALUE}.")
     int newTokens;
 
     @Override
@@ -106,13 +110,14 @@ final class BenchCommand {
 
   @Command(name = "sync", mixinStandardHelpOptions = true,
     header = "Weight-sync time, trainer publish to sampler install.",
-      description = {"Weight-sync time of the default student (the base model retrofitted to 2 KV heads):",
-          "publish on the trainer -> verified and installed on a sampler over loopback gRPC."})
+      description = {"Weight-sync time of the default student (the base model retrofitted to 2 KV heads): "
+              + "publish on the trainer -> verified and installed on a sampler over loopback gRPC."})
   static final class Sync implements Callable<Integer> {
     @ParentCommand
     BenchCommand bench;
 
-    @Option(names = "--versions", defaultValue = "10", description = "Timed versions. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--versions", paramLabel = "N", defaultValue = "10",
+        description = "Timed versions. Default: ${DEFAULT-VALUE}.")
     int versions;
 
     @Override
@@ -135,8 +140,8 @@ final class BenchCommand {
 
   @Command(name = "distill", mixinStandardHelpOptions = true,
     header = "Trainer step time, teacher in-process vs through gRPC.",
-      description = {"Trainer step time with the teacher in-process vs through gRPC on loopback,",
-          "on the same run config, shapes and data."})
+      description = {"Trainer step time with the teacher in-process vs through gRPC on loopback, on the same "
+              + "run config, shapes and data."})
   static final class Distill implements Callable<Integer> {
     @ParentCommand
     BenchCommand bench;
@@ -144,7 +149,8 @@ final class BenchCommand {
     @Mixin
     RunOptions run = new RunOptions();
 
-    @Option(names = "--warmup", defaultValue = "3", description = "Untimed first steps. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--warmup", paramLabel = "N", defaultValue = "3",
+        description = "Untimed first steps. Default: ${DEFAULT-VALUE}.")
     int warmup;
 
     @Override

@@ -13,8 +13,8 @@ import picocli.CommandLine.Option;
 /** {@code graft config}: shows the default run config, or checks and resolves a user's. */
 @Command(name = "config", mixinStandardHelpOptions = true,
     header = "Print the default run config, or check and resolve yours.",
-    description = {"Print the default run config with every key and its meaning, or, with --config",
-        "and/or --set, check a run config and print it fully resolved."})
+    description = {"Print the default run config with every key and its meaning, or, with --config and/or "
+            + "--set, check a run config and print it fully resolved."})
 final class ConfigCommand implements Callable<Integer> {
 
   @Mixin

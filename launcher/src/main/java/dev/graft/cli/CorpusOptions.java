@@ -13,9 +13,9 @@ import picocli.CommandLine.Option;
 final class CorpusOptions {
 
   @Option(names = "--data", paramLabel = "PATH",
-      description = {"Your own corpus instead of the Brown Corpus: a JSONL file of",
-          "{\"text\": ..., \"domain\": ...} lines, a text file, or a directory of text files",
-          "(one document per file, domain = parent directory)."})
+      description = {"Your own corpus instead of the Brown Corpus: a JSONL file of {\"text\": ..., "
+              + "\"domain\": ...} lines, a text file, or a directory of text files (one document per "
+              + "file, domain = parent directory)."})
   Path data;
 
   /** A short name for cache keys: "brown" or the data file's name. */

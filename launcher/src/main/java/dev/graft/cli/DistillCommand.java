@@ -12,10 +12,10 @@ import picocli.CommandLine.ParentCommand;
 /** {@code graft distill}: one retrofit run from a run config, against a local or remote teacher. */
 @Command(name = "distill", mixinStandardHelpOptions = true,
     header = "Retrofit a teacher checkpoint (loopback services unless endpoints are set).", sortOptions = false,
-    description = {"Retrofit a teacher checkpoint and recover its quality by self-distillation.",
-        "The teacher is served on loopback unless teacher.endpoints names running teacher-services",
-        "(`graft teacher`). Without teacher.model the embedded base model is the teacher.",
-        "An interrupted run resumes from its newest checkpoint when started again."})
+    description = {"Retrofit a teacher checkpoint and recover its quality by self-distillation. The teacher "
+            + "is served on loopback unless teacher.endpoints names running teacher-services (`graft "
+            + "teacher`). Without teacher.model the embedded base model is the teacher. An interrupted "
+            + "run resumes from its newest checkpoint when started again."})
 final class DistillCommand implements Callable<Integer> {
 
   @ParentCommand

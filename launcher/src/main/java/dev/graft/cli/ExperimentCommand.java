@@ -33,21 +33,24 @@ import picocli.CommandLine.ParentCommand;
 @Command(name = "experiment", mixinStandardHelpOptions = true,
     header = "On-policy vs off-policy vs none, and the GQA retrofit's choices, at equal budgets over seeds.",
     sortOptions = false,
-    description = {"Retrofits the embedded base model to GQA once per arm and seed. Every arm trains the same",
-        "number of target positions (--positions): a corpus row trains data.seq_len positions, a rollout",
-        "row at most onpolicy.max_new_tokens, so rollout arms take more steps.",
+    description = {"Retrofits the embedded base model to GQA once per arm and seed. Every arm trains the "
+            + "same number of target positions (--positions): a corpus row trains data.seq_len "
+            + "positions, a rollout row at most onpolicy.max_new_tokens, so rollout arms take more "
+            + "steps.",
         "",
-        "Objectives: cross_entropy; corpus_fkl, corpus_rkl (corpus rows, forward/reverse KL);",
-        "rollout_fkl, rollout_rkl (the student's own rollouts, forward/reverse KL); mixed_rkl (half and",
-        "half, reverse KL). Retrofit (corpus rows, forward KL; baseline corpus_fkl = 2 KV heads,",
-        "mean-pool, gradual): kv2_mean_pool_abrupt (graduality off); kv2/kv1 x mean_pool/keep_one/random.",
+        "Objectives: cross_entropy; corpus_fkl, corpus_rkl (corpus rows, forward/reverse KL); "
+            + "rollout_fkl, rollout_rkl (the student's own rollouts, forward/reverse KL); mixed_rkl "
+            + "(half and half, reverse KL). Retrofit (corpus rows, forward KL; baseline corpus_fkl = 2 "
+            + "KV heads, mean-pool, gradual): kv2_mean_pool_abrupt (graduality off); kv2/kv1 x "
+            + "mean_pool/keep_one/random.",
         "",
-        "Evaluations per arm, overall and per genre: forward KL, gap recovered and top-1 agreement on",
-        "held-out text; the teacher's NLL and the reverse KL on the student's own continuations of",
-        "held-out document beginnings. Mean +- sample std over seeds, and which differences exceed the",
-        "seed spread. Writes HOME/runs/experiment/{table.md,results.json,report.html}",
-        "(HOME/runs/experiment-quick/ for --preset quick, so a smoke run keeps the full results).",
-        "--config/--set apply to every arm; train.steps and the schedule are set per arm from the budget."})
+        "Evaluations per arm, overall and per genre: forward KL, gap recovered and top-1 "
+            + "agreement on held-out text; the teacher's NLL and the reverse KL on the student's own "
+            + "continuations of held-out document beginnings. Mean +- sample std over seeds, and which "
+            + "differences exceed the seed spread. Writes "
+            + "HOME/runs/experiment/{table.md,results.json,report.html} (HOME/runs/experiment-quick/ "
+            + "for --preset quick, so a smoke run keeps the full results). --config/--set apply to "
+            + "every arm; train.steps and the schedule are set per arm from the budget."})
 final class ExperimentCommand implements Callable<Integer> {
 
   @ParentCommand
@@ -55,8 +58,8 @@ final class ExperimentCommand implements Callable<Integer> {
 
   @Option(names = "--preset", defaultValue = "full", paramLabel = "NAME",
       description = {"full: 3 seeds, 65,536 positions per arm, every arm (about 40 min on 2 cores);",
-          "quick: 2 seeds, 8,192 positions, every arm, smaller evaluations (a smoke run of every",
-          "part of the output, 5 to 7 min).",
+          "quick: 2 seeds, 8,192 positions, every arm, smaller evaluations (a smoke run of every "
+              + "part of the output, 5 to 7 min).",
           "Default: ${DEFAULT-VALUE}."})
   String preset;
 
@@ -159,7 +162,8 @@ final class ExperimentCommand implements Callable<Integer> {
     for (Study s : which) {
       Map<String, List<DistillReport>> in = new LinkedHashMap<>();
       for (Arm a : arms) {
-        if ((a.study() == s || (s == Study.RETROFIT && a.name().equals("corpus_fkl"))) && reports.containsKey(a.name())) {
+        boolean inStudy = a.study() == s || (s == Study.RETROFIT && a.name().equals("corpus_fkl"));
+        if (inStudy && reports.containsKey(a.name())) {
           in.put(a.name(), reports.get(a.name()));
         }
       }

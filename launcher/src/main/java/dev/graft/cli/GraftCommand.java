@@ -11,13 +11,11 @@ import picocli.CommandLine;
     name = "graft",
     mixinStandardHelpOptions = true,
     versionProvider = GraftCommand.Version.class,
-    description = {
-      "Retrofit pretrained language models onto new architectures and recover their quality by",
-      "self-distillation from the original model.",
-      "",
-      "Data, tokenizers, models and runs are cached under --home (default: $GRAFT_HOME, else",
-      "~/.cache/graft), so the embedded base model is trained once per machine."
-    },
+    description = {"Retrofit pretrained language models onto new architectures and recover their quality by "
+            + "self-distillation from the original model.",
+        "",
+        "Data, tokenizers, models and runs are cached under --home (default: $GRAFT_HOME, else "
+            + "~/.cache/graft), so the embedded base model is trained once per machine."},
     subcommands = {SetupCommand.class, PretrainCommand.class, LocalCommand.class, DistillCommand.class,
         TeacherCommand.class, SamplerCommand.class, TrainerCommand.class, TrainerStatusCommand.class,
         ConfigCommand.class, BenchCommand.class, ExperimentCommand.class,

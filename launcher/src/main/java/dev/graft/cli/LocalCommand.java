@@ -17,11 +17,11 @@ import picocli.CommandLine.ParentCommand;
  */
 @Command(name = "local", mixinStandardHelpOptions = true,
     header = "The whole job on this machine: corpus, base model, GQA retrofit.", sortOptions = false,
-    description = {"Run Graft on this machine, end to end: fetch the Brown Corpus, train (or reuse)",
-        "the embedded base model, start a teacher-service and the student-trainer on loopback, and",
-        "retrofit the base model to GQA by self-distillation (forward KL on top-k + tail targets).",
-        "Prints the before/after evaluation and writes the student in Hugging Face layout.",
-        "An interrupted run resumes from its newest checkpoint when started again."})
+    description = {"Run Graft on this machine, end to end: fetch the Brown Corpus, train (or reuse) the "
+            + "embedded base model, start a teacher-service and the student-trainer on loopback, and "
+            + "retrofit the base model to GQA by self-distillation (forward KL on top-k + tail "
+            + "targets). Prints the before/after evaluation and writes the student in Hugging Face "
+            + "layout. An interrupted run resumes from its newest checkpoint when started again."})
 final class LocalCommand implements Callable<Integer> {
 
   @ParentCommand

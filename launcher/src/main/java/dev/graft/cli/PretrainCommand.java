@@ -14,9 +14,9 @@ import picocli.CommandLine.ParentCommand;
 /** {@code graft pretrain}: trains a base model from scratch with cross-entropy. */
 @Command(name = "pretrain", mixinStandardHelpOptions = true,
     header = "Train a small Llama base model from scratch.",
-    description = {"Train a small Llama-family base model from scratch on a corpus (cross-entropy),",
-        "with validation, checkpoints and resume, and export it in Hugging Face layout.",
-        "An interrupted run resumes from its newest checkpoint when started again."})
+    description = {"Train a small Llama-family base model from scratch on a corpus (cross-entropy), with "
+            + "validation, checkpoints and resume, and export it in Hugging Face layout. An interrupted "
+            + "run resumes from its newest checkpoint when started again."})
 final class PretrainCommand implements Callable<Integer> {
 
   @ParentCommand

@@ -13,34 +13,38 @@ final class PretrainOptions {
       description = "Architecture: small (4 layers, d=256, 8 heads; the embedded base model) or tiny (2 layers, d=64; seconds). Default: ${DEFAULT-VALUE}.")
   String preset = "small";
 
-  @Option(names = "--vocab-size", defaultValue = "4096", description = "BPE vocabulary when a tokenizer is trained. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--vocab-size", paramLabel = "N", defaultValue = "4096",
+      description = "BPE vocabulary when a tokenizer is trained. Default: ${DEFAULT-VALUE}.")
   int vocabSize = 4096;
 
-  @Option(names = "--steps", description = "Optimizer steps (default: 1200).")
+  @Option(names = "--steps", paramLabel = "N", description = "Optimizer steps (default: 1200).")
   Long steps;
 
-  @Option(names = "--batch-size", description = "Sequences per step (default: 16).")
+  @Option(names = "--batch-size", paramLabel = "N", description = "Sequences per step (default: 16).")
   Integer batchSize;
 
-  @Option(names = "--micro-batch", description = "Sequences per forward/backward; gradients accumulate (default: batch size).")
+  @Option(names = "--micro-batch", paramLabel = "N",
+      description = "Sequences per forward/backward; gradients accumulate (default: batch size).")
   Integer microBatch;
 
-  @Option(names = "--seq-len", description = "Tokens per sequence (default: 128).")
+  @Option(names = "--seq-len", paramLabel = "N", description = "Tokens per sequence (default: 128).")
   Integer seqLen;
 
-  @Option(names = "--lr", description = "Peak learning rate (default: 2e-3).")
+  @Option(names = "--lr", paramLabel = "LR", description = "Peak learning rate (default: 2e-3).")
   Double lr;
 
-  @Option(names = "--warmup", description = "Warmup steps (default: 100, capped at --steps).")
+  @Option(names = "--warmup", paramLabel = "N", description = "Warmup steps (default: 100, capped at --steps).")
   Long warmup;
 
-  @Option(names = "--eval-every", description = "Steps between validation passes, 0 for end only (default: 200).")
+  @Option(names = "--eval-every", paramLabel = "N",
+      description = "Steps between validation passes, 0 for end only (default: 200).")
   Long evalEvery;
 
-  @Option(names = "--checkpoint-every", description = "Steps between checkpoints, 0 for end only (default: 200).")
+  @Option(names = "--checkpoint-every", paramLabel = "N",
+      description = "Steps between checkpoints, 0 for end only (default: 200).")
   Long checkpointEvery;
 
-  @Option(names = "--validation-fraction", defaultValue = "0.05",
+  @Option(names = "--validation-fraction", paramLabel = "FRACTION", defaultValue = "0.05",
       description = "Fraction of documents held out for validation. Default: ${DEFAULT-VALUE}.")
   double validationFraction = 0.05;
 

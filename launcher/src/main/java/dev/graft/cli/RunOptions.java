@@ -16,8 +16,8 @@ final class RunOptions {
   Path config;
 
   @Option(names = "--set", paramLabel = "KEY=VALUE",
-      description = {"Override one key, e.g. --set train.steps=100 --set loss.divergence=reverse_kl.",
-          "Applied after --config, in order; repeatable."})
+      description = {"Override one key, e.g. --set train.steps=100 --set loss.divergence=reverse_kl. Applied "
+              + "after --config, in order; repeatable."})
   List<String> overrides = new ArrayList<>();
 
   @Option(names = "--steps", paramLabel = "N",

@@ -11,34 +11,37 @@ import picocli.CommandLine.Option;
 /** {@code graft sampler}: the sampler-service role, a replica that follows a trainer's policy versions. */
 @Command(name = "sampler", mixinStandardHelpOptions = true,
     header = "The sampler-service role: one replica following a trainer.", sortOptions = false,
-    description = {"Serve a sampler-service replica (graft.v1.SamplerService) with health, reflection and",
-        "Prometheus metrics. It subscribes to a student-trainer's policy service and installs each new",
-        "version after a complete, verified download; it reports SERVING once it has the current one."})
+    description = {"Serve a sampler-service replica (graft.v1.SamplerService) with health, reflection and "
+            + "Prometheus metrics. It subscribes to a student-trainer's policy service and installs "
+            + "each new version after a complete, verified download; it reports SERVING once it has the "
+            + "current one."})
 final class SamplerCommand implements Callable<Integer> {
 
   @Option(names = "--trainer", required = true, paramLabel = "HOST:PORT",
       description = "The student-trainer's address (its status/policy port).")
   String trainer;
 
-  @Option(names = "--port", defaultValue = "50052", description = "gRPC port; 0 picks a free one. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--port", paramLabel = "PORT", defaultValue = "50052",
+      description = "gRPC port; 0 picks a free one. Default: ${DEFAULT-VALUE}.")
   int port;
 
-  @Option(names = "--metrics-port", defaultValue = "9465",
+  @Option(names = "--metrics-port", paramLabel = "PORT", defaultValue = "9465",
       description = "HTTP port of /metrics (Prometheus); -1 turns it off. Default: ${DEFAULT-VALUE}.")
   int metricsPort;
 
-  @Option(names = "--slots", defaultValue = "8", description = "Sequences decoded together. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--slots", paramLabel = "N", defaultValue = "8",
+      description = "Sequences decoded together. Default: ${DEFAULT-VALUE}.")
   int slots;
 
-  @Option(names = "--max-queued", defaultValue = "256",
+  @Option(names = "--max-queued", paramLabel = "N", defaultValue = "256",
       description = "Prompts queued before RESOURCE_EXHAUSTED. Default: ${DEFAULT-VALUE}.")
   int maxQueued;
 
-  @Option(names = "--max-new-tokens", defaultValue = "1024",
+  @Option(names = "--max-new-tokens", paramLabel = "N", defaultValue = "1024",
       description = "The largest max_new_tokens a request may ask for. Default: ${DEFAULT-VALUE}.")
   int maxNewTokens;
 
-  @Option(names = "--shutdown-grace-s", defaultValue = "30",
+  @Option(names = "--shutdown-grace-s", paramLabel = "SECONDS", defaultValue = "30",
       description = "Seconds in-flight streams may finish after SIGTERM before they are cancelled. Default: ${DEFAULT-VALUE}.")
   long shutdownGraceSeconds;
 

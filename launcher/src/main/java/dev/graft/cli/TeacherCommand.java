@@ -13,9 +13,9 @@ import picocli.CommandLine.ParentCommand;
 /** {@code graft teacher}: the teacher-service role, a replica that serves a frozen checkpoint until stopped. */
 @Command(name = "teacher", mixinStandardHelpOptions = true,
     header = "The teacher-service role: one replica serving a checkpoint.", sortOptions = false,
-    description = {"Serve a checkpoint as a teacher-service replica (graft.v1.TeacherService) with",
-        "health, reflection and Prometheus metrics, until stopped (SIGTERM finishes in-flight",
-        "streams first). Without --checkpoint it serves the embedded base model."})
+    description = {"Serve a checkpoint as a teacher-service replica (graft.v1.TeacherService) with health, "
+            + "reflection and Prometheus metrics, until stopped (SIGTERM finishes in-flight streams "
+            + "first). Without --checkpoint it serves the embedded base model."})
 final class TeacherCommand implements Callable<Integer> {
 
   @ParentCommand
@@ -25,38 +25,39 @@ final class TeacherCommand implements Callable<Integer> {
       description = "Hugging Face checkpoint directory (config.json, safetensors, tokenizer.json).")
   Path checkpoint;
 
-  @Option(names = "--port", defaultValue = "50051", description = "gRPC port; 0 picks a free one. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--port", paramLabel = "PORT", defaultValue = "50051",
+      description = "gRPC port; 0 picks a free one. Default: ${DEFAULT-VALUE}.")
   int port;
 
-  @Option(names = "--metrics-port", defaultValue = "9464",
+  @Option(names = "--metrics-port", paramLabel = "PORT", defaultValue = "9464",
       description = "HTTP port of /metrics (Prometheus); -1 turns it off. Default: ${DEFAULT-VALUE}.")
   int metricsPort;
 
-  @Option(names = "--max-sequence-length", defaultValue = "0",
+  @Option(names = "--max-sequence-length", paramLabel = "N", defaultValue = "0",
       description = "Longest sequence per request; 0 = the model's max_position_embeddings.")
   int maxSequenceLength;
 
-  @Option(names = "--max-tokens-per-request", defaultValue = "0",
+  @Option(names = "--max-tokens-per-request", paramLabel = "N", defaultValue = "0",
       description = "Most tokens (batch x length) per request; 0 = 16384.")
   int maxTokensPerRequest;
 
-  @Option(names = "--capacity-tokens", defaultValue = "0",
+  @Option(names = "--capacity-tokens", paramLabel = "N", defaultValue = "0",
       description = "Tokens queued or in flight before new requests get RESOURCE_EXHAUSTED; 0 = four full requests.")
   long capacityTokens;
 
-  @Option(names = "--max-batch-tokens", defaultValue = "0",
+  @Option(names = "--max-batch-tokens", paramLabel = "N", defaultValue = "0",
       description = "Padded tokens per forward pass when requests are batched together; 0 = one full request.")
   int maxBatchTokens;
 
-  @Option(names = "--max-wait-ms", defaultValue = "2",
+  @Option(names = "--max-wait-ms", paramLabel = "MS", defaultValue = "2",
       description = "How long a forward pass waits for more requests to batch with. Default: ${DEFAULT-VALUE}.")
   long maxWaitMs;
 
-  @Option(names = "--chunk-bytes", defaultValue = "" + TeacherServerOptions.DEFAULT_CHUNK_BYTES,
+  @Option(names = "--chunk-bytes", paramLabel = "BYTES", defaultValue = "" + TeacherServerOptions.DEFAULT_CHUNK_BYTES,
       description = "Byte budget of one streamed response message, in [1024, 4000000]. Default: ${DEFAULT-VALUE}.")
   int chunkBytes;
 
-  @Option(names = "--shutdown-grace-s", defaultValue = "30",
+  @Option(names = "--shutdown-grace-s", paramLabel = "SECONDS", defaultValue = "30",
       description = "Seconds in-flight streams may finish after SIGTERM before they are cancelled. Default: ${DEFAULT-VALUE}.")
   long shutdownGraceSeconds;
 

@@ -12,11 +12,11 @@ import picocli.CommandLine.ParentCommand;
 /** {@code graft trainer}: the student-trainer role alone, against running teachers and samplers. */
 @Command(name = "trainer", mixinStandardHelpOptions = true,
     header = "The student-trainer role alone, against running teachers and samplers.", sortOptions = false,
-    description = {"Run the student-trainer role alone: one retrofit from a run config against running",
-        "teacher-services (teacher.endpoints) and, for an on-policy run, sampler-services",
-        "(onpolicy.samplers) that fetch weights from this trainer's server (server.port).",
-        "The student is built from teacher.model (default: the embedded base model), which must be",
-        "the checkpoint the teacher-services serve. Resumes from the run's newest checkpoint."})
+    description = {"Run the student-trainer role alone: one retrofit from a run config against running "
+            + "teacher-services (teacher.endpoints) and, for an on-policy run, sampler-services "
+            + "(onpolicy.samplers) that fetch weights from this trainer's server (server.port). The "
+            + "student is built from teacher.model (default: the embedded base model), which must be "
+            + "the checkpoint the teacher-services serve. Resumes from the run's newest checkpoint."})
 final class TrainerCommand implements Callable<Integer> {
 
   @ParentCommand
