@@ -30,6 +30,10 @@ import java.util.concurrent.atomic.AtomicReference;
  * <p>Users {@link #acquire} a {@link Policy} and close it when done; a replaced model's native
  * memory is freed when its last user closes it, so generation that started on version v finishes
  * on v. Thread-safe.
+ *
+ * <p>Longer than most classes on purpose: validation, the epoch/version rules, the swap and the
+ * reference counting share one lock and are kept in one place so their invariants can be read
+ * together.
  */
 public final class PolicyHolder implements PolicyInstaller, AutoCloseable {
 

@@ -25,6 +25,10 @@ import java.util.List;
  * config's strings. {@link #of} lists every problem of the values at once; {@link #bind} every
  * problem against the teacher's architecture.
  *
+ * <p>Longer than most classes on purpose: every rule about a run's values lives here and nowhere
+ * else (one section record per YAML section, each with its own checks), so that a reader finds
+ * all of them in one file and no rule is written twice.
+ *
  * @param teacher where the teacher is
  * @param retrofit the architecture change and how α moves
  * @param loss the objective and the form of the teacher's targets
