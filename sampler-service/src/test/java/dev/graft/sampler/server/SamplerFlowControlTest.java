@@ -14,13 +14,9 @@ import dev.graft.sampler.SamplerProtos;
 import dev.graft.sampler.SamplingParams;
 import dev.graft.service.CallProbe;
 import dev.graft.service.ManualReader;
-import io.grpc.Grpc;
-import io.grpc.InsecureServerCredentials;
+import dev.graft.service.SlowClientLink;
 import io.grpc.ManagedChannel;
-import io.grpc.Server;
-import io.grpc.ServerInterceptors;
 import io.grpc.Status;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,22 +35,14 @@ import org.junit.jupiter.api.Test;
  */
 class SamplerFlowControlTest {
 
-  /** The client's per-stream HTTP/2 window: the most bytes in flight that it has not read. */
-  private static final int CLIENT_WINDOW = 256;
-  /** Bytes a server stream may queue before it reports the call not ready (gRPC's default: 32 KiB). */
-  private static final int ON_READY_THRESHOLD = 1;
-  /**
-   * What a server that writes only while the call is ready writes, at most, to a client that reads
-   * nothing, besides its last message: the window plus the threshold (and 1 KiB to spare).
-   */
-  private static final int MAY_BE_UNREAD = CLIENT_WINDOW + ON_READY_THRESHOLD + 1024;
+  private static final int MAY_BE_UNREAD = SlowClientLink.MAY_BE_UNREAD;
   private static final Duration WAIT = Duration.ofSeconds(120);
 
   private final PolicyHolder holder = TestPolicies.holder(1, 7);
-  private final CallProbe probe = new CallProbe(ON_READY_THRESHOLD);
   private GenerationEngine engine;
   private ExecutorService executor;
-  private Server server;
+  private SlowClientLink link;
+  private CallProbe probe;
   private ManagedChannel channel;
 
   private void start(int slots, GenerationEngine.Listener listener) throws Exception {
@@ -62,16 +50,14 @@ class SamplerFlowControlTest {
     engine.addListener(listener);
     executor = Executors.newCachedThreadPool();
     SamplerGrpcService service = new SamplerGrpcService(engine, new SamplerMetrics(), executor);
-    server = Grpc.newServerBuilderForPort(0, InsecureServerCredentials.create()).executor(executor)
-        .addService(ServerInterceptors.intercept(service, probe)).build().start();
-    channel = NettyChannelBuilder.forAddress("localhost", server.getPort()).usePlaintext()
-        .flowControlWindow(CLIENT_WINDOW).build();
+    link = new SlowClientLink(service, executor);
+    probe = link.probe();
+    channel = link.channel();
   }
 
   @AfterEach
   void stop() throws Exception {
-    channel.shutdownNow();
-    server.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
+    link.close();
     engine.close();
     executor.shutdownNow();
     holder.close();

@@ -12,17 +12,13 @@ import dev.graft.proto.v1.ScoreChunk;
 import dev.graft.proto.v1.TeacherServiceGrpc;
 import dev.graft.service.CallProbe;
 import dev.graft.service.ManualReader;
+import dev.graft.service.SlowClientLink;
 import dev.graft.teacher.ChunkAssembler;
 import dev.graft.teacher.ScoreRequest;
 import dev.graft.teacher.Scores;
 import dev.graft.teacher.TeacherProtos;
-import io.grpc.Grpc;
-import io.grpc.InsecureServerCredentials;
 import io.grpc.ManagedChannel;
-import io.grpc.Server;
-import io.grpc.ServerInterceptors;
 import io.grpc.Status;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -41,24 +37,16 @@ import org.junit.jupiter.api.Test;
 class TeacherFlowControlTest {
 
   private static final int CHUNK_BYTES = 1024;
-  /** The client's per-stream HTTP/2 window: the most bytes in flight that it has not read. */
-  private static final int CLIENT_WINDOW = 256;
-  /** Bytes a server stream may queue before it reports the call not ready (gRPC's default: 32 KiB). */
-  private static final int ON_READY_THRESHOLD = 1;
-  /**
-   * What a server that writes only while the call is ready writes, at most, to a client that reads
-   * nothing, besides its last message: the window plus the threshold (and 1 KiB to spare).
-   */
-  private static final int MAY_BE_UNREAD = CLIENT_WINDOW + ON_READY_THRESHOLD + 1024;
+  private static final int MAY_BE_UNREAD = SlowClientLink.MAY_BE_UNREAD;
   private static final Duration WAIT = Duration.ofSeconds(60);
 
   private final LocalTeacher teacher = TestModels.teacher(64, 1024);
-  private final CallProbe probe = new CallProbe(ON_READY_THRESHOLD);
   private final List<ScoreBatcher.BatchStats> batches = new CopyOnWriteArrayList<>();
   private final CountDownLatch queued = new CountDownLatch(1);
   private ScoreBatcher batcher;
   private ExecutorService executor;
-  private Server server;
+  private SlowClientLink link;
+  private CallProbe probe;
   private ManagedChannel channel;
 
   @BeforeEach
@@ -77,16 +65,14 @@ class TeacherFlowControlTest {
     });
     executor = Executors.newCachedThreadPool();
     TeacherGrpcService service = new TeacherGrpcService(batcher, CHUNK_BYTES, new TeacherMetrics(), executor);
-    server = Grpc.newServerBuilderForPort(0, InsecureServerCredentials.create()).executor(executor)
-        .addService(ServerInterceptors.intercept(service, probe)).build().start();
-    channel = NettyChannelBuilder.forAddress("localhost", server.getPort()).usePlaintext()
-        .flowControlWindow(CLIENT_WINDOW).build();
+    link = new SlowClientLink(service, executor);
+    probe = link.probe();
+    channel = link.channel();
   }
 
   @AfterEach
   void stop() throws Exception {
-    channel.shutdownNow();
-    server.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
+    link.close();
     batcher.close();
     executor.shutdownNow();
   }

@@ -9,21 +9,16 @@ import dev.graft.proto.v1.PolicyServiceGrpc;
 import dev.graft.proto.v1.WeightChunk;
 import dev.graft.service.CallProbe;
 import dev.graft.service.ManualReader;
+import dev.graft.service.SlowClientLink;
 import dev.graft.sync.PolicyUpdate;
 import dev.graft.sync.SyncFixtures;
 import dev.graft.sync.VersionManifest;
 import dev.graft.sync.subscribe.WeightAssembler;
-import io.grpc.Grpc;
-import io.grpc.InsecureServerCredentials;
 import io.grpc.ManagedChannel;
-import io.grpc.Server;
-import io.grpc.ServerInterceptors;
 import io.grpc.Status;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -32,35 +27,24 @@ import org.junit.jupiter.api.Test;
 class PolicyFlowControlTest {
 
   private static final int CHUNK_BYTES = 1024;
-  /** The client's per-stream HTTP/2 window: the most bytes in flight that it has not read. */
-  private static final int CLIENT_WINDOW = 256;
-  /** Bytes a server stream may queue before it reports the call not ready (gRPC's default: 32 KiB). */
-  private static final int ON_READY_THRESHOLD = 1;
-  /**
-   * What a server that writes only while the call is ready writes, at most, to a client that reads
-   * nothing, besides its last message: the window plus the threshold (and 1 KiB to spare).
-   */
-  private static final int MAY_BE_UNREAD = CLIENT_WINDOW + ON_READY_THRESHOLD + 1024;
+  private static final int MAY_BE_UNREAD = SlowClientLink.MAY_BE_UNREAD;
   private static final Duration WAIT = Duration.ofSeconds(60);
 
   private final WeightPublisher publisher = new WeightPublisher();
-  private final CallProbe probe = new CallProbe(ON_READY_THRESHOLD);
-  private Server server;
+  private SlowClientLink link;
+  private CallProbe probe;
   private ManagedChannel channel;
 
   @BeforeEach
   void start() throws Exception {
-    server = Grpc.newServerBuilderForPort(0, InsecureServerCredentials.create())
-        .addService(ServerInterceptors.intercept(new PolicyGrpcService(publisher, CHUNK_BYTES), probe))
-        .build().start();
-    channel = NettyChannelBuilder.forAddress("localhost", server.getPort()).usePlaintext()
-        .flowControlWindow(CLIENT_WINDOW).build();
+    link = new SlowClientLink(new PolicyGrpcService(publisher, CHUNK_BYTES), null);
+    probe = link.probe();
+    channel = link.channel();
   }
 
   @AfterEach
   void stop() throws Exception {
-    channel.shutdownNow();
-    server.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
+    link.close();
   }
 
   @Test
