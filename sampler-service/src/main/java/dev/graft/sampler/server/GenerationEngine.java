@@ -31,9 +31,9 @@ import org.slf4j.LoggerFactory;
  * occupied slots finish on the old version, then switches (and frees the old model once unused).
  * So every token of a rollout, and every rollout of a job, comes from one version.
  *
- * <p>Sampling is per sequence ({@link TokenSampler}) with its own {@link java.util.Random} seeded
- * from the job's seed plus the prompt index: the same seed, prompt and weights give the same
- * rollout whatever else is batched with it. Thread-safe; one worker thread runs the model.
+ * <p>Sampling is per sequence ({@link dev.graft.sampler.TokenSampler}) with its own
+ * {@link java.util.Random} seeded from the job's seed plus the prompt index: the same seed,
+ * prompt and weights give the same rollout whatever else is batched with it. Thread-safe; one worker thread runs the model.
  *
  * <p>Longer than most classes on purpose: the queue, the pause flag, the closed flag and the
  * worker's wait all share one lock and one condition, and splitting them would spread that

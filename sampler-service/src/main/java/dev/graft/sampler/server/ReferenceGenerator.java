@@ -15,8 +15,9 @@ import java.util.List;
  * {@link SamplerBench}: every step runs the whole prefix of every unfinished prompt through the
  * model (right-padded to the longest; causal attention keeps the padding out of earlier
  * positions) and samples from the logits at each prompt's last position. Sampling is the same as
- * the engine's ({@link TokenSampler}, one RNG per prompt seeded {@code seed + i}), so for the
- * same weights it yields the same rollouts up to floating-point rounding.
+ * the engine's ({@link dev.graft.sampler.TokenSampler}, one RNG per prompt seeded
+ * {@code seed + i}), so for the same weights it yields the same rollouts up to floating-point
+ * rounding.
  */
 public final class ReferenceGenerator {
 

@@ -2,6 +2,7 @@ package dev.graft.sampler.server;
 
 import dev.graft.sampler.Rollout;
 import dev.graft.sampler.SamplingParams;
+import dev.graft.sampler.TokenSampler;
 import java.util.Arrays;
 import java.util.Random;
 

@@ -12,6 +12,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.graft.sampler.Rollout;
 import dev.graft.sampler.SamplingParams;
+import dev.graft.sampler.TokenSampler;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

@@ -8,6 +8,8 @@ import dev.graft.data.TextEncoder;
 import dev.graft.data.TokenBatch;
 import dev.graft.model.DecodeState;
 import dev.graft.model.LlamaModel;
+import dev.graft.sampler.SamplingParams;
+import dev.graft.sampler.TokenSampler;
 import dev.graft.teacher.ScoreRequest;
 import dev.graft.teacher.Scores;
 import dev.graft.teacher.TeacherScorer;
@@ -59,6 +61,8 @@ public final class ContinuationEvaluator {
   private record Prompt(int[] ids, String domain) {}
 
   private static final long SEED = 0x5EED_C0DEL;
+  /** Temperature 1, no filter: the student's own distribution (max_new_tokens is not used here). */
+  private static final SamplingParams SAMPLING = new SamplingParams(1f, 1f, 0, 1, new int[0], 0);
 
   private final List<Prompt> prompts;
   private final int newTokens;
@@ -170,7 +174,8 @@ public final class ContinuationEvaluator {
       for (int t = 0; t < newTokens; t++) {
         int[] next = new int[b];
         for (int r = 0; r < b; r++) {
-          next[r] = sample(logits, r * vocab, vocab, rngs[r]);
+          next[r] = TokenSampler.choose(Arrays.copyOfRange(logits, r * vocab, (r + 1) * vocab), SAMPLING,
+              rngs[r]::nextDouble);
           if (!done[r]) {
             out[r][length[r]++] = next[r];
             done[r] = next[r] == eosId;
@@ -224,28 +229,6 @@ public final class ContinuationEvaluator {
       }
       return out;
     }
-  }
-
-  /** A draw from softmax(logits[at, at + n)) at temperature 1. */
-  private static int sample(float[] logits, int at, int n, SplittableRandom rng) {
-    double max = Double.NEGATIVE_INFINITY;
-    for (int i = 0; i < n; i++) {
-      max = Math.max(max, logits[at + i]);
-    }
-    double sum = 0;
-    double[] w = new double[n];
-    for (int i = 0; i < n; i++) {
-      w[i] = Math.exp(logits[at + i] - max);
-      sum += w[i];
-    }
-    double u = rng.nextDouble() * sum;
-    for (int i = 0; i < n; i++) {
-      u -= w[i];
-      if (u <= 0) {
-        return i;
-      }
-    }
-    return n - 1;
   }
 
   private static long[] toLong(int[] ids) {

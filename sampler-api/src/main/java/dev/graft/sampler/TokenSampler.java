@@ -1,8 +1,8 @@
-package dev.graft.sampler.server;
+package dev.graft.sampler;
 
-import dev.graft.sampler.SamplingParams;
 import java.util.Arrays;
 import java.util.Random;
+import java.util.function.DoubleSupplier;
 
 /**
  * Chooses the next token from one row of logits, and scores it. Pure Java, no native memory.
@@ -10,9 +10,12 @@ import java.util.Random;
  * <p>Temperature 0 is greedy: the argmax, ties to the lower id, and no random draw. Otherwise the
  * distribution is {@code softmax(logits / T)}, restricted to the {@code top_k} most likely tokens
  * (ties to the lower id), then to the smallest prefix of those whose renormalised mass reaches
- * {@code top_p}, renormalised again; exactly one {@code rng.nextDouble()} picks from it. One draw
+ * {@code top_p}, renormalised again; exactly one uniform draw picks from it. One draw
  * per token, whatever the filters, keeps a request's random stream independent of everything but
  * its own seed and tokens.
+ *
+ * <p>Part of the sampling contract: the sampler-service draws every token with it, and the
+ * trainer's evaluation of what a student writes draws with it too.
  */
 public final class TokenSampler {
 
@@ -20,6 +23,13 @@ public final class TokenSampler {
 
   /** The chosen token id. */
   public static int choose(float[] logits, SamplingParams params, Random rng) {
+    return choose(logits, params, rng::nextDouble);
+  }
+
+  /**
+   * The chosen token id, {@code uniform} giving the one draw in [0, 1) (not called when greedy).
+   */
+  public static int choose(float[] logits, SamplingParams params, DoubleSupplier uniform) {
     if (params.temperature() == 0) {
       return argmax(logits);
     }
@@ -34,7 +44,7 @@ public final class TokenSampler {
         p[i] = Math.exp((logits[i] - max) * invT);
         total += p[i];
       }
-      return draw(p, null, v, total, rng.nextDouble());
+      return draw(p, null, v, total, uniform.getAsDouble());
     }
     int[] order = descending(logits);
     int k = params.topK() > 0 ? Math.min(params.topK(), v) : v;
@@ -58,7 +68,7 @@ public final class TokenSampler {
         }
       }
     }
-    return draw(p, order, kept, keptMass, rng.nextDouble());
+    return draw(p, order, kept, keptMass, uniform.getAsDouble());
   }
 
   /**

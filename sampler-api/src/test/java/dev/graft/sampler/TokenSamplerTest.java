@@ -1,9 +1,8 @@
-package dev.graft.sampler.server;
+package dev.graft.sampler;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.graft.sampler.SamplingParams;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
