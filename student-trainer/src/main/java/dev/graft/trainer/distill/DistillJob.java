@@ -165,17 +165,7 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
       DistillListener listener) {
     return new Patience(peers, patience,
         new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(MAX_RETRY_SECONDS)),
-        Backoff.Sleeper.SYSTEM, System::nanoTime, new Patience.Listener() {
-          @Override
-          public void waiting(String who, double seconds, String why) {
-            listener.onWaiting(who, seconds, why);
-          }
-
-          @Override
-          public void resumed(String who, double seconds) {
-            listener.onResumed(who, seconds);
-          }
-        }, unavailable);
+        Backoff.Sleeper.SYSTEM, System::nanoTime, listener, unavailable);
   }
 
   /** Refuses a teacher whose vocabulary or tokenizer differs from the data's, naming both sides. */

@@ -147,16 +147,17 @@ final class OnPolicyData {
     String last = "";
     for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       List<Rollout> out = samplers.generate(ps, params.withSeed(params.seed() + attempt * 7919L));
-      long foreign = out.stream().filter(r -> r.policyEpoch() != published.epoch()
-          || !published.hasPublished(r.policyVersion())).count();
-      long stale = foreign > 0 ? 0 : out.stream().filter(r -> r.policyVersion() < oldest).count();
-      if (foreign == 0 && stale == 0) {
+      List<Rollout> foreign = out.stream().filter(r -> r.policyEpoch() != published.epoch()
+          || !published.hasPublished(r.policyVersion())).toList();
+      List<Rollout> stale = !foreign.isEmpty() ? List.of()
+          : out.stream().filter(r -> r.policyVersion() < oldest).toList();
+      if (foreign.isEmpty() && stale.isEmpty()) {
         return out;
       }
-      foreignDropped.addAndGet(foreign);
-      staleDropped.addAndGet(stale);
-      Rollout r = out.get(0);
-      last = foreign > 0
+      foreignDropped.addAndGet(foreign.size());
+      staleDropped.addAndGet(stale.size());
+      Rollout r = !foreign.isEmpty() ? foreign.get(0) : stale.get(0); // one that was refused
+      last = !foreign.isEmpty()
           ? "rollouts of epoch " + Long.toUnsignedString(r.policyEpoch()) + " version " + r.policyVersion()
               + ", not a version this run (epoch " + Long.toUnsignedString(published.epoch()) + ") published"
           : "rollouts of version " + r.policyVersion() + ", older than " + oldest + " (step " + step

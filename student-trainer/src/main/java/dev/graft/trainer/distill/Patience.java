@@ -15,28 +15,23 @@ import java.util.function.Supplier;
  */
 final class Patience {
 
-  /** Hears waits; called on the waiting thread, must not block. */
-  interface Listener {
-    void waiting(String peers, double seconds, String why);
-
-    void resumed(String peers, double seconds);
-  }
-
   private final String peers;
   private final Duration patience;
   private final Backoff backoff;
   private final Backoff.Sleeper sleeper;
   private final LongSupplier nanoClock;
-  private final Listener listener;
+  private final DistillListener listener;
   private final Class<? extends RuntimeException> unavailable;
 
   /**
    * @param peers what is waited for, for messages ("samplers", "teachers")
    * @param patience how long to wait in all before failing
+   * @param listener hears {@link DistillListener#onWaiting} and {@link DistillListener#onResumed},
+   *     on the waiting thread
    * @param unavailable the failure that means "no replica answered"; others pass through at once
    */
   Patience(String peers, Duration patience, Backoff backoff, Backoff.Sleeper sleeper, LongSupplier nanoClock,
-      Listener listener, Class<? extends RuntimeException> unavailable) {
+      DistillListener listener, Class<? extends RuntimeException> unavailable) {
     this.peers = peers;
     this.patience = patience;
     this.backoff = backoff;
@@ -58,7 +53,7 @@ final class Patience {
       try {
         T result = call.get();
         if (start >= 0) {
-          listener.resumed(peers, seconds(start));
+          listener.onResumed(peers, seconds(start));
         }
         return result;
       } catch (RuntimeException e) {
@@ -74,7 +69,7 @@ final class Patience {
               "no %s answered for %.0f s (patience %d s); last error: %s", peers, waited,
               patience.toSeconds(), e.getMessage()), e);
         }
-        listener.waiting(peers, waited, e.getMessage());
+        listener.onWaiting(peers, waited, e.getMessage());
         try {
           sleeper.sleep(backoff.delay(attempt));
         } catch (InterruptedException ie) {

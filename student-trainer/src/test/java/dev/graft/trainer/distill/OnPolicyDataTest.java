@@ -122,14 +122,14 @@ class OnPolicyDataTest {
   private static OnPolicyData data(RunPlan.OnPolicy cfg, RolloutSource samplers, PublishedVersions published,
       Clock clock, List<String> events) {
     Patience patience = new Patience("samplers", cfg.patience(), new Backoff(Duration.ofSeconds(1),
-        Duration.ofSeconds(2)), clock.sleeper(), () -> clock.nanos, new Patience.Listener() {
+        Duration.ofSeconds(2)), clock.sleeper(), () -> clock.nanos, new DistillListener() {
           @Override
-          public void waiting(String peers, double seconds, String why) {
+          public void onWaiting(String peers, double seconds, String why) {
             events.add("waiting " + peers + " " + (long) seconds);
           }
 
           @Override
-          public void resumed(String peers, double seconds) {
+          public void onResumed(String peers, double seconds) {
             events.add("resumed " + peers + " " + (long) seconds);
           }
         }, SamplerUnavailableException.class);
@@ -232,14 +232,14 @@ class OnPolicyDataTest {
           if (sleeps.incrementAndGet() == 3) {
             samplers.down = false; // the replica is back after three waits
           }
-        }, () -> clock.nanos, new Patience.Listener() {
+        }, () -> clock.nanos, new DistillListener() {
           @Override
-          public void waiting(String peers, double seconds, String why) {
+          public void onWaiting(String peers, double seconds, String why) {
             events.add("waiting " + (long) seconds);
           }
 
           @Override
-          public void resumed(String peers, double seconds) {
+          public void onResumed(String peers, double seconds) {
             events.add("resumed " + (long) seconds);
           }
         }, SamplerUnavailableException.class);
