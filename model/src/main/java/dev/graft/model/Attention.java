@@ -52,7 +52,7 @@ public final class Attention extends Mixer {
 
   @Override
   public NDArray forward(NDArray x) {
-    return core.attend(x, q.weight(), k.weight(), v.weight(), o.weight(), kvHeads);
+    return core.attend(x, q, k, v, o, kvHeads);
   }
 
   @Override
@@ -62,6 +62,6 @@ public final class Attention extends Mixer {
 
   @Override
   public NDArray decode(NDArray x, DecodeStep step, LayerCache cache) {
-    return core.decode(x, step, (KvCache) cache, q.weight(), k.weight(), v.weight(), o.weight(), kvHeads);
+    return core.decode(x, step, (KvCache) cache, q, k, v, o, kvHeads);
   }
 }

@@ -5,7 +5,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 
 /**
- * The arithmetic of causal grouped-query attention, given the projection weights: shared by
+ * The arithmetic of causal grouped-query attention, given the projections (weights and optional
+ * biases; queries and outputs are heads·headDim wide, which need not be the hidden size): shared by
  * {@link Attention} and by retrofit mixers that compute their key/value weights on the fly, for
  * full passes and for incremental decoding alike. Query head h reads key/value head
  * h / (heads / kvHeads), as in Hugging Face's {@code repeat_kv}, by reshaping the query heads into
@@ -17,18 +18,19 @@ public record AttentionCore(int heads, int headDim, RotaryEmbedding rope) {
    * A full causal pass.
    *
    * @param x (B, T, D) input whose first token is at position 0
-   * @param kw key projection (kvHeads·headDim, D); {@code vw} likewise
-   * @return (B, T, D) after the output projection {@code ow}
+   * @param q query projection (heads·headDim, D); {@code k} key projection (kvHeads·headDim, D),
+   *     {@code v} likewise; {@code o} output projection (D, heads·headDim)
+   * @return (B, T, D) after the output projection {@code o}
    */
-  public NDArray attend(NDArray x, NDArray qw, NDArray kw, NDArray vw, NDArray ow, int kvHeads) {
+  public NDArray attend(NDArray x, Linear q, Linear k, Linear v, Linear o, int kvHeads) {
     Shape s = x.getShape();
     long b = s.get(0);
     long t = s.get(1);
-    NDArray qh = rope.apply(split(linear(x, qw), b, t, heads), 0); // (B, H, T, hd)
-    NDArray kh = rope.apply(split(linear(x, kw), b, t, kvHeads), 0); // (B, KV, T, hd)
-    NDArray vh = split(linear(x, vw), b, t, kvHeads); // (B, KV, T, hd)
+    NDArray qh = rope.apply(split(q.forward(x), b, t, heads), 0); // (B, H, T, hd)
+    NDArray kh = rope.apply(split(k.forward(x), b, t, kvHeads), 0); // (B, KV, T, hd)
+    NDArray vh = split(v.forward(x), b, t, kvHeads); // (B, KV, T, hd)
     NDArray mask = t > 1 ? causalMask(x, t) : null;
-    return mix(qh, kh, vh, mask, b, t, kvHeads, ow);
+    return mix(qh, kh, vh, mask, b, t, kvHeads, o);
   }
 
   /**
@@ -39,19 +41,19 @@ public record AttentionCore(int heads, int headDim, RotaryEmbedding rope) {
    * @param cache made by {@link #newCache} with the same {@code kvHeads}
    * @return (B, T, D)
    */
-  public NDArray decode(NDArray x, DecodeStep step, KvCache cache, NDArray qw, NDArray kw,
-      NDArray vw, NDArray ow, int kvHeads) {
+  public NDArray decode(NDArray x, DecodeStep step, KvCache cache, Linear q, Linear k, Linear v,
+      Linear o, int kvHeads) {
     if (cache.kvHeads() != kvHeads) {
       throw new IllegalStateException("the decode cache holds " + cache.kvHeads()
           + " key/value heads but the layer now has " + kvHeads + "; make a new decode state");
     }
     long b = step.rows();
     long t = step.tokens();
-    NDArray qh = rope.applyAt(split(linear(x, qw), b, t, heads), step.positions()); // (B, H, T, hd)
-    NDArray kh = rope.applyAt(split(linear(x, kw), b, t, kvHeads), step.positions()); // (B, KV, T, hd)
-    NDArray vh = split(linear(x, vw), b, t, kvHeads); // (B, KV, T, hd)
+    NDArray qh = rope.applyAt(split(q.forward(x), b, t, heads), step.positions()); // (B, H, T, hd)
+    NDArray kh = rope.applyAt(split(k.forward(x), b, t, kvHeads), step.positions()); // (B, KV, T, hd)
+    NDArray vh = split(v.forward(x), b, t, kvHeads); // (B, KV, T, hd)
     cache.write(step, kh, vh);
-    return mix(qh, cache.keys(step), cache.values(step), step.attentionMask(), b, t, kvHeads, ow);
+    return mix(qh, cache.keys(step), cache.values(step), step.attentionMask(), b, t, kvHeads, o);
   }
 
   /** An empty key/value cache for {@code kvHeads} heads. */
@@ -67,7 +69,7 @@ public record AttentionCore(int heads, int headDim, RotaryEmbedding rope) {
    * @param mask additive, broadcast to (B, KV, G, T, S), or null for none
    */
   private NDArray mix(NDArray qh, NDArray kh, NDArray vh, NDArray mask, long b, long t, int kvHeads,
-      NDArray ow) {
+      Linear o) {
     int group = heads / kvHeads;
     NDArray qg = qh.reshape(b, kvHeads, group, t, headDim); // (B, KV, G, T, hd)
     NDArray kt = kh.expandDims(2).transpose(0, 1, 2, 4, 3); // (B, KV, 1, hd, S)
@@ -78,15 +80,11 @@ public record AttentionCore(int heads, int headDim, RotaryEmbedding rope) {
     NDArray out = scores.softmax(4).matMul(vh.expandDims(2)); // (B, KV, G, T, hd)
     out = t == 1 ? out.reshape(b, 1, (long) heads * headDim) // one token: heads are already last
         : out.reshape(b, heads, t, headDim).transpose(0, 2, 1, 3).reshape(b, t, (long) heads * headDim);
-    return linear(out, ow); // (B, T, D)
+    return o.forward(out); // (B, T, D)
   }
 
   private NDArray split(NDArray proj, long b, long t, int n) {
     return proj.reshape(b, t, n, headDim).transpose(0, 2, 1, 3); // (B, n, T, hd)
-  }
-
-  private static NDArray linear(NDArray x, NDArray w) {
-    return x.getNDArrayInternal().linear(x, w, null).singletonOrThrow();
   }
 
   /** Additive mask (T, T): query i sees keys j &le; i. */

@@ -3,6 +3,7 @@ package dev.graft.model;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -11,9 +12,16 @@ import java.util.Map;
  * {@code LlamaConfig}. Every instance is valid: the constructor rejects impossible combinations with
  * a message that carries the offending values.
  *
- * <p>Reads and writes {@code config.json}. Fields that change the computation and that Graft does not
- * implement (for example {@code rope_scaling}, {@code attention_bias}, another {@code hidden_act})
- * are refused by name rather than ignored.
+ * <p>Reads and writes {@code config.json} ({@link LlamaConfigJson}). Besides the plain Llama
+ * shape it carries what published checkpoints use: an explicit {@code head_dim} (q_proj is
+ * (heads·headDim, hidden), k/v (kvHeads·headDim, hidden), o_proj (hidden, heads·headDim)), a
+ * {@link RopeScaling}, biases on the attention projections ({@code attention_bias}: q, k, v and o)
+ * and on the MLP ({@code mlp_bias}: gate, up and down), untied heads and a list of end-of-sequence
+ * ids. Fields that change the computation and that Graft does not implement (another
+ * {@code hidden_act}, an unknown {@code rope_type}) are refused by name rather than ignored.
+ *
+ * @param eosTokenIds every id that ends a sequence (generation stops at any); the first is
+ *     {@link #eosTokenId()}
  */
 public record LlamaConfig(
     int vocabSize,
@@ -22,12 +30,16 @@ public record LlamaConfig(
     int numHiddenLayers,
     int numAttentionHeads,
     int numKeyValueHeads,
+    int headDim,
     int maxPositionEmbeddings,
     double rmsNormEps,
     double ropeTheta,
+    RopeScaling ropeScaling,
+    boolean attentionBias,
+    boolean mlpBias,
     boolean tieWordEmbeddings,
     int bosTokenId,
-    int eosTokenId) {
+    List<Integer> eosTokenIds) {
 
   public LlamaConfig {
     positive("vocab_size", vocabSize);
@@ -36,21 +48,16 @@ public record LlamaConfig(
     positive("num_hidden_layers", numHiddenLayers);
     positive("num_attention_heads", numAttentionHeads);
     positive("num_key_value_heads", numKeyValueHeads);
+    positive("head_dim", headDim);
     positive("max_position_embeddings", maxPositionEmbeddings);
-    if (hiddenSize % numAttentionHeads != 0) {
-      throw new IllegalArgumentException(
-          "hidden_size (" + hiddenSize + ") must be divisible by num_attention_heads ("
-              + numAttentionHeads + ")");
-    }
     if (numKeyValueHeads > numAttentionHeads || numAttentionHeads % numKeyValueHeads != 0) {
       throw new IllegalArgumentException(
           "num_key_value_heads (" + numKeyValueHeads + ") must divide num_attention_heads ("
               + numAttentionHeads + ")");
     }
-    if ((hiddenSize / numAttentionHeads) % 2 != 0) {
+    if (headDim % 2 != 0) {
       throw new IllegalArgumentException(
-          "head dimension hidden_size/num_attention_heads (" + hiddenSize / numAttentionHeads
-              + ") must be even for rotary embeddings");
+          "head_dim (" + headDim + ") must be even for rotary embeddings");
     }
     if (!(rmsNormEps > 0) || !Double.isFinite(rmsNormEps)) {
       throw new IllegalArgumentException("rms_norm_eps (" + rmsNormEps + ") must be > 0");
@@ -58,8 +65,45 @@ public record LlamaConfig(
     if (!(ropeTheta > 0) || !Double.isFinite(ropeTheta)) {
       throw new IllegalArgumentException("rope_theta (" + ropeTheta + ") must be > 0");
     }
+    if (ropeScaling == null) {
+      throw new IllegalArgumentException("rope_scaling must be given (RopeScaling.NONE for none)");
+    }
     checkTokenId("bos_token_id", bosTokenId, vocabSize);
-    checkTokenId("eos_token_id", eosTokenId, vocabSize);
+    if (eosTokenIds == null || eosTokenIds.isEmpty()) {
+      throw new IllegalArgumentException("eos_token_id must hold at least one id");
+    }
+    eosTokenIds = List.copyOf(eosTokenIds);
+    for (int id : eosTokenIds) {
+      checkTokenId("eos_token_id", id, vocabSize);
+    }
+  }
+
+  /**
+   * A plain Llama: head_dim = hidden/heads, no rope scaling, no biases, one end-of-sequence id.
+   *
+   * @throws IllegalArgumentException also when hidden_size is not a multiple of the heads
+   */
+  public LlamaConfig(int vocabSize, int hiddenSize, int intermediateSize, int numHiddenLayers,
+      int numAttentionHeads, int numKeyValueHeads, int maxPositionEmbeddings, double rmsNormEps,
+      double ropeTheta, boolean tieWordEmbeddings, int bosTokenId, int eosTokenId) {
+    this(vocabSize, hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads, numKeyValueHeads,
+        defaultHeadDim(hiddenSize, numAttentionHeads), maxPositionEmbeddings, rmsNormEps, ropeTheta,
+        RopeScaling.NONE, false, false, tieWordEmbeddings, bosTokenId, List.of(eosTokenId));
+  }
+
+  /**
+   * Hugging Face's default {@code head_dim}, hidden/heads, which must divide exactly.
+   *
+   * @throws IllegalArgumentException naming both values when it does not
+   */
+  static int defaultHeadDim(int hiddenSize, int numAttentionHeads) {
+    positive("num_attention_heads", numAttentionHeads);
+    if (hiddenSize % numAttentionHeads != 0) {
+      throw new IllegalArgumentException(
+          "hidden_size (" + hiddenSize + ") must be divisible by num_attention_heads ("
+              + numAttentionHeads + ")");
+    }
+    return hiddenSize / numAttentionHeads;
   }
 
   /** A model that runs a forward pass on a CPU in milliseconds; for tests. */
@@ -75,8 +119,9 @@ public record LlamaConfig(
     return new LlamaConfig(vocabSize, 256, 688, 4, 8, 8, 256, 1e-5, 10000.0, true, 0, 1);
   }
 
-  public int headDim() {
-    return hiddenSize / numAttentionHeads;
+  /** The first end-of-sequence id (Hugging Face's {@code eos_token_id} when it is a single id). */
+  public int eosTokenId() {
+    return eosTokenIds.get(0);
   }
 
   /** Query heads that share one key/value head. */
@@ -84,50 +129,63 @@ public record LlamaConfig(
     return numAttentionHeads / numKeyValueHeads;
   }
 
+  /** Width of all query heads together, heads·headDim (the hidden size unless head_dim is set). */
+  public int attentionWidth() {
+    return numAttentionHeads * headDim;
+  }
+
+  /** A builder holding this config's values, to derive another. */
+  public Builder toBuilder() {
+    return new Builder(this);
+  }
+
   public LlamaConfig withNumKeyValueHeads(int kvHeads) {
-    return new LlamaConfig(vocabSize, hiddenSize, intermediateSize, numHiddenLayers,
-        numAttentionHeads, kvHeads, maxPositionEmbeddings, rmsNormEps, ropeTheta,
-        tieWordEmbeddings, bosTokenId, eosTokenId);
+    return toBuilder().numKeyValueHeads(kvHeads).build();
   }
 
   public LlamaConfig withVocabSize(int vocab) {
-    return new LlamaConfig(vocab, hiddenSize, intermediateSize, numHiddenLayers,
-        numAttentionHeads, numKeyValueHeads, maxPositionEmbeddings, rmsNormEps, ropeTheta,
-        tieWordEmbeddings, bosTokenId, eosTokenId);
+    return toBuilder().vocabSize(vocab).build();
   }
 
   public LlamaConfig withMaxPositionEmbeddings(int maxPositions) {
-    return new LlamaConfig(vocabSize, hiddenSize, intermediateSize, numHiddenLayers,
-        numAttentionHeads, numKeyValueHeads, maxPositions, rmsNormEps, ropeTheta,
-        tieWordEmbeddings, bosTokenId, eosTokenId);
+    return toBuilder().maxPositionEmbeddings(maxPositions).build();
   }
 
   public LlamaConfig withLayers(int layers) {
-    return new LlamaConfig(vocabSize, hiddenSize, intermediateSize, layers,
-        numAttentionHeads, numKeyValueHeads, maxPositionEmbeddings, rmsNormEps, ropeTheta,
-        tieWordEmbeddings, bosTokenId, eosTokenId);
+    return toBuilder().numHiddenLayers(layers).build();
   }
 
   public LlamaConfig withTiedEmbeddings(boolean tied) {
-    return new LlamaConfig(vocabSize, hiddenSize, intermediateSize, numHiddenLayers,
-        numAttentionHeads, numKeyValueHeads, maxPositionEmbeddings, rmsNormEps, ropeTheta,
-        tied, bosTokenId, eosTokenId);
+    return toBuilder().tieWordEmbeddings(tied).build();
+  }
+
+  public LlamaConfig withHeadDim(int dim) {
+    return toBuilder().headDim(dim).build();
+  }
+
+  public LlamaConfig withRopeScaling(RopeScaling scaling) {
+    return toBuilder().ropeScaling(scaling).build();
+  }
+
+  /** Biases on q/k/v/o ({@code attention_bias}) and on gate/up/down ({@code mlp_bias}). */
+  public LlamaConfig withBiases(boolean attention, boolean mlp) {
+    return toBuilder().attentionBias(attention).mlpBias(mlp).build();
+  }
+
+  public LlamaConfig withEosTokenIds(List<Integer> ids) {
+    return toBuilder().eosTokenIds(ids).build();
   }
 
   /** Number of parameters, counting a tied embedding once. */
   public long parameterCount() {
-    long d = hiddenSize;
-    long kv = (long) numKeyValueHeads * headDim();
-    long attn = d * d * 2 + d * kv * 2;
-    long mlp = 3L * d * intermediateSize;
-    long layer = attn + mlp + 2 * d;
-    long embed = (long) vocabSize * d;
-    return embed + (tieWordEmbeddings ? 0 : embed) + numHiddenLayers * layer + d;
+    return tensorShapes().values().stream()
+        .mapToLong(shape -> shape.stream().mapToLong(Long::longValue).reduce(1, (a, b) -> a * b))
+        .sum();
   }
 
   /** Bytes of KV cache one token occupies across all layers at the given element size. */
   public long kvCacheBytesPerToken(int bytesPerElement) {
-    return 2L * numHiddenLayers * numKeyValueHeads * headDim() * bytesPerElement;
+    return 2L * numHiddenLayers * numKeyValueHeads * headDim * bytesPerElement;
   }
 
   /** Parses a Hugging Face {@code config.json}; see {@link LlamaConfigJson}. */
@@ -164,28 +222,168 @@ public record LlamaConfig(
     }
   }
 
-  /** Shapes of every tensor the model holds, by Hugging Face name; for checkpoint validation. */
+  /**
+   * Shapes of every tensor the model holds, by Hugging Face name, in checkpoint order (a bias
+   * right after its weight); for checkpoint validation.
+   */
   public Map<String, List<Long>> tensorShapes() {
-    var shapes = new java.util.LinkedHashMap<String, List<Long>>();
+    var shapes = new LinkedHashMap<String, List<Long>>();
     long d = hiddenSize;
-    long kv = (long) numKeyValueHeads * headDim();
+    long q = (long) numAttentionHeads * headDim;
+    long kv = (long) numKeyValueHeads * headDim;
+    long ff = intermediateSize;
     shapes.put("model.embed_tokens.weight", List.of((long) vocabSize, d));
     for (int i = 0; i < numHiddenLayers; i++) {
       String p = "model.layers." + i + ".";
       shapes.put(p + "input_layernorm.weight", List.of(d));
-      shapes.put(p + "self_attn.q_proj.weight", List.of(d, d));
-      shapes.put(p + "self_attn.k_proj.weight", List.of(kv, d));
-      shapes.put(p + "self_attn.v_proj.weight", List.of(kv, d));
-      shapes.put(p + "self_attn.o_proj.weight", List.of(d, d));
+      projection(shapes, p + "self_attn.q_proj", q, d, attentionBias);
+      projection(shapes, p + "self_attn.k_proj", kv, d, attentionBias);
+      projection(shapes, p + "self_attn.v_proj", kv, d, attentionBias);
+      projection(shapes, p + "self_attn.o_proj", d, q, attentionBias);
       shapes.put(p + "post_attention_layernorm.weight", List.of(d));
-      shapes.put(p + "mlp.gate_proj.weight", List.of((long) intermediateSize, d));
-      shapes.put(p + "mlp.up_proj.weight", List.of((long) intermediateSize, d));
-      shapes.put(p + "mlp.down_proj.weight", List.of(d, (long) intermediateSize));
+      projection(shapes, p + "mlp.gate_proj", ff, d, mlpBias);
+      projection(shapes, p + "mlp.up_proj", ff, d, mlpBias);
+      projection(shapes, p + "mlp.down_proj", d, ff, mlpBias);
     }
     shapes.put("model.norm.weight", List.of(d));
     if (!tieWordEmbeddings) {
       shapes.put("lm_head.weight", List.of((long) vocabSize, d));
     }
     return shapes;
+  }
+
+  private static void projection(Map<String, List<Long>> shapes, String prefix, long out, long in,
+      boolean bias) {
+    shapes.put(prefix + ".weight", List.of(out, in));
+    if (bias) {
+      shapes.put(prefix + ".bias", List.of(out));
+    }
+  }
+
+  /** A mutable copy of a config's values; {@link #build()} validates them. */
+  public static final class Builder {
+    private int vocabSize;
+    private int hiddenSize;
+    private int intermediateSize;
+    private int numHiddenLayers;
+    private int numAttentionHeads;
+    private int numKeyValueHeads;
+    private int headDim;
+    private int maxPositionEmbeddings;
+    private double rmsNormEps;
+    private double ropeTheta;
+    private RopeScaling ropeScaling;
+    private boolean attentionBias;
+    private boolean mlpBias;
+    private boolean tieWordEmbeddings;
+    private int bosTokenId;
+    private List<Integer> eosTokenIds;
+
+    private Builder(LlamaConfig c) {
+      vocabSize = c.vocabSize;
+      hiddenSize = c.hiddenSize;
+      intermediateSize = c.intermediateSize;
+      numHiddenLayers = c.numHiddenLayers;
+      numAttentionHeads = c.numAttentionHeads;
+      numKeyValueHeads = c.numKeyValueHeads;
+      headDim = c.headDim;
+      maxPositionEmbeddings = c.maxPositionEmbeddings;
+      rmsNormEps = c.rmsNormEps;
+      ropeTheta = c.ropeTheta;
+      ropeScaling = c.ropeScaling;
+      attentionBias = c.attentionBias;
+      mlpBias = c.mlpBias;
+      tieWordEmbeddings = c.tieWordEmbeddings;
+      bosTokenId = c.bosTokenId;
+      eosTokenIds = c.eosTokenIds;
+    }
+
+    public Builder vocabSize(int v) {
+      vocabSize = v;
+      return this;
+    }
+
+    /** The hidden size alone; head_dim stays as it is (set it too for hidden/heads). */
+    public Builder hiddenSize(int v) {
+      hiddenSize = v;
+      return this;
+    }
+
+    public Builder intermediateSize(int v) {
+      intermediateSize = v;
+      return this;
+    }
+
+    public Builder numHiddenLayers(int v) {
+      numHiddenLayers = v;
+      return this;
+    }
+
+    public Builder numAttentionHeads(int v) {
+      numAttentionHeads = v;
+      return this;
+    }
+
+    public Builder numKeyValueHeads(int v) {
+      numKeyValueHeads = v;
+      return this;
+    }
+
+    public Builder headDim(int v) {
+      headDim = v;
+      return this;
+    }
+
+    public Builder maxPositionEmbeddings(int v) {
+      maxPositionEmbeddings = v;
+      return this;
+    }
+
+    public Builder rmsNormEps(double v) {
+      rmsNormEps = v;
+      return this;
+    }
+
+    public Builder ropeTheta(double v) {
+      ropeTheta = v;
+      return this;
+    }
+
+    public Builder ropeScaling(RopeScaling v) {
+      ropeScaling = v;
+      return this;
+    }
+
+    public Builder attentionBias(boolean v) {
+      attentionBias = v;
+      return this;
+    }
+
+    public Builder mlpBias(boolean v) {
+      mlpBias = v;
+      return this;
+    }
+
+    public Builder tieWordEmbeddings(boolean v) {
+      tieWordEmbeddings = v;
+      return this;
+    }
+
+    public Builder bosTokenId(int v) {
+      bosTokenId = v;
+      return this;
+    }
+
+    public Builder eosTokenIds(List<Integer> v) {
+      eosTokenIds = v;
+      return this;
+    }
+
+    /** @throws IllegalArgumentException as the config's constructor does */
+    public LlamaConfig build() {
+      return new LlamaConfig(vocabSize, hiddenSize, intermediateSize, numHiddenLayers,
+          numAttentionHeads, numKeyValueHeads, headDim, maxPositionEmbeddings, rmsNormEps, ropeTheta,
+          ropeScaling, attentionBias, mlpBias, tieWordEmbeddings, bosTokenId, eosTokenIds);
+    }
   }
 }

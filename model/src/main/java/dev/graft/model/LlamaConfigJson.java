@@ -5,14 +5,17 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Set;
 
 /**
  * Hugging Face's {@code config.json} of a {@code LlamaForCausalLM}, to and from
  * {@link LlamaConfig}: the one place that maps field names. Fields that change the computation
- * and that Graft does not implement (for example {@code rope_scaling}, {@code attention_bias},
- * another {@code hidden_act}) are refused by name rather than ignored.
+ * and that Graft does not implement (another {@code hidden_act}, a {@code rope_scaling} of an
+ * unknown {@code rope_type}, {@code rope_interleaved: true}) are refused by name rather than
+ * ignored. Writing then reading gives the same config back.
  */
 final class LlamaConfigJson {
 
@@ -24,7 +27,8 @@ final class LlamaConfigJson {
       Set.of(
           "_name_or_path", "transformers_version", "torch_dtype", "dtype", "use_cache",
           "initializer_range", "pad_token_id", "attention_dropout", "pretraining_tp",
-          "output_attentions", "output_hidden_states", "return_dict", "id2label", "label2id");
+          "output_attentions", "output_hidden_states", "return_dict", "id2label", "label2id",
+          "is_llama_config");
 
   private LlamaConfigJson() {}
 
@@ -48,21 +52,11 @@ final class LlamaConfigJson {
       }
     }
     requireValue(root, "hidden_act", "silu");
-    requireValue(root, "attention_bias", false);
-    requireValue(root, "mlp_bias", false);
-    if (root.hasNonNull("rope_scaling")) {
-      throw new IllegalArgumentException(
-          "unsupported field 'rope_scaling' = " + root.get("rope_scaling")
-              + " in config.json: only plain rotary embeddings are implemented");
-    }
+    requireValue(root, "rope_interleaved", false);
     int heads = intField(root, "num_attention_heads", null);
     int hidden = intField(root, "hidden_size", null);
-    if (root.hasNonNull("head_dim") && root.get("head_dim").asInt() != hidden / heads) {
-      throw new IllegalArgumentException(
-          "unsupported field 'head_dim' = " + root.get("head_dim").asInt()
-              + ": Graft requires head_dim == hidden_size / num_attention_heads ("
-              + hidden / heads + ")");
-    }
+    int headDim = root.hasNonNull("head_dim") ? intField(root, "head_dim", null)
+        : LlamaConfig.defaultHeadDim(hidden, heads);
     return new LlamaConfig(
         intField(root, "vocab_size", null),
         hidden,
@@ -70,10 +64,14 @@ final class LlamaConfigJson {
         intField(root, "num_hidden_layers", null),
         heads,
         intField(root, "num_key_value_heads", heads),
+        headDim,
         intField(root, "max_position_embeddings", 2048),
         doubleField(root, "rms_norm_eps", 1e-6),
         doubleField(root, "rope_theta", 10000.0),
-        root.path("tie_word_embeddings").asBoolean(false),
+        RopeScalingJson.parse(root.get("rope_scaling")),
+        booleanField(root, "attention_bias"),
+        booleanField(root, "mlp_bias"),
+        booleanField(root, "tie_word_embeddings"),
         intField(root, "bos_token_id", 1),
         eosField(root));
   }
@@ -93,13 +91,17 @@ final class LlamaConfigJson {
     n.put("max_position_embeddings", c.maxPositionEmbeddings());
     n.put("rms_norm_eps", c.rmsNormEps());
     n.put("rope_theta", c.ropeTheta());
-    n.putNull("rope_scaling");
+    RopeScalingJson.write(n, c.ropeScaling());
     n.put("hidden_act", "silu");
-    n.put("attention_bias", false);
-    n.put("mlp_bias", false);
+    n.put("attention_bias", c.attentionBias());
+    n.put("mlp_bias", c.mlpBias());
     n.put("tie_word_embeddings", c.tieWordEmbeddings());
     n.put("bos_token_id", c.bosTokenId());
-    n.put("eos_token_id", c.eosTokenId());
+    if (c.eosTokenIds().size() == 1) {
+      n.put("eos_token_id", c.eosTokenId());
+    } else {
+      c.eosTokenIds().forEach(n.putArray("eos_token_id")::add);
+    }
     n.put("torch_dtype", "float32");
     n.put("use_cache", true);
     try {
@@ -114,7 +116,8 @@ final class LlamaConfigJson {
           "architectures", "model_type", "vocab_size", "hidden_size", "intermediate_size",
           "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "head_dim",
           "max_position_embeddings", "rms_norm_eps", "rope_theta", "rope_scaling", "hidden_act",
-          "attention_bias", "mlp_bias", "tie_word_embeddings", "bos_token_id", "eos_token_id");
+          "attention_bias", "mlp_bias", "tie_word_embeddings", "bos_token_id", "eos_token_id",
+          "rope_interleaved");
 
   private static void checkArchitecture(JsonNode root) {
     String type = root.path("model_type").asText("llama");
@@ -148,7 +151,7 @@ final class LlamaConfigJson {
     }
   }
 
-  private static int intField(JsonNode root, String field, Integer fallback) {
+  static int intField(JsonNode root, String field, Integer fallback) {
     JsonNode v = root.get(field);
     if (v == null || v.isNull()) {
       if (fallback == null) {
@@ -162,7 +165,7 @@ final class LlamaConfigJson {
     return v.asInt();
   }
 
-  private static double doubleField(JsonNode root, String field, double fallback) {
+  static double doubleField(JsonNode root, String field, double fallback) {
     JsonNode v = root.get(field);
     if (v == null || v.isNull()) {
       return fallback;
@@ -173,14 +176,33 @@ final class LlamaConfigJson {
     return v.asDouble();
   }
 
-  private static int eosField(JsonNode root) {
+  private static boolean booleanField(JsonNode root, String field) {
+    JsonNode v = root.get(field);
+    if (v == null || v.isNull()) {
+      return false;
+    }
+    if (!v.isBoolean()) {
+      throw new IllegalArgumentException("config.json field '" + field + "' must be true or false, got " + v);
+    }
+    return v.asBoolean();
+  }
+
+  private static List<Integer> eosField(JsonNode root) {
     JsonNode v = root.get("eos_token_id");
     if (v != null && v.isArray()) {
       if (v.size() == 0) {
         throw new IllegalArgumentException("config.json field 'eos_token_id' is an empty list");
       }
-      return v.get(0).asInt();
+      List<Integer> ids = new ArrayList<>();
+      for (JsonNode id : v) {
+        if (!id.canConvertToExactIntegral() || !id.canConvertToInt()) {
+          throw new IllegalArgumentException(
+              "config.json field 'eos_token_id' must be an integer or a list of integers, got " + v);
+        }
+        ids.add(id.asInt());
+      }
+      return ids;
     }
-    return intField(root, "eos_token_id", 2);
+    return List.of(intField(root, "eos_token_id", 2));
   }
 }

@@ -29,7 +29,7 @@ public final class LlamaModel extends Module implements AutoCloseable {
     this.config = config;
     this.manager = manager;
     this.rope = new RotaryEmbedding(manager, config.headDim(), config.maxPositionEmbeddings(),
-        config.ropeTheta());
+        config.ropeTheta(), config.ropeScaling());
     List<DecoderLayer> layers = new ArrayList<>();
     for (int i = 0; i < config.numHiddenLayers(); i++) {
       String p = "model.layers." + i + ".";
@@ -75,7 +75,9 @@ public final class LlamaModel extends Module implements AutoCloseable {
 
   /**
    * A freshly initialised model: linear and embedding weights ~ N(0, 0.02²), output projections of
-   * each residual branch scaled by 1/sqrt(2·layers) (GPT-2), norms at 1. Same seed, same weights.
+   * each residual branch scaled by 1/sqrt(2·layers) (GPT-2), norms at 1. Biases, where the config
+   * has them, ~ N(0, 0.02²) too, so that a random model exercises them (Hugging Face starts them
+   * at zero). Same seed, same weights.
    */
   public static LlamaModel random(LlamaConfig config, NDManager parent, long seed) {
     Random rng = new Random(seed);
@@ -205,8 +207,9 @@ public final class LlamaModel extends Module implements AutoCloseable {
     }
   }
 
+  /** The projection {@code prefix}, with its bias when the checkpoint has one. */
   private static Linear linear(Map<String, NDArray> t, String prefix) {
-    return new Linear(t.get(prefix + ".weight"));
+    return new Linear(t.get(prefix + ".weight"), t.get(prefix + ".bias"));
   }
 
   private RmsNorm norm(Map<String, NDArray> t, String prefix) {

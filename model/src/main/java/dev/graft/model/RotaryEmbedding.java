@@ -9,7 +9,8 @@ import ai.djl.ndarray.types.Shape;
 
 /**
  * Rotary position embedding in Hugging Face's "rotate half" layout: dimension i is paired with
- * i + headDim/2, rotated by angle {@code pos · theta^(-2i/headDim)}. The cos/sin tables are
+ * i + headDim/2, rotated by angle {@code pos · invFreq[i]}, where {@code invFreq[i]} is
+ * {@code theta^(-2i/headDim)} changed by the config's {@link RopeScaling}. The cos/sin tables are
  * buffers, not parameters, built once for {@code maxPositions}.
  */
 public final class RotaryEmbedding implements AutoCloseable {
@@ -19,15 +20,26 @@ public final class RotaryEmbedding implements AutoCloseable {
   private final NDArray cos; // (maxPositions, headDim)
   private final NDArray sin; // (maxPositions, headDim)
 
+  /** Plain rotary embeddings. */
   public RotaryEmbedding(NDManager manager, int headDim, int maxPositions, double theta) {
+    this(manager, headDim, maxPositions, theta, RopeScaling.NONE);
+  }
+
+  /**
+   * Rotary embeddings for positions [0, maxPositions) with scaled inverse frequencies. Every pass
+   * stays within maxPositions, so a dynamic scaling's frequencies are those for that length.
+   */
+  public RotaryEmbedding(NDManager manager, int headDim, int maxPositions, double theta,
+      RopeScaling scaling) {
     this.headDim = headDim;
     this.maxPositions = maxPositions;
     int half = headDim / 2;
     float[] c = new float[maxPositions * headDim];
     float[] s = new float[maxPositions * headDim];
+    // float32 inverse frequencies, as Hugging Face computes them.
+    float[] inverse = scaling.inverseFrequencies(headDim, theta, maxPositions, maxPositions);
     for (int i = 0; i < half; i++) {
-      // float32 inverse frequencies, as Hugging Face computes them.
-      float invFreq = (float) (1.0 / Math.pow(theta, (float) (2 * i) / headDim));
+      float invFreq = inverse[i];
       for (int p = 0; p < maxPositions; p++) {
         float angle = (float) p * invFreq;
         c[p * headDim + i] = c[p * headDim + i + half] = (float) Math.cos(angle);

@@ -16,7 +16,9 @@ import java.util.Random;
 
 /**
  * Retrofit to grouped-query attention with {@code kvHeads} key/value heads: MHA → GQA (mean-pool
- * or keep-one per group, or random), MQA → GQA (duplicate). One interpolation unit per layer.
+ * or keep-one per group, or random), MQA → GQA (duplicate). Key/value biases, where the teacher
+ * has them, are pooled like the rows of their weights (zero for random). One interpolation unit
+ * per layer.
  */
 public record GqaRetrofit(int kvHeads, KvInit init, long seed) implements Retrofit {
 
@@ -73,15 +75,26 @@ public record GqaRetrofit(int kvHeads, KvInit init, long seed) implements Retrof
     int tKv = teacher.numKeyValueHeads();
     Map<String, NDArray> state = new LinkedHashMap<>();
     teacherTensors.forEach((n, t) -> state.put(n, t.duplicate()));
+    int hd = teacher.headDim();
     for (int i = 0; i < teacher.numHiddenLayers(); i++) {
       String k = projection(i, "k");
       String v = projection(i, "v");
-      NDArray sk = init.apply(teacherTensors.get(k), tKv, kvHeads, teacher.headDim(), manager, rng);
-      NDArray sv = init.apply(teacherTensors.get(v), tKv, kvHeads, teacher.headDim(), manager, rng);
+      NDArray sk = init.apply(teacherTensors.get(k), tKv, kvHeads, hd, manager, rng);
+      NDArray sv = init.apply(teacherTensors.get(v), tKv, kvHeads, hd, manager, rng);
       state.put(buffer(i, GqaMixer.TEACHER_K), state.remove(k));
       state.put(buffer(i, GqaMixer.TEACHER_V), state.remove(v));
       state.put(k, sk);
       state.put(v, sv);
+      if (teacher.attentionBias()) { // biases pooled like the rows of their weights
+        String kb = bias(i, "k");
+        String vb = bias(i, "v");
+        NDArray skb = init.applyBias(teacherTensors.get(kb), tKv, kvHeads, hd, manager);
+        NDArray svb = init.applyBias(teacherTensors.get(vb), tKv, kvHeads, hd, manager);
+        state.put(buffer(i, GqaMixer.TEACHER_K_BIAS), state.remove(kb));
+        state.put(buffer(i, GqaMixer.TEACHER_V_BIAS), state.remove(vb));
+        state.put(kb, skb);
+        state.put(vb, svb);
+      }
     }
     return assemble(teacher, state, manager);
   }
@@ -93,6 +106,10 @@ public record GqaRetrofit(int kvHeads, KvInit init, long seed) implements Retrof
     for (int i = 0; i < teacher.numHiddenLayers(); i++) {
       shapes.put(buffer(i, GqaMixer.TEACHER_K), teacherShapes.get(projection(i, "k")));
       shapes.put(buffer(i, GqaMixer.TEACHER_V), teacherShapes.get(projection(i, "v")));
+      if (teacher.attentionBias()) {
+        shapes.put(buffer(i, GqaMixer.TEACHER_K_BIAS), teacherShapes.get(bias(i, "k")));
+        shapes.put(buffer(i, GqaMixer.TEACHER_V_BIAS), teacherShapes.get(bias(i, "v")));
+      }
     }
     return shapes;
   }
@@ -105,21 +122,30 @@ public record GqaRetrofit(int kvHeads, KvInit init, long seed) implements Retrof
     for (String name : teacher.tensorShapes().keySet()) {
       base.put(name, state.get(name));
     }
-    List<NDArray[]> student = new ArrayList<>();
+    boolean biased = teacher.attentionBias();
+    List<NDArray[]> student = new ArrayList<>(); // k, v, k bias, v bias (null without biases)
     for (int i = 0; i < teacher.numHiddenLayers(); i++) {
-      student.add(new NDArray[] {state.get(projection(i, "k")), state.get(projection(i, "v"))});
+      student.add(new NDArray[] {state.get(projection(i, "k")), state.get(projection(i, "v")),
+          state.get(bias(i, "k")), state.get(bias(i, "v"))});
       base.put(projection(i, "k"), state.get(buffer(i, GqaMixer.TEACHER_K)));
       base.put(projection(i, "v"), state.get(buffer(i, GqaMixer.TEACHER_V)));
+      if (biased) {
+        base.put(bias(i, "k"), state.get(buffer(i, GqaMixer.TEACHER_K_BIAS)));
+        base.put(bias(i, "v"), state.get(buffer(i, GqaMixer.TEACHER_V_BIAS)));
+      }
     }
     LlamaModel model = LlamaModel.fromTensors(teacher, manager, base);
     List<InterpolatedMixer> units = new ArrayList<>();
     for (int i = 0; i < teacher.numHiddenLayers(); i++) {
       DecoderLayer layer = model.layers().get(i);
       Attention a = (Attention) layer.mixer();
-      NDArray sk = model.adopt(projection(i, "k"), student.get(i)[0]);
-      NDArray sv = model.adopt(projection(i, "v"), student.get(i)[1]);
-      GqaMixer mixer = new GqaMixer(a.core(), teacher.numKeyValueHeads(), a.k().weight(),
-          a.v().weight(), a.q(), new Linear(sk), new Linear(sv), a.o(), kvHeads);
+      NDArray[] s = student.get(i);
+      Linear sk = new Linear(model.adopt(projection(i, "k"), s[0]),
+          biased ? model.adopt(bias(i, "k"), s[2]) : null);
+      Linear sv = new Linear(model.adopt(projection(i, "v"), s[1]),
+          biased ? model.adopt(bias(i, "v"), s[3]) : null);
+      GqaMixer mixer = new GqaMixer(a.core(), teacher.numKeyValueHeads(), a.k(), a.v(), a.q(), sk, sv,
+          a.o(), kvHeads);
       layer.replaceMixer(mixer);
       units.add(mixer);
     }
@@ -138,6 +164,10 @@ public record GqaRetrofit(int kvHeads, KvInit init, long seed) implements Retrof
 
   private static String projection(int layer, String kv) {
     return "model.layers." + layer + ".self_attn." + kv + "_proj.weight";
+  }
+
+  private static String bias(int layer, String kv) {
+    return "model.layers." + layer + ".self_attn." + kv + "_proj.bias";
   }
 
   private static String buffer(int layer, String name) {

@@ -58,6 +58,22 @@ public enum KvInit {
     return copy;
   }
 
+  /**
+   * The student's key/value bias from the teacher's, pooled as {@link #apply} pools the weight's
+   * rows; {@code RANDOM} starts it at zero (as Hugging Face initialises biases).
+   *
+   * @param teacher (tKv·headDim) bias
+   * @return (sKv·headDim) on {@code manager}
+   */
+  public NDArray applyBias(NDArray teacher, int tKv, int sKv, int headDim, NDManager manager) {
+    check(tKv, sKv);
+    if (this == RANDOM) {
+      return manager.zeros(new Shape((long) sKv * headDim));
+    }
+    NDArray column = teacher.reshape(teacher.getShape().get(0), 1); // (tKv·hd, 1)
+    return apply(column, tKv, sKv, headDim, manager, null).reshape((long) sKv * headDim);
+  }
+
   private static NDArray random(NDManager m, Shape shape, Random rng) {
     float[] a = new float[(int) shape.size()];
     for (int i = 0; i < a.length; i++) {
