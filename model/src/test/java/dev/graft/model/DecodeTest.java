@@ -51,9 +51,20 @@ class DecodeTest {
     }
   }
 
+  /** Biases everywhere, head_dim 24 ≠ 64/4, llama3 rope scaling whose three bands all occur. */
+  static LlamaConfig biasedWideHeadsLlama3() {
+    return LlamaConfig.tiny(VOCAB).withHeadDim(24).withNumKeyValueHeads(2).withBiases(true, true)
+        .withRopeScaling(new RopeScaling.Llama3(8, 1, 4, 32));
+  }
+
   static Stream<Arguments> kinds() {
     LlamaConfig mha = LlamaConfig.tiny(VOCAB);
+    LlamaConfig biased = biasedWideHeadsLlama3();
     return Stream.of(
+        new Kind("attention biased head_dim 24 llama3 GQA(2)", (m, s) -> LlamaModel.random(biased, m, s)),
+        new Kind("gqa retrofit of biased, alphas 0.4/1", (m, s) -> student(biased, 1, KvInit.MEAN_POOL, m, s, 0.4, 1)),
+        new Kind("mqa->gqa retrofit of biased, alphas 0.7/0", (m, s) ->
+            student(biased.withNumKeyValueHeads(1), 4, KvInit.DUPLICATE, m, s, 0.7, 0)),
         new Kind("attention MHA", (m, s) -> LlamaModel.random(mha, m, s)),
         new Kind("attention GQA(2)", (m, s) -> LlamaModel.random(mha.withNumKeyValueHeads(2), m, s)),
         new Kind("attention MQA", (m, s) -> LlamaModel.random(mha.withNumKeyValueHeads(1), m, s)),

@@ -14,6 +14,7 @@ import dev.graft.checkpoint.HfCheckpoint;
 import dev.graft.checkpoint.ShardedWriter;
 import dev.graft.model.LlamaConfig;
 import dev.graft.model.LlamaModel;
+import dev.graft.model.RopeScaling;
 import java.nio.file.Path;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
@@ -74,6 +75,54 @@ class GqaRetrofitTest {
     }
   }
 
+  /** Attention and MLP biases, head_dim 24 ≠ 64/4, llama3 rope scaling. */
+  private static LlamaConfig biased(int kvHeads) {
+    return LlamaConfig.tiny(71).withHeadDim(24).withBiases(true, true).withNumKeyValueHeads(kvHeads)
+        .withRopeScaling(new RopeScaling.Llama3(8, 1, 4, 32));
+  }
+
+  @ParameterizedTest(name = "teacher kv={0} -> student kv={1} ({2})")
+  @CsvSource({"4,2,MEAN_POOL", "4,1,KEEP_ONE", "2,1,RANDOM", "1,2,DUPLICATE"})
+  void alphaZero_reproducesABiasedWideHeadTeacherExactly(int teacherKv, int studentKv, KvInit init) {
+    LlamaConfig cfg = biased(teacherKv);
+    try (NDManager m = manager.newSubManager();
+        LlamaModel teacher = LlamaModel.random(cfg, m, 9);
+        RetrofitStudent student = new GqaRetrofit(studentKv, init, 1)
+            .build(cfg, teacher.namedParameters(), m)) {
+      NDArray x = ids(m, 71);
+      float[] want = teacher.forward(x).toFloatArray();
+      assertArrayEquals(want, student.model().forward(x).toFloatArray(), "alpha = 0 must be bit-identical");
+      var state = student.state();
+      assertEquals(new Shape(teacherKv * 24), state.get("model.layers.1.self_attn.teacher_k_proj.bias").getShape());
+      assertEquals(new Shape(studentKv * 24), state.get("model.layers.1.self_attn.k_proj.bias").getShape());
+      assertEquals(student.retrofit().stateShapes(cfg).keySet(), state.keySet());
+      student.setAllAlphas(0.5);
+      if (init != KvInit.DUPLICATE) { // a duplicated head is the teacher's at every alpha
+        assertTrue(maxDiff(want, student.model().forward(x).toFloatArray()) > 1e-4, "alpha = 0.5 changes the attention");
+      }
+    }
+  }
+
+  @Test
+  void biases_arePooledLikeTheirWeights() {
+    LlamaConfig cfg = biased(4);
+    try (NDManager m = manager.newSubManager();
+        LlamaModel teacher = LlamaModel.random(cfg, m, 3);
+        RetrofitStudent mean = new GqaRetrofit(2, KvInit.MEAN_POOL, 1).build(cfg, teacher.namedParameters(), m);
+        RetrofitStudent random = new GqaRetrofit(2, KvInit.RANDOM, 1).build(cfg, teacher.namedParameters(), m)) {
+      float[] tb = teacher.namedParameters().get("model.layers.0.self_attn.v_proj.bias").toFloatArray(); // (4·24)
+      float[] sb = mean.parameters().get("model.layers.0.self_attn.v_proj.bias").toFloatArray(); // (2·24)
+      for (int g = 0; g < 2; g++) {
+        for (int c = 0; c < 24; c++) {
+          float want = (tb[(2 * g) * 24 + c] + tb[(2 * g + 1) * 24 + c]) / 2;
+          assertEquals(want, sb[g * 24 + c], 1e-7f, "group " + g + " channel " + c);
+        }
+      }
+      float[] zero = random.parameters().get("model.layers.0.self_attn.k_proj.bias").toFloatArray();
+      assertArrayEquals(new float[48], zero, "random init starts the biases at zero");
+    }
+  }
+
   @Test
   void meanPool_withAsManyKvHeadsAsTheTeacher_isIdentity() {
     LlamaConfig cfg = LlamaConfig.tiny(53);
@@ -87,9 +136,10 @@ class GqaRetrofitTest {
     }
   }
 
-  @Test
-  void alphaOne_equalsTheExportedGqaCheckpoint(@TempDir Path dir) throws Exception {
-    LlamaConfig cfg = LlamaConfig.tiny(61);
+  @ParameterizedTest(name = "biased={0}")
+  @CsvSource({"false", "true"})
+  void alphaOne_equalsTheExportedGqaCheckpoint(boolean withBiases, @TempDir Path dir) throws Exception {
+    LlamaConfig cfg = withBiases ? biased(4).withVocabSize(61) : LlamaConfig.tiny(61);
     try (NDManager m = manager.newSubManager();
         LlamaModel teacher = LlamaModel.random(cfg, m, 4);
         RetrofitStudent student = new GqaRetrofit(2, KvInit.MEAN_POOL, 1).build(cfg, teacher.namedParameters(), m)) {
@@ -99,7 +149,7 @@ class GqaRetrofitTest {
       HfCheckpoint.save(dir, student.targetConfig(), student.exportTensors(), Dtype.F32,
           ShardedWriter.DEFAULT_MAX_SHARD_BYTES);
       HfCheckpoint loaded = HfCheckpoint.load(dir, m);
-      assertEquals(2, loaded.config().numKeyValueHeads());
+      assertEquals(cfg.withNumKeyValueHeads(2), loaded.config());
       try (LlamaModel gqa = LlamaModel.fromTensors(loaded.config(), m, loaded.tensors())) {
         NDArray x = ids(m, 61);
         assertEquals(0f, maxDiff(student.model().forward(x).toFloatArray(), gqa.forward(x).toFloatArray()), 1e-6f);
@@ -152,6 +202,11 @@ class GqaRetrofitTest {
       NDArray one = m.create(new float[] {1, 2}, new Shape(1, 2));
       assertArrayEquals(new float[] {1, 2, 1, 2, 1, 2}, KvInit.DUPLICATE.apply(one, 1, 3, 1, m, rng).toFloatArray());
       assertEquals(new Shape(2, 2), KvInit.RANDOM.apply(w, 4, 2, 1, m, rng).getShape());
+      NDArray bias = m.create(new float[] {1, 2, 3, 4}); // 4 heads of size 1
+      assertArrayEquals(new float[] {1.5f, 3.5f}, KvInit.MEAN_POOL.applyBias(bias, 4, 2, 1, m).toFloatArray());
+      assertArrayEquals(new float[] {1, 3}, KvInit.KEEP_ONE.applyBias(bias, 4, 2, 1, m).toFloatArray());
+      assertArrayEquals(new float[] {1, 1, 1}, KvInit.DUPLICATE.applyBias(m.create(new float[] {1}), 1, 3, 1, m)
+          .toFloatArray());
       var e = assertThrows(IllegalArgumentException.class, () -> KvInit.parse("average"));
       assertEquals("unknown kv-head init 'average' (expected mean_pool, keep_one, duplicate or random)", e.getMessage());
     }
