@@ -142,8 +142,9 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
         ? new StudentPublisher(student, plan.alphas(), peers.policies(), p.onpolicy().publishEvery()) : null;
     OnPolicyData onPolicy = null;
     if (p.onpolicy().enabled()) {
-      int[] stops = IntStream.concat(IntStream.of(eosId), IntStream.of(p.onpolicy().stopTokenIds()))
-          .distinct().toArray();
+      int[] stops = IntStream.concat(IntStream.concat(IntStream.of(eosId), // every eos id of config.json too
+          student.teacherConfig().eosTokenIds().stream().mapToInt(Integer::intValue)),
+          IntStream.of(p.onpolicy().stopTokenIds())).distinct().toArray();
       onPolicy = new OnPolicyData(p.onpolicy(), peers.samplers(), prompts, eosId, stops, publisher,
           patience("samplers", p.onpolicy().patience(), SamplerUnavailableException.class, listener),
           p.train().seed());
