@@ -229,7 +229,7 @@ public record LlamaConfig(
   public Map<String, List<Long>> tensorShapes() {
     var shapes = new LinkedHashMap<String, List<Long>>();
     long d = hiddenSize;
-    long q = (long) numAttentionHeads * headDim;
+    long q = attentionWidth();
     long kv = (long) numKeyValueHeads * headDim;
     long ff = intermediateSize;
     shapes.put("model.embed_tokens.weight", List.of((long) vocabSize, d));
