@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.IntStream;
@@ -31,6 +32,9 @@ class PublishedTokenizersTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final int LLAMA3_ORDINARY = 128_000;
 
+  @TempDir static Path shared;
+  private static Path paddedLlama3;
+
   @TempDir Path dir;
 
   private static final List<String> PLAIN = List.of(
@@ -41,12 +45,7 @@ class PublishedTokenizersTest {
 
   /** A copy of fixture {@code name} in a fresh directory, so a test may change its files. */
   private Path fixture(String name) throws IOException {
-    Path source;
-    try {
-      source = Path.of(getClass().getResource("fixtures/" + name).toURI());
-    } catch (URISyntaxException e) {
-      throw new IllegalStateException(e);
-    }
+    Path source = Path.of(resource(name));
     Path copy = Files.createDirectories(dir.resolve(name));
     try (Stream<Path> files = Files.list(source)) {
       for (Path f : files.toList()) {
@@ -59,18 +58,34 @@ class PublishedTokenizersTest {
   /**
    * The Llama 3 fixture with its {@code model.vocab} filled up to id 127,999, as in the published
    * file (whose 128,000 ordinary tokens would make a 9 MB fixture): the filler entries are never
-   * produced, since no merge leads to them.
+   * produced, since no merge leads to them. Built once, copied per test.
    */
   private Path llama3() throws IOException {
     Path model = fixture("llama3");
-    Path file = model.resolve("tokenizer.json");
-    ObjectNode root = (ObjectNode) JSON.readTree(file.toFile());
-    ObjectNode vocab = (ObjectNode) root.path("model").path("vocab");
-    for (int id = vocab.size(); id < LLAMA3_ORDINARY; id++) {
-      vocab.put(String.format("<filler_%06d>", id), id);
-    }
-    JSON.writeValue(file.toFile(), root);
+    Files.copy(padded(), model.resolve("tokenizer.json"), StandardCopyOption.REPLACE_EXISTING);
     return model;
+  }
+
+  private static synchronized Path padded() throws IOException {
+    if (paddedLlama3 == null) {
+      Path file = Path.of(resource("llama3")).resolve("tokenizer.json");
+      ObjectNode root = (ObjectNode) JSON.readTree(file.toFile());
+      ObjectNode vocab = (ObjectNode) root.path("model").path("vocab");
+      for (int id = vocab.size(); id < LLAMA3_ORDINARY; id++) {
+        vocab.put(String.format("<filler_%06d>", id), id);
+      }
+      paddedLlama3 = shared.resolve("llama3-tokenizer.json");
+      JSON.writeValue(paddedLlama3.toFile(), root);
+    }
+    return paddedLlama3;
+  }
+
+  private static java.net.URI resource(String name) {
+    try {
+      return PublishedTokenizersTest.class.getResource("fixtures/" + name).toURI();
+    } catch (URISyntaxException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   private static int[] concat(int[]... parts) {
