@@ -17,6 +17,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -34,6 +36,8 @@ class PublishedTokenizersTest {
 
   @TempDir static Path shared;
   private static Path paddedLlama3;
+  /** The padded Llama 3 fixture, loaded once for the tests that only read it. */
+  private static GraftTokenizer llama3Shared;
 
   @TempDir Path dir;
 
@@ -42,6 +46,25 @@ class PublishedTokenizersTest {
       "Hello world, hello there! Numbers like 123 and 2024.",
       "Angle brackets <| and |> and <s or /s> are only text, as is <|begin_of_text without its end.",
       "Zoë's café 👍 我们 \t tabs\nand lines");
+
+  @BeforeAll
+  static void loadLlama3() throws IOException {
+    Path model = Files.createDirectories(shared.resolve("llama3"));
+    try (Stream<Path> files = Files.list(Path.of(resource("llama3")))) {
+      for (Path f : files.toList()) {
+        Files.copy(f, model.resolve(f.getFileName()));
+      }
+    }
+    Files.copy(padded(), model.resolve("tokenizer.json"), StandardCopyOption.REPLACE_EXISTING);
+    llama3Shared = GraftTokenizer.load(model);
+  }
+
+  @AfterAll
+  static void closeLlama3() {
+    if (llama3Shared != null) {
+      llama3Shared.close();
+    }
+  }
 
   /** A copy of fixture {@code name} in a fresh directory, so a test may change its files. */
   private Path fixture(String name) throws IOException {
@@ -100,46 +123,43 @@ class PublishedTokenizersTest {
 
   @Test
   void llama3_addedSpecialsAtHighIds_areReadWithTheirIds() throws IOException {
-    try (GraftTokenizer tok = GraftTokenizer.load(llama3())) {
-      assertEquals(128_256, tok.vocabSize());
-      assertEquals(128_000, tok.bosId());
-      assertEquals(128_009, tok.eosId()); // tokenizer_config.json names <|eot_id|>
-      List<AddedToken> added = tok.addedTokens();
-      assertEquals(256, added.size());
-      assertEquals(new AddedToken(128_000, "<|begin_of_text|>", true), added.get(0));
-      assertEquals(new AddedToken(128_001, "<|end_of_text|>", true), added.get(1));
-      assertEquals(new AddedToken(128_009, "<|eot_id|>", true), added.get(9));
-      assertEquals(new AddedToken(128_255, "<|reserved_special_token_247|>", true), added.get(255));
-      assertTrue(tok.isSpecial(128_255));
-      assertFalse(tok.isSpecial(300));
-    }
+    GraftTokenizer tok = llama3Shared;
+    assertEquals(128_256, tok.vocabSize());
+    assertEquals(128_000, tok.bosId());
+    assertEquals(128_009, tok.eosId()); // tokenizer_config.json names <|eot_id|>
+    List<AddedToken> added = tok.addedTokens();
+    assertEquals(256, added.size());
+    assertEquals(new AddedToken(128_000, "<|begin_of_text|>", true), added.get(0));
+    assertEquals(new AddedToken(128_001, "<|end_of_text|>", true), added.get(1));
+    assertEquals(new AddedToken(128_009, "<|eot_id|>", true), added.get(9));
+    assertEquals(new AddedToken(128_255, "<|reserved_special_token_247|>", true), added.get(255));
+    assertTrue(tok.isSpecial(128_255));
+    assertFalse(tok.isSpecial(300));
   }
 
   @Test
   void llama3_textSpellingSpecials_encodesEachAsOneId() throws IOException {
-    try (GraftTokenizer tok = GraftTokenizer.load(llama3())) {
-      int[] hello = tok.encode("Hello world");
-      assertTrue(hello.length >= 2 && IntStream.of(hello).allMatch(id -> id < 128_000),
-          Arrays.toString(hello));
-      String framed = "<|begin_of_text|>Hello world<|eot_id|>";
-      assertArrayEquals(concat(new int[] {128_000}, hello, new int[] {128_009}), tok.encode(framed));
-      assertArrayEquals(new int[] {128_000, 128_255, 128_001},
-          tok.encode("<|begin_of_text|><|reserved_special_token_247|><|end_of_text|>"));
-      for (String text : PLAIN) {
-        assertNoSpecialIds(tok, text);
-      }
+    GraftTokenizer tok = llama3Shared;
+    int[] hello = tok.encode("Hello world");
+    assertTrue(hello.length >= 2 && IntStream.of(hello).allMatch(id -> id < 128_000),
+        Arrays.toString(hello));
+    String framed = "<|begin_of_text|>Hello world<|eot_id|>";
+    assertArrayEquals(concat(new int[] {128_000}, hello, new int[] {128_009}), tok.encode(framed));
+    assertArrayEquals(new int[] {128_000, 128_255, 128_001},
+        tok.encode("<|begin_of_text|><|reserved_special_token_247|><|end_of_text|>"));
+    for (String text : PLAIN) {
+      assertNoSpecialIds(tok, text);
     }
   }
 
   @Test
   void llama3_decode_keepsOrSkipsSpecialsAsAsked() throws IOException {
-    try (GraftTokenizer tok = GraftTokenizer.load(llama3())) {
-      String framed = "<|begin_of_text|>Hello world<|eot_id|>";
-      int[] ids = tok.encode(framed);
-      assertEquals(framed, tok.decode(ids));
-      assertEquals(framed, tok.decode(ids, false));
-      assertEquals("Hello world", tok.decode(ids, true));
-    }
+    GraftTokenizer tok = llama3Shared;
+    String framed = "<|begin_of_text|>Hello world<|eot_id|>";
+    int[] ids = tok.encode(framed);
+    assertEquals(framed, tok.decode(ids));
+    assertEquals(framed, tok.decode(ids, false));
+    assertEquals("Hello world", tok.decode(ids, true));
   }
 
   @Test
