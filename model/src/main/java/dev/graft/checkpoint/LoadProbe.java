@@ -2,6 +2,7 @@ package dev.graft.checkpoint;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.graft.model.LlamaModel;
@@ -100,7 +101,7 @@ public final class LoadProbe {
   /** Loads the engine's native library and runs one operation, so that loading does not pay it. */
   private static void startEngine(NDManager manager) {
     try (NDManager scratch = manager.newSubManager()) {
-      NDArray a = scratch.ones(new ai.djl.ndarray.types.Shape(64, 64));
+      NDArray a = scratch.ones(new Shape(64, 64));
       a.matMul(a).sum().getFloat();
     }
   }

@@ -3,7 +3,7 @@ package dev.graft.checkpoint;
 import dev.graft.model.LlamaConfig;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.List;
+import java.util.Arrays;
 import java.util.Locale;
 import java.util.SplittableRandom;
 
@@ -42,7 +42,7 @@ public final class RandomCheckpoint {
   /** The values of tensor {@code name}: chunks seeded by (seed, name, first index). */
   static SafetensorsWriter.ValueSource source(String name, long seed) {
     if (name.endsWith("norm.weight")) {
-      return (from, dst, count) -> java.util.Arrays.fill(dst, 0, count, 1f);
+      return (from, dst, count) -> Arrays.fill(dst, 0, count, 1f);
     }
     long tensorSeed = seed * 0x9E3779B97F4A7C15L + name.hashCode();
     return (from, dst, count) -> {

@@ -16,10 +16,12 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -108,7 +110,7 @@ class ShardedLoadTest {
       NDArray a = e.getValue();
       Stored s = stored.get(e.getKey());
       assertEquals(DataType.FLOAT32, a.getDataType());
-      assertEquals(s.shape(), java.util.Arrays.stream(a.getShape().getShape()).boxed().toList());
+      assertEquals(s.shape(), Arrays.stream(a.getShape().getShape()).boxed().toList());
       assertArrayEquals(bits(s.values()), bits(a.toFloatArray()), e.getKey() + " (" + s.dtype() + ")");
     }
   }
@@ -197,12 +199,12 @@ class ShardedLoadTest {
     writeShardedMixed();
     Path shard = dir.resolve(SHARD_1);
     byte[] bytes = Files.readAllBytes(shard);
-    String text = new String(bytes, java.nio.charset.StandardCharsets.ISO_8859_1);
+    String text = new String(bytes, StandardCharsets.ISO_8859_1);
     int at = text.indexOf("\"dtype\":\"BF16\"");
     assertTrue(at > 0);
     // Same length, so every offset stays valid: only the type name changes.
     byte[] patched = text.replaceFirst("\"dtype\":\"BF16\"", "\"dtype\":\"F8E4\"")
-        .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        .getBytes(StandardCharsets.ISO_8859_1);
     Files.write(shard, patched);
     var e = assertThrows(IllegalArgumentException.class, () -> HfCheckpoint.load(dir, manager));
     assertTrue(e.getMessage().startsWith(shard + ": tensor '"), e.getMessage());
