@@ -54,14 +54,19 @@ public record HfCheckpoint(LlamaConfig config, Map<String, NDArray> tensors) {
 
   /**
    * Reads the weights of {@code dir} for a {@code config} already read from it (or known to
-   * match): every tensor the config expects, converted to fp32, on {@code manager}.
+   * match): every tensor the config expects, converted to fp32, on {@code manager}. Each tensor is
+   * read in bounded blocks and widened straight into its fp32 array, so loading needs little more
+   * memory than the fp32 weights themselves (see {@link SafetensorsReader#readNDArray}). Tensors
+   * may be stored in any mix of F32, F16 and BF16, in one file or across shards.
    *
-   * @throws IllegalArgumentException listing every missing, misshapen or unexpected tensor
+   * @throws IllegalArgumentException listing every missing, misshapen or unexpected tensor, or every
+   *     tensor stored in a type that does not convert to fp32, before any tensor is read
    */
   public static Map<String, NDArray> loadTensors(Path dir, LlamaConfig config, NDManager manager)
       throws IOException {
     try (ShardedReader reader = ShardedReader.open(dir)) {
       checkLayout(dir.toString(), config, reader.shapes());
+      checkFloatTypes(dir.toString(), config, reader.tensors());
       Map<String, NDArray> loaded = new LinkedHashMap<>();
       try {
         for (String name : config.tensorShapes().keySet()) {
@@ -130,6 +135,21 @@ public record HfCheckpoint(LlamaConfig config, Map<String, NDArray> tensors) {
     });
     if (!problems.isEmpty()) {
       throw new IllegalArgumentException(where + " does not match config.json: " + summary(problems));
+    }
+  }
+
+  private static void checkFloatTypes(String where, LlamaConfig config,
+      Map<String, TensorInfo> found) {
+    List<String> problems = new ArrayList<>();
+    config.tensorShapes().keySet().forEach(name -> {
+      Dtype dtype = found.get(name).dtype();
+      if (!dtype.isFloat32Convertible()) {
+        problems.add("tensor '" + name + "' is stored as " + dtype
+            + "; only F32, F16 and BF16 convert to fp32");
+      }
+    });
+    if (!problems.isEmpty()) {
+      throw new IllegalArgumentException(where + ": " + summary(problems));
     }
   }
 

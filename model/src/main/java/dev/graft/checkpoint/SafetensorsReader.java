@@ -22,15 +22,22 @@ import java.util.TreeMap;
  * Reads one {@code .safetensors} file through memory maps. Opening reads and fully validates the
  * header (see {@link SafetensorsHeader}); tensor bytes are only touched when asked for.
  *
- * <p>Files of any size work: a data section under 2 GiB is mapped once, a larger one tensor by
- * tensor. A single tensor of 2 GiB or more is refused with a message, since a Java buffer cannot
- * address it.
+ * <p>{@link #readNDArray} (the loading path) reads the stored bytes through one reused block of
+ * {@value #BLOCK_BYTES} bytes and widens each block straight into the array's own native memory:
+ * the only full-size copy of a tensor is the fp32 array, and nothing of the file stays resident in
+ * the process (memory-mapped pages that were read count as resident until they are unmapped,
+ * which Java leaves to the garbage collector). {@link #bytes} hands out memory-mapped views for
+ * raw access: a data section under 2 GiB is mapped once, a larger one tensor by tensor. A single
+ * tensor of 2 GiB or more is refused with a message, since a Java buffer cannot address it.
  *
  * <p>Closing releases the file handle and drops the reader's maps. Views handed out earlier stay
  * valid (the JVM unmaps them once they become unreachable), so closing never invalidates memory in
  * use. Not thread-safe.
  */
 public final class SafetensorsReader implements Closeable {
+
+  /** Bytes read from the file per step of {@link #readNDArray}; a multiple of every element size. */
+  static final int BLOCK_BYTES = 1 << 20;
 
   private final Path file;
   private final FileChannel channel;
@@ -39,6 +46,7 @@ public final class SafetensorsReader implements Closeable {
   private final Map<String, String> metadata;
   private final Map<String, TensorInfo> tensors;
   private ByteBuffer wholeData; // lazily mapped when the data section fits one buffer
+  private ByteBuffer block; // lazily allocated, reused by every readNDArray
   private boolean closed;
 
   private SafetensorsReader(
@@ -135,9 +143,7 @@ public final class SafetensorsReader implements Closeable {
    * @throws IllegalStateException once the reader is closed
    */
   public ByteBuffer bytes(String name) throws IOException {
-    if (closed) {
-      throw new IllegalStateException(file + ": reader is closed");
-    }
+    checkOpen();
     TensorInfo t = info(name);
     long length = t.end() - t.begin();
     if (length > Integer.MAX_VALUE) {
@@ -167,13 +173,16 @@ public final class SafetensorsReader implements Closeable {
   }
 
   /**
-   * The tensor as a new fp32 array owned by {@code manager}. The values are converted straight
-   * into the array's own native memory; the array never aliases the file.
+   * The tensor as a new fp32 array owned by {@code manager}. The stored bytes are read in blocks of
+   * {@value #BLOCK_BYTES} bytes and converted straight into the array's own native memory; the
+   * array never aliases the file, and no other full-size copy of the tensor is made.
    *
    * @throws IllegalArgumentException if the dtype is not F32, F16 or BF16, or the fp32 copy would
    *     span 2 GiB or more
+   * @throws IOException if the file cannot be read or ends before the tensor does
    */
   public NDArray readNDArray(String name, NDManager manager) throws IOException {
+    checkOpen();
     TensorInfo t = requireFloat(name);
     long fp32Bytes = t.elementCount() * 4;
     if (fp32Bytes > Integer.MAX_VALUE) {
@@ -184,7 +193,7 @@ public final class SafetensorsReader implements Closeable {
     NDArray array = manager.create(new Shape(t.shapeArray()), DataType.FLOAT32);
     try {
       if (fp32Bytes > 0) {
-        fill(array, bytes(name), t.dtype(), (int) fp32Bytes, manager);
+        fill(array, t, (int) fp32Bytes, manager);
       }
     } catch (IOException | RuntimeException e) {
       array.close();
@@ -194,25 +203,47 @@ public final class SafetensorsReader implements Closeable {
     return array;
   }
 
-  private static void fill(NDArray array, ByteBuffer src, Dtype dtype, int fp32Bytes,
-      NDManager manager) {
-    // The PyTorch engine hands out a writable direct view of a contiguous tensor's memory, which
-    // avoids a staging buffer; other engines get their values through set().
+  private void fill(NDArray array, TensorInfo t, int fp32Bytes, NDManager manager)
+      throws IOException {
+    // The PyTorch engine hands out a writable direct view of a contiguous tensor's memory, so the
+    // values land in the array itself; other engines get theirs through a staging copy and set().
     ByteBuffer view = array.toByteBuffer(true);
     if (view.isDirect() && !view.isReadOnly() && view.capacity() == fp32Bytes) {
-      TensorCodec.decode(src, dtype, view);
+      readWidened(t, view);
       return;
     }
-    ByteBuffer staging = manager.allocateDirect(fp32Bytes);
-    TensorCodec.decode(src, dtype, staging);
+    ByteBuffer staging = manager.allocateDirect(fp32Bytes).order(ByteOrder.nativeOrder());
+    readWidened(t, staging);
     array.set(staging.rewind());
+  }
+
+  /** Reads the tensor's stored bytes block by block, widening each into {@code dst}. */
+  private void readWidened(TensorInfo t, ByteBuffer dst) throws IOException {
+    if (block == null) {
+      block = ByteBuffer.allocateDirect(BLOCK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+    }
+    long at = dataStart + t.begin();
+    long end = dataStart + t.end();
+    while (at < end) {
+      block.clear().limit((int) Math.min(BLOCK_BYTES, end - at));
+      readFully(channel, block, at, file);
+      at += block.limit();
+      TensorCodec.decode(block.flip(), t.dtype(), dst);
+    }
   }
 
   @Override
   public void close() throws IOException {
     closed = true;
     wholeData = null;
+    block = null;
     channel.close();
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException(file + ": reader is closed");
+    }
   }
 
   private TensorInfo requireFloat(String name) {

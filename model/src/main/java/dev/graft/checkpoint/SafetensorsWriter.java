@@ -33,8 +33,25 @@ public final class SafetensorsWriter {
 
   private static final int CHUNK_BYTES = 4 << 20;
 
-  /** A tensor waiting to be written; {@code values} yields its fp32 data in row-major order. */
-  record Pending(String name, List<Long> shape, long elements, Supplier<FloatBuffer> values) {}
+  /**
+   * Computes a tensor's fp32 values a chunk at a time, so that a tensor can be written without
+   * ever being held whole (for generated weights).
+   */
+  @FunctionalInterface
+  public interface ValueSource {
+    /**
+     * Writes the values at row-major element indices {@code [from, from + count)} into {@code
+     * dst[0, count)}. Called with increasing {@code from}, each index once per write.
+     */
+    void fill(long from, float[] dst, int count);
+  }
+
+  /**
+   * A tensor waiting to be written: {@code values} yields its fp32 data in row-major order, or,
+   * when it is null, {@code source} computes it chunk by chunk.
+   */
+  record Pending(String name, List<Long> shape, long elements, Supplier<FloatBuffer> values,
+      ValueSource source) {}
 
   private final Dtype dtype;
   private final Map<String, Pending> tensors = new TreeMap<>();
@@ -64,7 +81,7 @@ public final class SafetensorsWriter {
           "tensor '" + name + "': shape " + dims + " holds " + TensorInfo.elementCount(dims)
               + " elements but " + values.length + " values were given");
     }
-    return add(new Pending(name, dims, values.length, () -> FloatBuffer.wrap(values)));
+    return add(new Pending(name, dims, values.length, () -> FloatBuffer.wrap(values), null));
   }
 
   /**
@@ -83,7 +100,18 @@ public final class SafetensorsWriter {
     // A direct view of the array's memory where the engine offers one: no copy is made.
     Supplier<FloatBuffer> values =
         () -> array.toByteBuffer(true).order(ByteOrder.nativeOrder()).asFloatBuffer();
-    return add(new Pending(name, dims, array.size(), values));
+    return add(new Pending(name, dims, array.size(), values, null));
+  }
+
+  /**
+   * Adds a tensor of the given shape whose values {@code source} computes while the file is
+   * written, a chunk at a time.
+   *
+   * @throws IllegalArgumentException if the name is taken or reserved, or a dimension is negative
+   */
+  public SafetensorsWriter add(String name, List<Long> shape, ValueSource source) {
+    Objects.requireNonNull(source, "source");
+    return add(new Pending(name, shape, TensorInfo.elementCount(shape), null, source));
   }
 
   /**
@@ -144,6 +172,10 @@ public final class SafetensorsWriter {
     ByteBuffer chunk = ByteBuffer.allocateDirect(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
     int chunkElements = CHUNK_BYTES / dtype.byteSize();
     for (Pending p : tensors.values()) {
+      if (p.source() != null) {
+        writeGenerated(channel, p, chunk, chunkElements);
+        continue;
+      }
       FloatBuffer src = p.values().get();
       if (src.remaining() != p.elements()) {
         throw new IllegalStateException(
@@ -158,6 +190,18 @@ public final class SafetensorsWriter {
         TensorCodec.encode(part, dtype, chunk);
         AtomicFiles.writeFully(channel, chunk.flip());
       }
+    }
+  }
+
+  private void writeGenerated(FileChannel channel, Pending p, ByteBuffer chunk, int chunkElements)
+      throws IOException {
+    float[] values = new float[(int) Math.min(chunkElements, p.elements())];
+    for (long from = 0; from < p.elements(); from += values.length) {
+      int k = (int) Math.min(values.length, p.elements() - from);
+      p.source().fill(from, values, k);
+      chunk.clear();
+      TensorCodec.encode(FloatBuffer.wrap(values, 0, k), dtype, chunk);
+      AtomicFiles.writeFully(channel, chunk.flip());
     }
   }
 }

@@ -58,6 +58,12 @@ public final class ShardedWriter {
     return this;
   }
 
+  /** See {@link SafetensorsWriter#add(String, List, SafetensorsWriter.ValueSource)}. */
+  public ShardedWriter add(String name, List<Long> shape, SafetensorsWriter.ValueSource source) {
+    staging.add(name, shape, source);
+    return this;
+  }
+
   /**
    * Writes the checkpoint files into {@code dir}, creating it if needed.
    *
