@@ -53,9 +53,11 @@ public final class SamplerBench {
   /**
    * @param tokensPerSecond by {@code method/batchB}: {@code kv_cache/batch8}, {@code recompute/batch1}
    * @param speedup kv_cache over recompute, by {@code batchB}
+   * @param breakdowns where a decode step's time goes, by {@code batchB}, at the mean cached length
    */
   public record Result(String model, long parameters, int promptLength, int newTokens,
-      Map<String, Double> tokensPerSecond, Map<String, Double> speedup) {
+      Map<String, Double> tokensPerSecond, Map<String, Double> speedup,
+      Map<String, DecodeBreakdown.Result> breakdowns) {
 
     public Map<String, Object> toMap() {
       Map<String, Object> m = new LinkedHashMap<>();
@@ -65,6 +67,9 @@ public final class SamplerBench {
       m.put("new_tokens", newTokens);
       m.put("tokens_per_second", tokensPerSecond);
       m.put("kv_cache_speedup", speedup);
+      Map<String, Object> b = new LinkedHashMap<>();
+      breakdowns.forEach((k, v) -> b.put(k, v.toMap()));
+      m.put("decode_step_breakdown", b);
       return m;
     }
   }
@@ -74,6 +79,7 @@ public final class SamplerBench {
     int maxBatch = c.batches().stream().mapToInt(Integer::intValue).max().orElseThrow();
     Map<String, Double> speed = new LinkedHashMap<>();
     Map<String, Double> speedup = new LinkedHashMap<>();
+    Map<String, DecodeBreakdown.Result> breakdowns = new LinkedHashMap<>();
     try (NDManager manager = NDManager.newBaseManager();
         PolicyHolder holder = new PolicyHolder()) {
       holder.install(0, LlamaModel.random(c.model(), manager, c.seed()));
@@ -92,11 +98,14 @@ public final class SamplerBench {
           speed.put("kv_cache/batch" + b, cached);
           speed.put("recompute/batch" + b, recomputed);
           speedup.put("batch" + b, cached / recomputed);
+          int mean = c.promptLength() + c.newTokens() / 2;
+          int reps = Math.max(1, Math.min(32, c.model().maxPositionEmbeddings() - mean - 1));
+          breakdowns.put("batch" + b, DecodeBreakdown.run(policy.model(), b, mean, reps, System::nanoTime));
         }
       }
     }
     return new Result("random " + c.model(), c.model().parameterCount(), c.promptLength(),
-        c.newTokens(), speed, speedup);
+        c.newTokens(), speed, speedup, breakdowns);
   }
 
   private static double tokensPerSecond(int tokens, Supplier<List<Rollout>> warmUp,
