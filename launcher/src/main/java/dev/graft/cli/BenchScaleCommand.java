@@ -115,9 +115,17 @@ final class BenchScaleCommand implements Callable<Integer> {
       System.out.println("load time and peak memory: not measured (" + LOAD_PROBE + " is not in this build)");
     }
     List<Map<String, Object>> rows = new ArrayList<>();
+    Map<String, Map<String, Object>> measured = new LinkedHashMap<>(); // the sweeps share their base point
     for (Point pt : points) {
-      System.out.printf(Locale.ROOT, "%s = %d: %s ...%n", pt.sweep(), pt.value(), pt.config());
-      rows.add(measure(pt, probe));
+      String key = pt.config() + "@" + pt.seqLen();
+      if (!measured.containsKey(key)) {
+        System.out.printf(Locale.ROOT, "%s = %d: %s ...%n", pt.sweep(), pt.value(), pt.config());
+        measured.put(key, measure(pt, probe));
+      }
+      Map<String, Object> row = new LinkedHashMap<>(measured.get(key));
+      row.put("sweep", pt.sweep());
+      row.put("value", pt.value());
+      rows.add(row);
     }
     Map<String, Object> report = new LinkedHashMap<>();
     report.put("layers", layers);
@@ -163,10 +171,10 @@ final class BenchScaleCommand implements Callable<Integer> {
     } finally {
       RunCheckpoints.deleteTree(dir);
     }
-    TrainStepBench.Result tr = TrainStepBench.run(c, batch, pt.seqLen(), 1, 1, 1, System::nanoTime);
+    TrainStepBench.Result tr = TrainStepBench.run(c, batch, pt.seqLen(), 1, 1, 1, System::nanoTime, false);
     row.put("trainer_tokens_per_second", batch * (double) pt.seqLen() / tr.stepSeconds());
     int newTokens = quick ? 4 : 16;
-    SamplerBench.Result s = SamplerBench.run(new SamplerBench.Config(c, 1, 8, newTokens, List.of(1)));
+    SamplerBench.Result s = SamplerBench.run(new SamplerBench.Config(c, 1, 8, newTokens, List.of(1)), false);
     row.put("sampler_tokens_per_second", s.tokensPerSecond().get("kv_cache/batch1"));
     return row;
   }

@@ -74,8 +74,13 @@ public final class SamplerBench {
     }
   }
 
-  /** Runs the benchmark: for each batch size, one warm-up and one timed run per method. */
+  /** Runs the benchmark: for each batch size, one warm-up and one timed run per method, and the breakdown. */
   public static Result run(Config c) {
+    return run(c, true);
+  }
+
+  /** As {@link #run(Config)}; without {@code breakdown}, the result has no per-group breakdowns. */
+  public static Result run(Config c, boolean breakdown) {
     int maxBatch = c.batches().stream().mapToInt(Integer::intValue).max().orElseThrow();
     Map<String, Double> speed = new LinkedHashMap<>();
     Map<String, Double> speedup = new LinkedHashMap<>();
@@ -98,6 +103,9 @@ public final class SamplerBench {
           speed.put("kv_cache/batch" + b, cached);
           speed.put("recompute/batch" + b, recomputed);
           speedup.put("batch" + b, cached / recomputed);
+          if (!breakdown) {
+            continue;
+          }
           int mean = c.promptLength() + c.newTokens() / 2;
           int reps = Math.max(1, Math.min(32, c.model().maxPositionEmbeddings() - mean - 1));
           breakdowns.put("batch" + b, DecodeBreakdown.run(policy.model(), b, mean, reps, System::nanoTime));

@@ -72,6 +72,12 @@ public final class TrainStepBench {
    */
   public static Result run(LlamaConfig config, int batch, int seqLen, int warmup, int steps, long seed,
       LongSupplier clock) {
+    return run(config, batch, seqLen, warmup, steps, seed, clock, true);
+  }
+
+  /** As the other {@code run}; without {@code breakdown}, the result's groups are empty. */
+  public static Result run(LlamaConfig config, int batch, int seqLen, int warmup, int steps, long seed,
+      LongSupplier clock, boolean breakdown) {
     if (batch < 1 || seqLen < 1 || warmup < 0 || steps < 1) {
       throw new IllegalArgumentException("batch (" + batch + "), seq_len (" + seqLen + ") and steps ("
           + steps + ") must be >= 1 and warm-up (" + warmup + ") >= 0");
@@ -94,9 +100,12 @@ public final class TrainStepBench {
           step(model, params, opt, tokens, batch, seqLen);
         }
         double stepSeconds = (clock.getAsLong() - start) / 1e9 / steps;
-        Map<String, Double> groups = new Breakdown(model, params, opt, batch, seqLen, clock, steps).run();
-        double sum = groups.values().stream().mapToDouble(Double::doubleValue).sum();
-        groups.put("java_and_overhead", stepSeconds - sum);
+        Map<String, Double> groups = new LinkedHashMap<>();
+        if (breakdown) {
+          groups.putAll(new Breakdown(model, params, opt, batch, seqLen, clock, steps).run());
+          double sum = groups.values().stream().mapToDouble(Double::doubleValue).sum();
+          groups.put("java_and_overhead", stepSeconds - sum);
+        }
         return new Result(config, batch, seqLen, steps, stepSeconds, groups);
       } finally {
         params.values().forEach(p -> p.setRequiresGradient(false));
