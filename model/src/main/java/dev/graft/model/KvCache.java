@@ -96,8 +96,18 @@ public final class KvCache implements LayerCache {
     return fused;
   }
 
-  /** Stores a single-token step's keys and values, each (B, KV·hd). */
+  /**
+   * Stores a single-token step's keys and values, each (B, KV·hd): one row by a basic slice (one
+   * engine call) at batch 1, else an index-put.
+   */
   void writeOne(DecodeStep step, NDArray k, NDArray v) {
+    if (step.rows() == 1) {
+      long row = (long) step.slot(0) * context + step.start(0);
+      NDIndex at = new NDIndex("{}:{}", row, row + 1);
+      keys.set(at, k);
+      values.set(at, v);
+      return;
+    }
     keys.set(step.writeRows(), k);
     values.set(step.writeRows(), v);
   }
