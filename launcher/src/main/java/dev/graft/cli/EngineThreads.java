@@ -40,9 +40,16 @@ record EngineThreads(int intraOp, int interOp, int callers, int cores, String ch
     }
   }
 
+  /** The intra-op property value {@link #apply()} set, so that a later plan does not take it for the user's. */
+  private static volatile String applied;
+
   /** The plan for {@code callers} concurrent engine callers on this machine and environment. */
   static EngineThreads forCallers(int callers) {
-    return plan(callers, Runtime.getRuntime().availableProcessors(), System::getProperty, System.getenv());
+    UnaryOperator<String> property = name -> {
+      String v = System.getProperty(name);
+      return name.equals(INTRA_OP) && v != null && v.equals(applied) ? null : v;
+    };
+    return plan(callers, Runtime.getRuntime().availableProcessors(), property, System.getenv());
   }
 
   /**
@@ -83,8 +90,11 @@ record EngineThreads(int intraOp, int interOp, int callers, int cores, String ch
    * adopted, except the calling thread). Call before the roles start their threads.
    */
   void apply() {
-    System.setProperty(INTRA_OP, Integer.toString(intraOp));
-    System.setProperty(INTER_OP, Integer.toString(interOp));
+    applied = Integer.toString(intraOp);
+    System.setProperty(INTRA_OP, applied);
+    if (System.getProperty(INTER_OP) == null) {
+      System.setProperty(INTER_OP, Integer.toString(interOp));
+    }
     Engine.getEngine("PyTorch"); // starts the engine with the properties if it is not running yet
     JniUtils.setNumThreads(intraOp);
   }

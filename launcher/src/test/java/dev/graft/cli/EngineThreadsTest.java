@@ -41,4 +41,20 @@ class EngineThreadsTest {
     e = assertThrows(IllegalArgumentException.class, () -> EngineThreads.plan(0, 2, k -> null, Map.of()));
     assertEquals("engine callers must be >= 1, got 0", e.getMessage());
   }
+
+  @Test
+  void apply_setsTheEngine_andALaterPlanStillSizesByCallers() {
+    if (System.getProperty(EngineThreads.INTRA_OP) != null || System.getenv(EngineThreads.OMP) != null) {
+      return; // the user chose a size for this JVM: nothing of ours to check
+    }
+    int cores = Runtime.getRuntime().availableProcessors();
+    EngineThreads first = EngineThreads.forCallers(1);
+    first.apply();
+    assertEquals(cores, ai.djl.pytorch.jni.JniUtils.getNumThreads());
+    EngineThreads second = EngineThreads.forCallers(cores + 1); // more callers than cores: 1 each
+    assertEquals(1, second.intraOp());
+    second.apply();
+    assertEquals(1, ai.djl.pytorch.jni.JniUtils.getNumThreads());
+    EngineThreads.forCallers(1).apply(); // leave this JVM as it was
+  }
 }
