@@ -96,7 +96,7 @@ final class BenchAllCommand implements Callable<Integer> {
       SamplerBench.Result r = BenchCommand.Sampler.sampler(c, newTokens);
       report.put("sampler", r.toMap());
       shares.sampler(r, c);
-      breakdowns.add(decodeBreakdowns(r));
+      breakdowns.add(PhaseShares.samplerRatios(r) + decodeBreakdowns(r));
     }
     if (phases.contains(Phase.sync)) {
       WeightSyncBench.Result r = WeightSyncBench.run(model.withNumKeyValueHeads(2), quick ? 2 : 10, 1);
@@ -116,7 +116,7 @@ final class BenchAllCommand implements Callable<Integer> {
     return 0;
   }
 
-  private static String decodeBreakdowns(SamplerBench.Result r) {
+  static String decodeBreakdowns(SamplerBench.Result r) {
     StringBuilder sb = new StringBuilder();
     r.breakdowns().forEach((batch, b) -> sb.append("decode step, ").append(batch)
         .append(", each group alone on its shapes:\n")

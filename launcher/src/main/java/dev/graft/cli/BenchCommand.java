@@ -154,10 +154,11 @@ final class BenchCommand {
   }
 
   @Command(name = "sampler", mixinStandardHelpOptions = true,
-    header = "Generation tokens/s at batch 1 and 8, KV cache vs recomputation.",
+    header = "Generation tokens/s at batch 1 and 8, KV cache vs recomputation, where a step's time goes.",
       description = {"Generation tokens/s at batch 1 and 8 for 256 new tokens after a 16-token prompt, with "
               + "the KV cache vs recomputing the whole prefix each step, on the base model's "
-              + "architecture (small preset, context raised to 512) with random weights."})
+              + "architecture (small preset, context raised to 512) with random weights, against the GEMV "
+              + "rate at batch 1 and 8, and each decode step's time by group of operations."})
   static final class Sampler implements Callable<Integer> {
     @ParentCommand
     BenchCommand bench;
@@ -173,6 +174,7 @@ final class BenchCommand {
       MachineLimits limits = MachineLimits.measure(c, 2048, MachineLimits.Sizes.FULL);
       SamplerBench.Result r = sampler(c, newTokens);
       writeWithShares(home, "sampler", r.toMap(), limits, new PhaseShares(limits).sampler(r, c));
+      System.out.print(PhaseShares.samplerRatios(r) + BenchAllCommand.decodeBreakdowns(r));
       return 0;
     }
 

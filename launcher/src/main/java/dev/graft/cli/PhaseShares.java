@@ -96,6 +96,18 @@ final class PhaseShares {
     return this;
   }
 
+  /** The sampler's ratios the targets name: KV cache over recomputation, batch 8 over batch 1. */
+  static String samplerRatios(SamplerBench.Result r) {
+    StringBuilder sb = new StringBuilder("sampler: KV cache / recomputation at " + r.newTokens() + " new tokens:");
+    r.speedup().forEach((b, x) -> sb.append(String.format(Locale.ROOT, " %s %.1fx", b, x)));
+    Double one = r.tokensPerSecond().get("kv_cache/batch1");
+    Double eight = r.tokensPerSecond().get("kv_cache/batch8");
+    if (one != null && eight != null) {
+      sb.append(String.format(Locale.ROOT, "; batch 8 / batch 1: %.1fx", eight / one));
+    }
+    return sb.append(" (targets: >= 10x; >= 4x)").append(System.lineSeparator()).toString();
+  }
+
   PhaseShares sync(WeightSyncBench.Result r) {
     rows.add(new Row("weight sync", r.bytes() + " bytes, publish -> installed",
         r.bytes() / (r.syncMillis() / 1e3) / 1e9, "GB/s", limits.copyGbPerSecond(), "memory copy", "-"));
