@@ -40,16 +40,9 @@ record EngineThreads(int intraOp, int interOp, int callers, int cores, String ch
     }
   }
 
-  /** The intra-op property value {@link #apply()} set, so that a later plan does not take it for the user's. */
-  private static volatile String applied;
-
   /** The plan for {@code callers} concurrent engine callers on this machine and environment. */
   static EngineThreads forCallers(int callers) {
-    UnaryOperator<String> property = name -> {
-      String v = System.getProperty(name);
-      return name.equals(INTRA_OP) && v != null && v.equals(applied) ? null : v;
-    };
-    return plan(callers, Runtime.getRuntime().availableProcessors(), property, System.getenv());
+    return plan(callers, Runtime.getRuntime().availableProcessors(), System::getProperty, System.getenv());
   }
 
   /**
@@ -85,17 +78,17 @@ record EngineThreads(int intraOp, int interOp, int callers, int cores, String ch
   }
 
   /**
-   * Makes this the engine's setting: the system properties for an engine not started yet, and the
-   * live intra-op size for one that is (threads that already ran operations keep the size they
-   * adopted, except the calling thread). Call before the roles start their threads.
+   * Makes this the engine's setting: the inter-op size for an engine not started yet (unless the
+   * user chose one), then the live intra-op size, which every thread adopts on its first engine
+   * call (threads that already ran operations keep theirs, except the calling thread). The
+   * intra-op system property is left as the user set it, so later plans in this JVM still tell
+   * the user's choice from this one. Call before the roles start their threads.
    */
   void apply() {
-    applied = Integer.toString(intraOp);
-    System.setProperty(INTRA_OP, applied);
     if (System.getProperty(INTER_OP) == null) {
       System.setProperty(INTER_OP, Integer.toString(interOp));
     }
-    Engine.getEngine("PyTorch"); // starts the engine with the properties if it is not running yet
+    Engine.getEngine("PyTorch"); // starts the engine if it is not running yet
     JniUtils.setNumThreads(intraOp);
   }
 

@@ -43,18 +43,42 @@ class EngineThreadsTest {
   }
 
   @Test
-  void apply_setsTheEngine_andALaterPlanStillSizesByCallers() {
-    if (System.getProperty(EngineThreads.INTRA_OP) != null || System.getenv(EngineThreads.OMP) != null) {
-      return; // the user chose a size for this JVM: nothing of ours to check
+  void apply_ofTheUsersSetting_keepsItTheUsersForLaterPlans() {
+    String user = System.getProperty(EngineThreads.INTRA_OP);
+    if (user == null) {
+      return; // covered by the test below
     }
-    int cores = Runtime.getRuntime().availableProcessors();
-    EngineThreads first = EngineThreads.forCallers(1);
-    first.apply();
-    assertEquals(cores, ai.djl.pytorch.jni.JniUtils.getNumThreads());
-    EngineThreads second = EngineThreads.forCallers(cores + 1); // more callers than cores: 1 each
-    assertEquals(1, second.intraOp());
-    second.apply();
-    assertEquals(1, ai.djl.pytorch.jni.JniUtils.getNumThreads());
-    EngineThreads.forCallers(1).apply(); // leave this JVM as it was
+    EngineThreads.forCallers(1).apply();
+    EngineThreads later = EngineThreads.forCallers(3);
+    assertEquals(Integer.parseInt(user), later.intraOp());
+    assertEquals("-Dai.djl.pytorch.num_threads", later.chosenBy());
+  }
+
+  @Test
+  void apply_setsTheEngine_andALaterPlanStillSizesByCallers() {
+    if (System.getenv(EngineThreads.OMP) != null) {
+      return; // the environment chose a size for this JVM
+    }
+    String user = System.getProperty(EngineThreads.INTRA_OP);
+    int before = ai.djl.pytorch.jni.JniUtils.getNumThreads();
+    System.clearProperty(EngineThreads.INTRA_OP); // as if the user had chosen nothing
+    try {
+      int cores = Runtime.getRuntime().availableProcessors();
+      EngineThreads first = EngineThreads.forCallers(1);
+      assertEquals(cores, first.intraOp());
+      first.apply();
+      assertEquals(cores, ai.djl.pytorch.jni.JniUtils.getNumThreads());
+      EngineThreads second = EngineThreads.forCallers(cores + 1); // more callers than cores: 1 each
+      assertEquals(1, second.intraOp());
+      second.apply();
+      assertEquals(1, ai.djl.pytorch.jni.JniUtils.getNumThreads());
+    } finally {
+      if (user == null) {
+        System.clearProperty(EngineThreads.INTRA_OP);
+      } else {
+        System.setProperty(EngineThreads.INTRA_OP, user);
+      }
+      ai.djl.pytorch.jni.JniUtils.setNumThreads(before);
+    }
   }
 }
