@@ -38,10 +38,25 @@ final class Loopback implements AutoCloseable {
   /** Runs {@code plan}: the trainer, with loopback peers where the plan names none. */
   static DistillReport run(Home home, RunPlan plan, Path defaultTeacher, PrintStream o, boolean fresh)
       throws IOException {
+    EngineThreads threads = EngineThreads.forCallers(callers(plan));
+    threads.apply();
+    o.println(threads.describe());
     try (Trainer trainer = Trainer.open(plan, home, defaultTeacher, fresh, o);
         Loopback peers = start(trainer, o)) {
       return trainer.run(peers.teachers, peers.samplers, System.console() != null);
     }
+  }
+
+  /** Roles of this process that call the engine at once: the trainer, and the peers started here. */
+  static int callers(RunPlan plan) {
+    int n = 1;
+    if (plan.teacher().endpoints().isEmpty()) {
+      n++;
+    }
+    if (plan.onpolicy().enabled() && plan.onpolicy().samplers().isEmpty()) {
+      n++;
+    }
+    return n;
   }
 
   /** Starts what {@code trainer}'s plan does not name. */

@@ -1,6 +1,7 @@
 package dev.graft.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 
@@ -47,6 +48,9 @@ public record AttentionCore(int heads, int headDim, RotaryEmbedding rope) {
       throw new IllegalStateException("the decode cache holds " + cache.kvHeads()
           + " key/value heads but the layer now has " + kvHeads + "; make a new decode state");
     }
+    if (step.tokens() == 1) {
+      return decodeOne(x, step, cache, qw, kw, vw, ow, kvHeads);
+    }
     long b = step.rows();
     long t = step.tokens();
     NDArray qh = rope.applyAt(split(q.forward(x), b, t, heads), step.positions()); // (B, H, T, hd)
@@ -54,6 +58,33 @@ public record AttentionCore(int heads, int headDim, RotaryEmbedding rope) {
     NDArray vh = split(v.forward(x), b, t, kvHeads); // (B, KV, T, hd)
     cache.write(step, kh, vh);
     return mix(qh, cache.keys(step), cache.values(step), step.attentionMask(), b, t, kvHeads, o);
+  }
+
+  /**
+   * {@link #decode} for one token per row, in as few engine calls as the arithmetic allows (at
+   * batch 1 a step is dozens of tiny operations, each costing more in call overhead than in
+   * arithmetic): one fused projection, rotary embedding as a product with the step's shared
+   * rotation matrices (1/√hd folded into the queries'), cached keys read in place, and no mask
+   * when every row sees its whole slot.
+   */
+  private NDArray decodeOne(NDArray x, DecodeStep step, KvCache cache, NDArray qw, NDArray kw,
+      NDArray vw, NDArray ow, int kvHeads) {
+    long b = step.rows();
+    long q = (long) heads * headDim;
+    long kv = (long) kvHeads * headDim;
+    NDList qkv = linear(x, cache.fused(qw, kw, vw)).reshape(b, q + 2 * kv)
+        .split(new long[] {q, q + kv}, 1); // (B, H·hd), (B, KV·hd), (B, KV·hd)
+    NDArray[] rot = step.rotations(rope, headDim, (float) (1 / Math.sqrt(headDim))); // (B, hd, hd)
+    NDArray qh = qkv.get(0).reshape(b, heads, headDim).matMul(rot[0]); // (B, H, hd), scaled
+    NDArray kh = qkv.get(1).reshape(b, kvHeads, headDim).matMul(rot[1]); // (B, KV, hd)
+    cache.writeOne(step, kh.reshape(b, kv), qkv.get(2));
+    NDArray scores = qh.reshape(b, kvHeads, heads / kvHeads, headDim)
+        .matMul(cache.keysTransposed(step)); // (B, KV, G, S)
+    if (step.masked()) {
+      scores = scores.add(step.attentionMask().reshape(b, 1, 1, step.span()));
+    }
+    NDArray out = scores.softmax(3).matMul(cache.valuesOne(step)); // (B, KV, G, hd)
+    return linear(out.reshape(b, 1, q), ow); // (B, 1, D)
   }
 
   /** An empty key/value cache for {@code kvHeads} heads. */

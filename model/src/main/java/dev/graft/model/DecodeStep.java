@@ -30,6 +30,8 @@ public final class DecodeStep {
   private NDIndex writeRows;
   private NDIndex readRows;
   private NDArray mask;
+  private RotaryEmbedding rotated; // the rotary table the rotations below were made from
+  private NDArray[] rotations;
 
   DecodeStep(int[] slots, int[] starts, int[] lengths, int tokens, int capacity, int context,
       NDManager manager) {
@@ -151,6 +153,56 @@ public final class DecodeStep {
       mask = manager.create(m, new Shape(slots.length, 1, 1, tokens, span));
     }
     return mask;
+  }
+
+  /**
+   * Whether attention needs {@link #attentionMask()}: false for a single-token step in which every
+   * row's token is its slot's newest (start + 1 = span), so every cached position it reads is visible.
+   */
+  public boolean masked() {
+    if (tokens != 1) {
+      return true;
+    }
+    for (int b = 0; b < slots.length; b++) {
+      if (starts[b] + 1 != span) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * The first slot when the rows continue consecutive slots {@code s, s+1, ...} in order (their
+   * cached keys are then one slice of the buffer, read without a copy), else −1.
+   */
+  public int firstOfConsecutiveSlots() {
+    for (int b = 1; b < slots.length; b++) {
+      if (slots[b] != slots[0] + b) {
+        return -1;
+      }
+    }
+    return slots[0];
+  }
+
+  /**
+   * For a single-token step: each row's rotary embedding as a matrix, (B, hd, hd), so that
+   * {@code x · R[b]} rotates a head vector x of row b to its position; index 0 is scaled by
+   * {@code scale} (queries carry attention's 1/√hd), index 1 is not (keys). Made once per step
+   * from {@code rope} itself (rotating the identity, so any frequency scaling is included) and
+   * shared by every layer: two matrix products per layer replace the per-layer table gathers.
+   */
+  NDArray[] rotations(RotaryEmbedding rope, int headDim, float scale) {
+    if (tokens != 1) {
+      throw new IllegalStateException("rotation matrices are for single-token steps, this one has " + tokens);
+    }
+    if (rotations == null || rotated != rope) {
+      long b = slots.length;
+      NDArray eye = manager.eye(headDim).reshape(1, headDim, 1, headDim).broadcast(b, headDim, 1, headDim);
+      NDArray r = rope.applyAt(eye, positions()).reshape(b, headDim, headDim); // (B, hd, hd): row i = rope(e_i)
+      rotations = new NDArray[] {Scalars.mul(r, scale), r};
+      rotated = rope;
+    }
+    return rotations;
   }
 
   /** Position of token i of row b; padding repeats the last real token's. */

@@ -1,7 +1,10 @@
 package dev.graft.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 
 /**
@@ -11,6 +14,11 @@ import ai.djl.ndarray.types.Shape;
  * A step writes its new rows in place (one index-put per buffer) and gathers the first S rows of
  * each of its slots; rows past a slot's length hold stale keys that the causal mask removes
  * exactly.
+ *
+ * <p>A single-token step (what a sampler runs for every new token) reads a slice of the buffer
+ * in place when its rows are consecutive slots, and projects queries, keys and values with one
+ * matrix: the three projections side by side, joined once per cache (a cache is only valid for
+ * the weights that made it).
  */
 public final class KvCache implements LayerCache {
 
@@ -19,14 +27,23 @@ public final class KvCache implements LayerCache {
   private final int context;
   private final NDArray keys;
   private final NDArray values;
+  private final NDArray keySlots; // (slots, context, KV, hd): a view of keys without the scratch row
+  private final NDArray valueSlots;
+  private final NDManager manager;
+  private NDArray[] fusedFrom; // the (q, k, v) weights that fused was joined from
+  private NDArray fused;
 
   KvCache(int slots, int context, int kvHeads, int headDim, NDManager manager) {
     this.kvHeads = kvHeads;
     this.headDim = headDim;
     this.context = context;
+    this.manager = manager;
     Shape shape = new Shape((long) slots * context + 1, (long) kvHeads * headDim);
     this.keys = manager.zeros(shape);
     this.values = manager.zeros(shape);
+    NDIndex real = new NDIndex(":{}", (long) slots * context);
+    this.keySlots = keys.get(real).reshape(slots, context, kvHeads, headDim);
+    this.valueSlots = values.get(real).reshape(slots, context, kvHeads, headDim);
   }
 
   /** Key/value heads per position. */
@@ -61,6 +78,57 @@ public final class KvCache implements LayerCache {
   /** The first S cached values of each row's slot, (B, KV, S, hd). */
   NDArray values(DecodeStep step) {
     return gather(values, step);
+  }
+
+  /**
+   * The query, key and value projections as one (H·hd + 2·KV·hd, D) matrix, joined on first use
+   * and again only if other weight arrays are passed.
+   */
+  NDArray fused(NDArray qw, NDArray kw, NDArray vw) {
+    if (fused == null || fusedFrom[0] != qw || fusedFrom[1] != kw || fusedFrom[2] != vw) {
+      if (fused != null) {
+        fused.close();
+      }
+      fused = NDArrays.concat(new NDList(qw, kw, vw), 0);
+      fused.attach(manager);
+      fusedFrom = new NDArray[] {qw, kw, vw};
+    }
+    return fused;
+  }
+
+  /**
+   * Stores a single-token step's keys and values, each (B, KV·hd): one row by a basic slice (one
+   * engine call) at batch 1, else an index-put.
+   */
+  void writeOne(DecodeStep step, NDArray k, NDArray v) {
+    if (step.rows() == 1) {
+      long row = (long) step.slot(0) * context + step.start(0);
+      NDIndex at = new NDIndex("{}:{}", row, row + 1);
+      keys.set(at, k);
+      values.set(at, v);
+      return;
+    }
+    keys.set(step.writeRows(), k);
+    values.set(step.writeRows(), v);
+  }
+
+  /** For a single-token step: the first S cached keys of each row's slot, transposed, (B, KV, hd, S). */
+  NDArray keysTransposed(DecodeStep step) {
+    return slotRows(keySlots, keys, step).transpose(0, 2, 3, 1);
+  }
+
+  /** For a single-token step: the first S cached values of each row's slot, (B, KV, S, hd). */
+  NDArray valuesOne(DecodeStep step) {
+    return slotRows(valueSlots, values, step).transpose(0, 2, 1, 3);
+  }
+
+  /** (B, S, KV, hd): a view when the rows are consecutive slots, else a gather. */
+  private NDArray slotRows(NDArray slotView, NDArray buffer, DecodeStep step) {
+    int first = step.firstOfConsecutiveSlots();
+    if (first >= 0) {
+      return slotView.get(step.manager(), new NDIndex("{}:{}, :{}", first, first + step.rows(), step.span()));
+    }
+    return buffer.get(step.manager(), step.readRows()).reshape(step.rows(), step.span(), kvHeads, headDim);
   }
 
   private NDArray gather(NDArray buffer, DecodeStep step) {

@@ -53,9 +53,11 @@ public final class SamplerBench {
   /**
    * @param tokensPerSecond by {@code method/batchB}: {@code kv_cache/batch8}, {@code recompute/batch1}
    * @param speedup kv_cache over recompute, by {@code batchB}
+   * @param breakdowns where a decode step's time goes, by {@code batchB}, at the mean cached length
    */
   public record Result(String model, long parameters, int promptLength, int newTokens,
-      Map<String, Double> tokensPerSecond, Map<String, Double> speedup) {
+      Map<String, Double> tokensPerSecond, Map<String, Double> speedup,
+      Map<String, DecodeBreakdown.Result> breakdowns) {
 
     public Map<String, Object> toMap() {
       Map<String, Object> m = new LinkedHashMap<>();
@@ -65,15 +67,24 @@ public final class SamplerBench {
       m.put("new_tokens", newTokens);
       m.put("tokens_per_second", tokensPerSecond);
       m.put("kv_cache_speedup", speedup);
+      Map<String, Object> b = new LinkedHashMap<>();
+      breakdowns.forEach((k, v) -> b.put(k, v.toMap()));
+      m.put("decode_step_breakdown", b);
       return m;
     }
   }
 
-  /** Runs the benchmark: for each batch size, one warm-up and one timed run per method. */
+  /** Runs the benchmark: for each batch size, one warm-up and one timed run per method, and the breakdown. */
   public static Result run(Config c) {
+    return run(c, true);
+  }
+
+  /** As {@link #run(Config)}; without {@code breakdown}, the result has no per-group breakdowns. */
+  public static Result run(Config c, boolean breakdown) {
     int maxBatch = c.batches().stream().mapToInt(Integer::intValue).max().orElseThrow();
     Map<String, Double> speed = new LinkedHashMap<>();
     Map<String, Double> speedup = new LinkedHashMap<>();
+    Map<String, DecodeBreakdown.Result> breakdowns = new LinkedHashMap<>();
     try (NDManager manager = NDManager.newBaseManager();
         PolicyHolder holder = new PolicyHolder()) {
       holder.install(0, LlamaModel.random(c.model(), manager, c.seed()));
@@ -92,11 +103,17 @@ public final class SamplerBench {
           speed.put("kv_cache/batch" + b, cached);
           speed.put("recompute/batch" + b, recomputed);
           speedup.put("batch" + b, cached / recomputed);
+          if (!breakdown) {
+            continue;
+          }
+          int mean = c.promptLength() + c.newTokens() / 2;
+          int reps = Math.max(1, Math.min(32, c.model().maxPositionEmbeddings() - mean - 1));
+          breakdowns.put("batch" + b, DecodeBreakdown.run(policy.model(), b, mean, reps, System::nanoTime));
         }
       }
     }
     return new Result("random " + c.model(), c.model().parameterCount(), c.promptLength(),
-        c.newTokens(), speed, speedup);
+        c.newTokens(), speed, speedup, breakdowns);
   }
 
   private static double tokensPerSecond(int tokens, Supplier<List<Rollout>> warmUp,
