@@ -49,7 +49,7 @@ public record AttentionCore(int heads, int headDim, RotaryEmbedding rope) {
           + " key/value heads but the layer now has " + kvHeads + "; make a new decode state");
     }
     if (step.tokens() == 1) {
-      return decodeOne(x, step, cache, qw, kw, vw, ow, kvHeads);
+      return decodeOne(x, step, cache, q, k, v, o, kvHeads);
     }
     long b = step.rows();
     long t = step.tokens();
@@ -67,12 +67,12 @@ public record AttentionCore(int heads, int headDim, RotaryEmbedding rope) {
    * rotation matrices (1/√hd folded into the queries'), cached keys read in place, and no mask
    * when every row sees its whole slot.
    */
-  private NDArray decodeOne(NDArray x, DecodeStep step, KvCache cache, NDArray qw, NDArray kw,
-      NDArray vw, NDArray ow, int kvHeads) {
+  private NDArray decodeOne(NDArray x, DecodeStep step, KvCache cache, Linear qp, Linear kp,
+      Linear vp, Linear o, int kvHeads) {
     long b = step.rows();
     long q = (long) heads * headDim;
     long kv = (long) kvHeads * headDim;
-    NDList qkv = linear(x, cache.fused(qw, kw, vw)).reshape(b, q + 2 * kv)
+    NDList qkv = cache.fused(qp, kp, vp).forward(x).reshape(b, q + 2 * kv)
         .split(new long[] {q, q + kv}, 1); // (B, H·hd), (B, KV·hd), (B, KV·hd)
     NDArray[] rot = step.rotations(rope, headDim, (float) (1 / Math.sqrt(headDim))); // (B, hd, hd)
     NDArray qh = qkv.get(0).reshape(b, heads, headDim).matMul(rot[0]); // (B, H, hd), scaled
@@ -84,7 +84,7 @@ public record AttentionCore(int heads, int headDim, RotaryEmbedding rope) {
       scores = scores.add(step.attentionMask().reshape(b, 1, 1, step.span()));
     }
     NDArray out = scores.softmax(3).matMul(cache.valuesOne(step)); // (B, KV, G, hd)
-    return linear(out.reshape(b, 1, q), ow); // (B, 1, D)
+    return o.forward(out.reshape(b, 1, q)); // (B, 1, D)
   }
 
   /** An empty key/value cache for {@code kvHeads} heads. */

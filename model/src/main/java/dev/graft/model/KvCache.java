@@ -30,8 +30,9 @@ public final class KvCache implements LayerCache {
   private final NDArray keySlots; // (slots, context, KV, hd): a view of keys without the scratch row
   private final NDArray valueSlots;
   private final NDManager manager;
-  private NDArray[] fusedFrom; // the (q, k, v) weights that fused was joined from
-  private NDArray fused;
+  private NDArray[] fusedFrom; // the (q, k, v) weights and biases fused was joined from
+  private NDList fused; // the joined weight and bias, owned here
+  private Linear fusedLinear;
 
   KvCache(int slots, int context, int kvHeads, int headDim, NDManager manager) {
     this.kvHeads = kvHeads;
@@ -81,19 +82,46 @@ public final class KvCache implements LayerCache {
   }
 
   /**
-   * The query, key and value projections as one (H·hd + 2·KV·hd, D) matrix, joined on first use
-   * and again only if other weight arrays are passed.
+   * The query, key and value projections as one layer of (H·hd + 2·KV·hd, D) weights (and their
+   * joined biases, when any has one), joined on first use and again only if other arrays are
+   * passed.
    */
-  NDArray fused(NDArray qw, NDArray kw, NDArray vw) {
-    if (fused == null || fusedFrom[0] != qw || fusedFrom[1] != kw || fusedFrom[2] != vw) {
+  Linear fused(Linear q, Linear k, Linear v) {
+    NDArray[] from = {q.weight(), k.weight(), v.weight(), q.bias(), k.bias(), v.bias()};
+    if (fused == null || !sameArrays(fusedFrom, from)) {
       if (fused != null) {
         fused.close();
       }
-      fused = NDArrays.concat(new NDList(qw, kw, vw), 0);
-      fused.attach(manager);
-      fusedFrom = new NDArray[] {qw, kw, vw};
+      NDArray w = NDArrays.concat(new NDList(from[0], from[1], from[2]), 0);
+      NDArray b = from[3] == null && from[4] == null && from[5] == null ? null
+          : NDArrays.concat(new NDList(biasOrZeros(from[3], from[0]), biasOrZeros(from[4], from[1]),
+              biasOrZeros(from[5], from[2])), 0);
+      w.attach(manager);
+      if (b != null) {
+        b.attach(manager);
+      }
+      fused = new NDList(w);
+      if (b != null) {
+        fused.add(b);
+      }
+      fusedLinear = new Linear(w, b);
+      fusedFrom = from;
     }
-    return fused;
+    return fusedLinear;
+  }
+
+  private NDArray biasOrZeros(NDArray bias, NDArray weight) {
+    return bias != null ? bias : manager.zeros(new Shape(weight.getShape().get(0)));
+  }
+
+  /** Whether each array is the very same (not equal-valued) array, nulls matching nulls. */
+  private static boolean sameArrays(NDArray[] a, NDArray[] b) {
+    for (int i = 0; i < a.length; i++) {
+      if (a[i] != b[i]) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**
