@@ -61,10 +61,15 @@ public final class TrainingData {
    * in the order they are first drawn (every sequence when the run walks more than one epoch).
    */
   public static int[] drawn(PackedSequences train, RunPlan plan) {
-    long draws = plan.train().steps() * plan.train().batchSize();
-    SequenceCursor cursor = SequenceCursor.over(train, plan.train().seed(), SequenceCursor.Position.START);
+    return firstDrawn(train, plan.train().seed(), plan.train().steps() * plan.train().batchSize());
+  }
+
+  /** The first {@code count} distinct sequences of the data order of {@code seed} (at most all of them). */
+  public static int[] firstDrawn(PackedSequences train, long seed, long count) {
+    SequenceCursor cursor = SequenceCursor.over(train, seed, SequenceCursor.Position.START);
     Set<Integer> seen = new LinkedHashSet<>();
-    for (long i = 0; i < draws && seen.size() < train.size(); i++) {
+    long limit = Math.min(count, train.size());
+    while (seen.size() < limit) {
       seen.add(cursor.next());
     }
     return seen.stream().mapToInt(Integer::intValue).toArray();
