@@ -82,7 +82,7 @@ public record TargetStoreJob(RunPlan.Bound plan, Path teacherDir, Path out, Stri
   }
 
   private static long rowBytes(StoreKey key) {
-    return (long) Math.ceil(new TargetStoreWriter(key, new int[0], s -> null, 1, 1).bytesPerToken() * key.seqLen());
+    return TargetStoreWriter.rowBytes(key);
   }
 
   private static long parseSequences(String s) {
@@ -127,9 +127,9 @@ public record TargetStoreJob(RunPlan.Bound plan, Path teacherDir, Path out, Stri
       double rate = seconds > 0 ? (done - done0) * seqLen / seconds : 0;
       int width = 30;
       int filled = total == 0 ? width : (int) (width * done / total);
-      String line = String.format(Locale.ROOT, "scoring [%s%s] %,d/%,d sequences, %,.0f tok/s%s",
-          "#".repeat(filled), ".".repeat(width - filled), done, total, rate,
-          rate > 0 ? String.format(Locale.ROOT, ", %.0f s left", (total - done) * seqLen / rate) : "");
+      String line = String.format(Locale.ROOT, "scoring [%s%s] %,d/%,d sequences%s",
+          "#".repeat(filled), ".".repeat(width - filled), done, total, rate > 0 ? String.format(Locale.ROOT,
+              ", %,.0f tok/s, %.0f s left", rate, (total - done) * seqLen / rate) : "");
       if (console) {
         log.print("\r" + line);
       } else {

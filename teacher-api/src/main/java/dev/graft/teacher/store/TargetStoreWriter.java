@@ -75,6 +75,11 @@ public final class TargetStoreWriter {
     this.rowsPerChunk = rowsPerChunk;
   }
 
+  /** Bytes one stored sequence takes under {@code key}. */
+  public static int rowBytes(StoreKey key) {
+    return new RowCodec(key.seqLen(), key.k(), key.vocabSize(), key.dtype()).rowBytes();
+  }
+
   /** Bytes per stored token. */
   public double bytesPerToken() {
     return codec.bytesPerToken();
