@@ -82,7 +82,8 @@ final class ScoreCommand implements Callable<Integer> {
     Path dir = out != null ? out : home.root().resolve("stores").resolve(String.format(Locale.ROOT,
         "%s-seq%d-k%d-%s-%s", teacherDir.getFileName(), plan.data().seqLen(), plan.loss().k(),
         plan.loss().valueDtype().name().toLowerCase(Locale.ROOT), sequences));
-    TargetStoreJob job = new TargetStoreJob(bound, teacherDir, dir, sequences, rowsPerRequest, chunkMb * (1L << 20));
+    TargetStoreJob job = new TargetStoreJob(bound, teacherDir, dir, TargetStoreJob.Selection.parse(sequences, plan),
+        rowsPerRequest, chunkMb * (1L << 20), false);
     List<Document> corpus = Corpora.load(home, plan.data().corpus(), System.out);
     try (TeacherScorer teacher = teacher(plan, teacherDir)) {
       job.run(teacher, corpus, System.out, System.console() != null, System::nanoTime);
@@ -92,7 +93,7 @@ final class ScoreCommand implements Callable<Integer> {
   }
 
   /** The run's teacher-services over gRPC at the run's wire dtype, or its checkpoint in this process. */
-  private static TeacherScorer teacher(RunPlan plan, Path teacherDir) throws IOException {
+  static TeacherScorer teacher(RunPlan plan, Path teacherDir) throws IOException {
     List<HostPort> endpoints = plan.teacher().endpoints();
     if (!endpoints.isEmpty()) {
       return TeacherClient.builder().endpoints(endpoints.stream().map(HostPort::toString).toList())

@@ -5,13 +5,16 @@ import dev.graft.data.Document;
 import dev.graft.data.PackedSequences;
 import dev.graft.teacher.TeacherScorer;
 import dev.graft.teacher.store.StoreKey;
+import dev.graft.teacher.store.TargetStore;
 import dev.graft.teacher.store.TargetStoreWriter;
 import dev.graft.tokenizer.BpeModel;
 import dev.graft.tokenizer.GraftTokenizer;
+import dev.graft.trainer.checkpoint.RunCheckpoints;
 import dev.graft.trainer.data.HeldOut;
 import dev.graft.trainer.plan.RunPlan;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -28,13 +31,59 @@ import java.util.stream.IntStream;
  * @param plan the run the store is for
  * @param teacherDir the teacher's checkpoint (its tokenizer and held-out set)
  * @param out the store directory
- * @param sequences which training sequences: {@code run} (those the run's {@code train.steps}
- *     draw), {@code all}, or a count N (the first N of the run's data order)
+ * @param selection which training sequences to store
  * @param rowsPerRequest sequences per teacher request
  * @param chunkBytes the size a chunk file grows to before the next begins
+ * @param replace whether a store of another key or selection in {@code out} is deleted and written
+ *     anew (else it is an error)
  */
-public record TargetStoreJob(RunPlan.Bound plan, Path teacherDir, Path out, String sequences, int rowsPerRequest,
-    long chunkBytes) {
+public record TargetStoreJob(RunPlan.Bound plan, Path teacherDir, Path out, Selection selection,
+    int rowsPerRequest, long chunkBytes, boolean replace) {
+
+  /** Which training sequences a store holds, in store order. */
+  public interface Selection {
+
+    int[] select(PackedSequences train);
+
+    /** What it selects, in words. */
+    String describe();
+
+    /**
+     * {@code run} (the sequences the run's {@code train.steps} draw), {@code all}, or a count N
+     * (the first N of the run's data order).
+     */
+    static Selection parse(String s, RunPlan plan) {
+      if (s.equals("run") || s.equals("all")) {
+        return of(s, train -> s.equals("all") ? IntStream.range(0, train.size()).toArray()
+            : TrainingData.drawn(train, plan));
+      }
+      long n;
+      try {
+        n = Long.parseLong(s);
+      } catch (NumberFormatException e) {
+        n = 0;
+      }
+      if (n < 1) {
+        throw new IllegalArgumentException("--sequences '" + s + "' must be run, all or a count >= 1");
+      }
+      long count = n;
+      return of("first " + n, train -> TrainingData.firstDrawn(train, plan.train().seed(), count));
+    }
+
+    static Selection of(String description, java.util.function.Function<PackedSequences, int[]> select) {
+      return new Selection() {
+        @Override
+        public int[] select(PackedSequences train) {
+          return select.apply(train);
+        }
+
+        @Override
+        public String describe() {
+          return description;
+        }
+      };
+    }
+  }
 
   public TargetStoreJob {
     if (rowsPerRequest < 1) {
@@ -44,7 +93,6 @@ public record TargetStoreJob(RunPlan.Bound plan, Path teacherDir, Path out, Stri
       throw new IllegalArgumentException("--chunk-mb must give a chunk of 1 MiB to 2 GiB, got " + chunkBytes
           + " bytes");
     }
-    parseSequences(sequences);
   }
 
   /** Scores and writes the store (resuming an unfinished one); returns its key. */
@@ -58,13 +106,16 @@ public record TargetStoreJob(RunPlan.Bound plan, Path teacherDir, Path out, Stri
       PackedSequences train = TrainingData.packTrain(p, split, tok::encode, tok.bosId(), tok.eosId());
       StoreKey key = TrainingData.storeKey(teacher.info(), tok.fingerprint(), split,
           TrainingData.splitRule(p, recorded), train, p);
-      int[] rows = select(train);
+      int[] rows = selection.select(train);
       TargetStoreWriter writer = new TargetStoreWriter(key, rows, train::inputs, rowsPerRequest,
           (int) Math.max(1, chunkBytes / rowBytes(key)));
       log.printf(Locale.ROOT, "scoring %,d of %,d training sequences of %d tokens (%s) with %s: top-%d at"
               + " temperature %s in %s, %.0f B/token, %.1f MB%n", rows.length, train.size(), key.seqLen(),
-          sequences, teacher.info().modelFingerprint().substring(0, 12), key.k(), key.temperature(), key.dtypeName(),
+          selection.describe(), teacher.info().modelFingerprint().substring(0, 12), key.k(), key.temperature(), key.dtypeName(),
           writer.bytesPerToken(), writer.bytesPerToken() * rows.length * key.seqLen() / 1e6);
+      if (replace && Files.isRegularFile(out.resolve("manifest.json"))) {
+        replaceOther(out, key, rows, log);
+      }
       try (StoreProgress progress = new StoreProgress(log, console, key.seqLen(), nanoClock)) {
         boolean wrote = writer.write(out, teacher, progress);
         log.println(wrote ? "target store: " + out : "target store " + out + " is already complete");
@@ -73,31 +124,16 @@ public record TargetStoreJob(RunPlan.Bound plan, Path teacherDir, Path out, Stri
     }
   }
 
-  private int[] select(PackedSequences train) {
-    return switch (sequences) {
-      case "run" -> TrainingData.drawn(train, plan.plan());
-      case "all" -> IntStream.range(0, train.size()).toArray();
-      default -> TrainingData.firstDrawn(train, plan.plan().train().seed(), parseSequences(sequences));
-    };
-  }
-
   private static long rowBytes(StoreKey key) {
     return TargetStoreWriter.rowBytes(key);
   }
 
-  private static long parseSequences(String s) {
-    if (s.equals("run") || s.equals("all")) {
-      return -1;
+  private static void replaceOther(Path out, StoreKey key, int[] rows, PrintStream log) throws IOException {
+    TargetStore old = TargetStore.open(out);
+    if (!old.key().differences(key).isEmpty() || !old.holdsExactly(rows)) {
+      log.println("replacing the target store in " + out + ": it holds other targets");
+      RunCheckpoints.deleteTree(out);
     }
-    try {
-      long n = Long.parseLong(s);
-      if (n >= 1) {
-        return n;
-      }
-    } catch (NumberFormatException e) {
-      // fall through to the message
-    }
-    throw new IllegalArgumentException("--sequences '" + s + "' must be run, all or a count >= 1");
   }
 
   /** A progress line: sequences scored, tokens per second, time left. */

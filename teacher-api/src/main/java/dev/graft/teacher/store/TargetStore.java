@@ -111,6 +111,11 @@ public final class TargetStore {
     return manifest.sequences().length;
   }
 
+  /** Whether the store holds exactly training sequences {@code sequences}, in this order. */
+  public boolean holdsExactly(int[] sequences) {
+    return Arrays.equals(manifest.sequences(), sequences);
+  }
+
   /** Bytes per stored token. */
   public double bytesPerToken() {
     return codec.bytesPerToken();
