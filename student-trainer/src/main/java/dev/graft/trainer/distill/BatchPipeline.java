@@ -15,7 +15,8 @@ import java.util.function.LongSupplier;
 /**
  * The batches to train on, one step ahead: each is drawn in data order, its on-policy rows are
  * completed by samplers and its targets are fetched ({@link TrainingTargets}: the teacher, or a
- * target store for the corpus rows) on a prefetch thread while the current step trains. Times the training thread's waits. One training thread calls it.
+ * target store for the corpus rows) on a prefetch thread while the current step trains. Times the
+ * training thread's waits. One training thread calls it.
  */
 final class BatchPipeline implements AutoCloseable {
 

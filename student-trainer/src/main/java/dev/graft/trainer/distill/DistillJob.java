@@ -95,6 +95,8 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
           HeldOut.of(split, "").sha256());
       log.println("held out: " + evaluationSet.describe());
       PackedSequences[] data = pack(split, tok, prompts, log);
+      TrainingTargets targets = trainingTargets(peers, patience("teachers", p.teacher().patience(),
+          TeacherUnavailableException.class, listener), info, tok, split, recorded, data[0], log);
       writeResolvedConfig();
       try (NDManager scratch = manager.newSubManager();
           RetrofitStudent student = retrofit.build(teacherConfig,
@@ -120,8 +122,6 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
             : ContinuationEvaluator.of(split.validation(), tok::encode, tok.bosId(), tok.eosId(),
                 p.onpolicy().promptTokens(), writeTokens, p.eval().continuations(), 16, exactTeacher);
         ContinuationEvaluator.Result[] written = writing == null ? null : baselineWriting(student, writing);
-        TrainingTargets targets = trainingTargets(peers, patience("teachers", p.teacher().patience(),
-            TeacherUnavailableException.class, listener), info, tok, split, recorded, data[0], log);
         DistillOutcome outcome = distiller(student, data[0], peers, targets, prompts, tok.eosId(), evaluator,
             info.modelFingerprint(), listener).run();
         Continuations continuations = writing == null ? null : new Continuations(writing.prompts(),
@@ -137,8 +137,8 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
 
   /** The training loop and its parts, wired for this job. */
   private Distiller distiller(RetrofitStudent student, PackedSequences train, Peers peers,
-      TrainingTargets targets, DocumentPrompts prompts, int eosId, DistillEvaluator evaluator, String teacherFingerprint,
-      DistillListener listener) {
+      TrainingTargets targets, DocumentPrompts prompts, int eosId, DistillEvaluator evaluator,
+      String teacherFingerprint, DistillListener listener) {
     RunPlan p = plan.plan();
     StudentPublisher publisher = p.onpolicy().enabled()
         ? new StudentPublisher(student, plan.alphas(), peers.policies(), p.onpolicy().publishEvery()) : null;
