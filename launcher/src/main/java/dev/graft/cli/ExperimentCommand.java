@@ -74,6 +74,13 @@ final class ExperimentCommand implements Callable<Integer> {
       description = "objectives | retrofit | all (overrides the preset's arms).")
   String study;
 
+  @Option(names = "--store", negatable = true, defaultValue = "true", fallbackValue = "true",
+      description = {"Score the training sequences the arms draw once into a target store (DIR/target-store, "
+          + "see `graft score`) that every arm with corpus rows and a teacher loss reads instead of asking the "
+          + "teacher again: the same losses, less scoring. --no-store asks the teacher in every arm. "
+          + "Default: on."})
+  boolean store = true;
+
   @Mixin
   RunOptions run = new RunOptions();
 
@@ -130,6 +137,9 @@ final class ExperimentCommand implements Callable<Integer> {
       RunPlan.of(ExperimentArms.sized(common, a, budget, 0, root.resolve(a.name()).toString()));
     }
     long t0 = System.nanoTime();
+    Path storeDir = store ? ExperimentStore.score(home, base, common, arms, budget, n, root.resolve("target-store"))
+        : null;
+    double storeMinutes = (System.nanoTime() - t0) / 60e9;
     Map<String, List<DistillReport>> reports = new LinkedHashMap<>();
     int total = arms.size() * n;
     int done = 0;
@@ -137,6 +147,9 @@ final class ExperimentCommand implements Callable<Integer> {
       for (Arm a : arms) {
         RunConfig cfg = ExperimentArms.sized(common, a, budget, seed,
             root.resolve(a.name()).resolve("seed-" + seed).toString());
+        if (storeDir != null && ExperimentStore.reads(cfg)) {
+          cfg = cfg.with("teacher.store=" + storeDir);
+        }
         System.out.printf(Locale.ROOT, "%n=== %s, seed %d (run %d of %d, %.0f min so far) ===%n", a.name(), seed,
             ++done, total, (System.nanoTime() - t0) / 60e9);
         reports.computeIfAbsent(a.name(), k -> new ArrayList<>())
@@ -145,11 +158,15 @@ final class ExperimentCommand implements Callable<Integer> {
     }
     double minutes = (System.nanoTime() - t0) / 60e9;
     String table = tables(reports, arms, which, n, budget, common, minutes);
+    if (storeDir != null) {
+      table += String.format(Locale.ROOT, "%nTarget store: the arms' corpus rows scored once in %.1f min (%s),"
+          + " included in the wall time above.%n", storeMinutes, storeDir);
+    }
     System.out.println();
     System.out.print(table);
     Files.createDirectories(root);
     Files.writeString(root.resolve("table.md"), table);
-    Files.writeString(root.resolve("results.json"), json(reports, n, budget, minutes));
+    Files.writeString(root.resolve("results.json"), json(reports, n, budget, minutes, store ? storeMinutes : -1));
     ExperimentReportPage.write(root, title(n, budget, common).replaceFirst("^# ", "").strip(), reports);
     System.out.println("written to " + root.resolve("table.md") + ", results.json and " + ExperimentReportPage.FILE);
     return 0;
@@ -193,13 +210,16 @@ final class ExperimentCommand implements Callable<Integer> {
         c.onpolicy().maxNewTokens());
   }
 
-  private static String json(Map<String, List<DistillReport>> reports, int seeds, long budget, double minutes)
-      throws Exception {
+  private static String json(Map<String, List<DistillReport>> reports, int seeds, long budget, double minutes,
+      double storeMinutes) throws Exception {
     ObjectMapper m = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     ObjectNode root = m.createObjectNode();
     root.put("seeds", seeds);
     root.put("positions_per_arm", budget);
     root.put("wall_minutes", minutes);
+    if (storeMinutes >= 0) {
+      root.put("target_store_minutes", storeMinutes); // part of wall_minutes
+    }
     ArrayNode arms = root.putArray("arms");
     reports.forEach((n, runs) -> {
       ObjectNode arm = arms.addObject().put("arm", n);

@@ -18,7 +18,7 @@ import picocli.CommandLine;
             + "~/.cache/graft), so the embedded base model is trained once per machine."},
     subcommands = {SetupCommand.class, PretrainCommand.class, LocalCommand.class, DistillCommand.class,
         TeacherCommand.class, SamplerCommand.class, TrainerCommand.class, TrainerStatusCommand.class,
-        ConfigCommand.class, BenchCommand.class, ExperimentCommand.class,
+        ConfigCommand.class, BenchCommand.class, ExperimentCommand.class, ScoreCommand.class,
         CommandLine.HelpCommand.class})
 public final class GraftCommand {
 

@@ -142,7 +142,9 @@ public final class Trainer implements AutoCloseable {
   public DistillReport run(List<HostPort> teachers, List<HostPort> samplers, boolean console) throws IOException {
     RunPlan p = plan.plan();
     if (teachers.isEmpty()) {
-      throw new IllegalArgumentException("the trainer needs teacher-services: set teacher.endpoints");
+      throw new IllegalArgumentException("the trainer needs teacher-services: set teacher.endpoints"
+          + (p.teacher().store() != null ? " (with teacher.store they still score the exactness check, the"
+              + " evaluation and on-policy rollouts)" : ""));
     }
     if (p.onpolicy().enabled() && samplers.isEmpty()) {
       throw new IllegalArgumentException("onpolicy.fraction " + p.onpolicy().fraction()

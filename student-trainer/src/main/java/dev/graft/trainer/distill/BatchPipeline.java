@@ -2,10 +2,9 @@ package dev.graft.trainer.distill;
 
 import dev.graft.data.PackedSequences;
 import dev.graft.data.SequenceCursor;
-import dev.graft.teacher.ScoreRequest;
 import dev.graft.teacher.Scores;
-import dev.graft.teacher.TeacherScorer;
 import dev.graft.trainer.data.Batch;
+import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -15,8 +14,9 @@ import java.util.function.LongSupplier;
 
 /**
  * The batches to train on, one step ahead: each is drawn in data order, its on-policy rows are
- * completed by samplers and the teacher scores it on a prefetch thread while the current step
- * trains. Times the training thread's waits. One training thread calls it.
+ * completed by samplers and its targets are fetched ({@link TrainingTargets}: the teacher, or a
+ * target store for the corpus rows) on a prefetch thread while the current step trains. Times the
+ * training thread's waits. One training thread calls it.
  */
 final class BatchPipeline implements AutoCloseable {
 
@@ -34,9 +34,7 @@ final class BatchPipeline implements AutoCloseable {
   private final PackedSequences train;
   private final int batchSize;
   private final long seed;
-  private final TeacherScorer teacher; // null when the loss needs no teacher
-  private final Patience teacherPatience;
-  private final ScoreRequest request;
+  private final TrainingTargets targets; // null when the loss needs no teacher
   private final OnPolicyData onPolicy; // null when off-policy
   private final LongSupplier nanoClock;
   private final ExecutorService prefetch = Executors.newSingleThreadExecutor(r -> {
@@ -48,18 +46,15 @@ final class BatchPipeline implements AutoCloseable {
   private double waitSeconds;
 
   /**
-   * @param teacher scores every batch, or null when the loss needs no teacher
-   * @param teacherPatience how long to wait when no teacher answers
+   * @param targets gives every batch its teacher targets, or null when the loss needs none
    * @param onPolicy completes the on-policy rows, or null when off-policy
    */
-  BatchPipeline(PackedSequences train, int batchSize, long seed, TeacherScorer teacher,
-      Patience teacherPatience, ScoreRequest request, OnPolicyData onPolicy, LongSupplier nanoClock) {
+  BatchPipeline(PackedSequences train, int batchSize, long seed, TrainingTargets targets,
+      OnPolicyData onPolicy, LongSupplier nanoClock) {
     this.train = train;
     this.batchSize = batchSize;
     this.seed = seed;
-    this.teacher = teacher;
-    this.teacherPatience = teacherPatience;
-    this.request = request;
+    this.targets = targets;
     this.onPolicy = onPolicy;
     this.nanoClock = nanoClock;
   }
@@ -71,21 +66,24 @@ final class BatchPipeline implements AutoCloseable {
 
   /** Takes the next batch from the data order and starts completing and scoring it for {@code step}. */
   Pending draw(long step) {
-    Batch b = Batch.of(train, cursor.next(batchSize));
+    int[] sequences = cursor.next(batchSize);
+    Batch b = Batch.of(train, sequences);
     SequenceCursor.Position after = cursor.position();
-    if (onPolicy == null && teacher == null) {
+    if (onPolicy == null && targets == null) {
       return new Pending(after, CompletableFuture.completedFuture(new Ready(b, null, null)));
     }
     return new Pending(after, prefetch.submit(() -> {
       Batch full = b;
       RolloutLag lag = null;
+      int[] rows = sequences;
       if (onPolicy != null) {
         OnPolicyData.Result r = onPolicy.complete(b, step);
         full = r.batch();
         lag = r.lag();
+        rows = sequences.clone(); // the last rolloutRows rows are no longer corpus text
+        Arrays.fill(rows, batchSize - r.rolloutRows(), batchSize, -1);
       }
-      Batch scored = full;
-      Scores scores = teacher == null ? null : teacherPatience.call(() -> teacher.score(scored.inputs(), request));
+      Scores scores = targets == null ? null : targets.targets(full, rows);
       return new Ready(full, scores, lag);
     }));
   }

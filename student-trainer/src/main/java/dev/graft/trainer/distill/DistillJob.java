@@ -18,6 +18,7 @@ import dev.graft.service.Backoff;
 import dev.graft.teacher.TeacherInfo;
 import dev.graft.teacher.TeacherScorer;
 import dev.graft.teacher.TeacherUnavailableException;
+import dev.graft.teacher.store.TargetStore;
 import dev.graft.tokenizer.BpeModel;
 import dev.graft.tokenizer.GraftTokenizer;
 import dev.graft.trainer.checkpoint.RunCheckpoints;
@@ -89,12 +90,13 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
           + p.loss().divergence().spec() + " on " + p.source().loss().targets() + " targets");
       DocumentPrompts prompts = new DocumentPrompts(tok.bosId(), p.onpolicy().promptTokens(), p.train().seed());
       Optional<HeldOut> recorded = HeldOut.read(teacherDir);
-      DatasetSplit split = recorded.map(h -> h.split(corpus)).orElseGet(() ->
-          DatasetSplit.of(corpus, p.data().validationFraction(), p.data().splitSeed()));
+      DatasetSplit split = TrainingData.split(p, recorded, corpus);
       EvaluationSet evaluationSet = new EvaluationSet(split.validation().size(), recorded.isPresent(),
           HeldOut.of(split, "").sha256());
       log.println("held out: " + evaluationSet.describe());
       PackedSequences[] data = pack(split, tok, prompts, log);
+      TrainingTargets targets = trainingTargets(peers, patience("teachers", p.teacher().patience(),
+          TeacherUnavailableException.class, listener), info, tok, split, recorded, data[0], log);
       writeResolvedConfig();
       try (NDManager scratch = manager.newSubManager();
           RetrofitStudent student = retrofit.build(teacherConfig,
@@ -120,7 +122,7 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
             : ContinuationEvaluator.of(split.validation(), tok::encode, tok.bosId(), tok.eosId(),
                 p.onpolicy().promptTokens(), writeTokens, p.eval().continuations(), 16, exactTeacher);
         ContinuationEvaluator.Result[] written = writing == null ? null : baselineWriting(student, writing);
-        DistillOutcome outcome = distiller(student, data[0], peers, prompts, tok.eosId(), evaluator,
+        DistillOutcome outcome = distiller(student, data[0], peers, targets, prompts, tok.eosId(), evaluator,
             info.modelFingerprint(), listener).run();
         Continuations continuations = writing == null ? null : new Continuations(writing.prompts(),
             writeTokens, written[0], written[1], writing.evaluate(student.model()));
@@ -135,8 +137,8 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
 
   /** The training loop and its parts, wired for this job. */
   private Distiller distiller(RetrofitStudent student, PackedSequences train, Peers peers,
-      DocumentPrompts prompts, int eosId, DistillEvaluator evaluator, String teacherFingerprint,
-      DistillListener listener) {
+      TrainingTargets targets, DocumentPrompts prompts, int eosId, DistillEvaluator evaluator,
+      String teacherFingerprint, DistillListener listener) {
     RunPlan p = plan.plan();
     StudentPublisher publisher = p.onpolicy().enabled()
         ? new StudentPublisher(student, plan.alphas(), peers.policies(), p.onpolicy().publishEvery()) : null;
@@ -150,13 +152,31 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
           p.train().seed());
     }
     BatchPipeline batches = new BatchPipeline(train, p.train().batchSize(), p.train().seed(),
-        p.loss().divergence().usesTeacher() ? peers.teacher() : null,
-        patience("teachers", p.teacher().patience(), TeacherUnavailableException.class, listener),
-        p.loss().trainingRequest(), onPolicy, System::nanoTime);
+        p.loss().divergence().usesTeacher() ? targets : null, onPolicy, System::nanoTime);
     DistillCheckpoints checkpoints = new DistillCheckpoints(
         new RunCheckpoints(runDir.resolve("checkpoints"), p.checkpoint().keep()), student,
         p.checkpoint().every(), p.train().seed(), p.fingerprint(), teacherFingerprint);
     return new Distiller(plan, student, batches, publisher, checkpoints, evaluator, listener, System::nanoTime);
+  }
+
+  /**
+   * The teacher, or with {@code teacher.store} the store for corpus rows (its key checked against
+   * this run) and the teacher for rollouts.
+   */
+  private TrainingTargets trainingTargets(Peers peers, Patience patience, TeacherInfo info, GraftTokenizer tok,
+      DatasetSplit split, Optional<HeldOut> recorded, PackedSequences train, PrintStream log) throws IOException {
+    RunPlan p = plan.plan();
+    TrainingTargets live = TrainingTargets.live(peers.teacher(), patience, p.loss().trainingRequest());
+    if (p.teacher().store() == null) {
+      return live;
+    }
+    TargetStore store = TargetStore.open(p.teacher().store());
+    store.requireKey(TrainingData.storeKey(info, tok.fingerprint(), split, TrainingData.splitRule(p, recorded),
+        train, p));
+    log.printf(Locale.ROOT, "teacher targets: corpus rows from the target store %s (%,d of %,d training"
+            + " sequences, %.0f B/token)%s%n", store.dir(), store.storedSequences(), train.size(),
+        store.bytesPerToken(), p.onpolicy().enabled() ? "; rollouts from the teacher" : "");
+    return new StoredTargets(store, p.onpolicy().enabled() ? live : null);
   }
 
   /** Retries 1 s apart at first, then every {@value #MAX_RETRY_SECONDS} s: a returning pod is seen soon. */
@@ -191,7 +211,8 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
       PrintStream log) {
     RunPlan.Data d = plan.plan().data();
     SequencePacker packer = new SequencePacker(d.seqLen(), tok.bosId(), tok.eosId(), tok.eosId());
-    PackedSequences train = packer.pack(split.train(), prompts.capturing(tok::encode), SequencePacker.Tail.DROP);
+    PackedSequences train = TrainingData.packTrain(plan.plan(), split, prompts.capturing(tok::encode), tok.bosId(),
+        tok.eosId());
     PackedSequences val = packer.pack(split.validation(), tok::encode, SequencePacker.Tail.PAD);
     int batchSize = plan.plan().train().batchSize();
     if (train.size() < batchSize) {

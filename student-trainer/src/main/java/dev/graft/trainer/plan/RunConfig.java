@@ -38,8 +38,12 @@ public record RunConfig(
     Server server,
     String output) {
 
-  /** The teacher: a checkpoint to serve on loopback, or running teacher-services. */
-  public record Teacher(String model, List<String> endpoints, double deadlineSeconds, double patienceSeconds) {
+  /**
+   * The teacher: a checkpoint to serve on loopback, or running teacher-services; and optionally a
+   * target store of its training targets ({@code graft score}).
+   */
+  public record Teacher(String model, List<String> endpoints, double deadlineSeconds, double patienceSeconds,
+      String store) {
     public Teacher {
       endpoints = List.copyOf(endpoints);
     }

@@ -51,8 +51,10 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
    * @param endpoints running teacher-services; empty to serve the teacher on loopback
    * @param deadline per scoring call
    * @param patience how long the run waits when no teacher answers
+   * @param store a target store the corpus rows' training targets are read from, or null to ask the
+   *     teacher for them
    */
-  public record Teacher(Path model, List<HostPort> endpoints, Duration deadline, Duration patience) {
+  public record Teacher(Path model, List<HostPort> endpoints, Duration deadline, Duration patience, Path store) {
     public Teacher {
       endpoints = List.copyOf(endpoints);
     }
@@ -187,9 +189,14 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
     p.require(te.patienceSeconds() >= 0,
         () -> "teacher.patience_seconds (" + te.patienceSeconds() + ") must be >= 0");
     List<HostPort> teachers = te.endpoints().stream().map(s -> p.attempt(() -> HostPort.parse(s))).toList();
+    p.require(te.store().isBlank() || loss.divergence() == null || loss.targets() == null
+        || loss.targets() == TargetMode.TOP_K && loss.divergence().usesTeacher(),
+        () -> "teacher.store holds top-k targets; it needs loss.targets top_k and a divergence that uses the"
+            + " teacher, got " + c.loss().targets() + " and " + c.loss().divergence());
     p.throwIfAny();
     return new RunPlan(
-        new Teacher(blankToNull(te.model()), teachers, seconds(te.deadlineSeconds()), seconds(te.patienceSeconds())),
+        new Teacher(blankToNull(te.model()), teachers, seconds(te.deadlineSeconds()), seconds(te.patienceSeconds()),
+            blankToNull(te.store())),
         retrofit, loss,
         new Data(d.corpus().isBlank() || d.corpus().equals("brown") ? null : Path.of(d.corpus()), d.seqLen(),
             d.validationFraction(), d.splitSeed()),
