@@ -27,12 +27,15 @@ final class DistillCommand implements Callable<Integer> {
   @Option(names = "--fresh", description = "Discard an earlier run in the same output directory and start over.")
   boolean fresh;
 
+  @Mixin
+  DeviceOption device = new DeviceOption();
+
   @Override
   public Integer call() throws Exception {
     RunPlan plan = run.plan();
     Home home = new Home(parent.home);
     Path base = home.model(new PretrainOptions().modelName("brown"));
-    Loopback.run(home, plan, base, System.out, fresh);
+    Loopback.run(home, plan, base, System.out, fresh, device.device());
     return 0;
   }
 }

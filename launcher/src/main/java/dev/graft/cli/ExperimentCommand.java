@@ -84,6 +84,9 @@ final class ExperimentCommand implements Callable<Integer> {
   @Mixin
   RunOptions run = new RunOptions();
 
+  @Mixin
+  DeviceOption device = new DeviceOption();
+
   /** What a preset sets; the options override it. */
   record Preset(int seeds, long positions, List<Study> studies, List<String> overrides) {}
 
@@ -153,7 +156,7 @@ final class ExperimentCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "%n=== %s, seed %d (run %d of %d, %.0f min so far) ===%n", a.name(), seed,
             ++done, total, (System.nanoTime() - t0) / 60e9);
         reports.computeIfAbsent(a.name(), k -> new ArrayList<>())
-            .add(Loopback.run(home, RunPlan.of(cfg), base, System.out, true));
+            .add(Loopback.run(home, RunPlan.of(cfg), base, System.out, true, device.device()));
       }
     }
     double minutes = (System.nanoTime() - t0) / 60e9;

@@ -1,5 +1,6 @@
 package dev.graft.cli;
 
+import dev.graft.model.ComputeDevice;
 import dev.graft.trainer.Home;
 import dev.graft.trainer.plan.RunConfig;
 import dev.graft.trainer.plan.RunPlan;
@@ -39,6 +40,9 @@ final class LocalCommand implements Callable<Integer> {
   @Option(names = "--fresh", description = "Discard an earlier retrofit run with the same settings and start over.")
   boolean fresh;
 
+  @Mixin
+  DeviceOption device = new DeviceOption();
+
   @Override
   public Integer call() throws Exception {
     RunConfig cfg = run.load();
@@ -47,10 +51,11 @@ final class LocalCommand implements Callable<Integer> {
     }
     RunPlan plan = RunPlan.of(cfg); // every problem of the config before the base model trains
     Home home = new Home(parent.home);
-    Path base = PretrainCommand.ensureBaseModel(home, corpus, options, null, false, System.out);
+    ComputeDevice on = device.device();
+    Path base = PretrainCommand.ensureBaseModel(home, corpus, options, null, false, System.out, on);
     System.out.println("base model (teacher): " + base);
     System.out.println();
-    Loopback.run(home, plan, base, System.out, fresh);
+    Loopback.run(home, plan, base, System.out, fresh, on);
     return 0;
   }
 }

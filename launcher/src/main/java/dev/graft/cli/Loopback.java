@@ -1,5 +1,6 @@
 package dev.graft.cli;
 
+import dev.graft.model.ComputeDevice;
 import dev.graft.sampler.server.SamplerReplica;
 import dev.graft.sampler.server.SamplerServer;
 import dev.graft.service.HostPort;
@@ -36,12 +37,13 @@ final class Loopback implements AutoCloseable {
   }
 
   /** Runs {@code plan}: the trainer, with loopback peers where the plan names none. */
-  static DistillReport run(Home home, RunPlan plan, Path defaultTeacher, PrintStream o, boolean fresh)
-      throws IOException {
+  static DistillReport run(Home home, RunPlan plan, Path defaultTeacher, PrintStream o, boolean fresh,
+      ComputeDevice device) throws IOException {
     EngineThreads threads = EngineThreads.forCallers(callers(plan));
     threads.apply();
     o.println(threads.describe());
-    try (Trainer trainer = Trainer.open(plan, home, defaultTeacher, fresh, o);
+    o.println("device: " + device + (device.kind() == ComputeDevice.Kind.AUTO ? " (" + device.djl() + ")" : ""));
+    try (Trainer trainer = Trainer.open(plan, home, defaultTeacher, fresh, o, device);
         Loopback peers = start(trainer, o)) {
       return trainer.run(peers.teachers, peers.samplers, System.console() != null);
     }
@@ -75,7 +77,8 @@ final class Loopback implements AutoCloseable {
       }
       List<HostPort> samplers = plan.onpolicy().samplers();
       if (plan.onpolicy().enabled() && samplers.isEmpty()) {
-        sampler = SamplerReplica.start(SamplerServer.builder().port(0).metricsPort(0).slots(8),
+        sampler = SamplerReplica.start(SamplerServer.builder().device(trainer.device()).port(0).metricsPort(0)
+                .slots(8),
             WeightSubscriber.builder().endpoint("localhost:" + trainer.port()));
         samplers = List.of(new HostPort("localhost", sampler.port()));
         o.printf("sampler-service: on localhost:%d (metrics http://localhost:%d/metrics), weights from"

@@ -1,5 +1,6 @@
 package dev.graft.cli;
 
+import dev.graft.model.ComputeDevice;
 import dev.graft.trainer.Home;
 import dev.graft.trainer.pretrain.BaseModels;
 import java.io.IOException;
@@ -35,19 +36,22 @@ final class PretrainCommand implements Callable<Integer> {
   @Option(names = "--force", description = "Train again even if the output already holds a model.")
   boolean force;
 
+  @Mixin
+  DeviceOption device = new DeviceOption();
+
   @Override
   public Integer call() throws Exception {
     PrintStream o = System.out;
-    Path model = ensureBaseModel(new Home(parent.home), corpus, options, out, force, o);
+    Path model = ensureBaseModel(new Home(parent.home), corpus, options, out, force, o, device.device());
     o.println("base model: " + model);
     return 0;
   }
 
   /** Trains the base model unless it exists; returns its directory. Shared with {@code graft local}. */
   static Path ensureBaseModel(Home home, CorpusOptions corpus, PretrainOptions options, Path out,
-      boolean force, PrintStream o) throws IOException {
+      boolean force, PrintStream o, ComputeDevice device) throws IOException {
     String name = options.modelName(corpus.name());
     return BaseModels.ensure(options.job(), home, corpus.data, name, out != null ? out : home.model(name), force,
-        System.console() != null, o);
+        System.console() != null, o, device);
   }
 }

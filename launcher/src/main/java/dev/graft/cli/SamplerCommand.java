@@ -6,6 +6,7 @@ import dev.graft.sync.subscribe.WeightSubscriber;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code graft sampler}: the sampler-service role, a replica that follows a trainer's policy versions. */
@@ -45,9 +46,13 @@ final class SamplerCommand implements Callable<Integer> {
       description = "Seconds in-flight streams may finish after SIGTERM before they are cancelled. Default: ${DEFAULT-VALUE}.")
   long shutdownGraceSeconds;
 
+  @Mixin
+  DeviceOption device = new DeviceOption();
+
   @Override
   public Integer call() throws Exception {
-    SamplerReplica replica = SamplerReplica.start(SamplerServer.builder().port(port).metricsPort(metricsPort)
+    SamplerReplica replica = SamplerReplica.start(SamplerServer.builder().device(device.device())
+            .port(port).metricsPort(metricsPort)
             .slots(slots).maxQueuedSequences(maxQueued).maxNewTokensLimit(maxNewTokens)
             .shutdownGrace(Duration.ofSeconds(shutdownGraceSeconds)),
         WeightSubscriber.builder().endpoint(trainer));

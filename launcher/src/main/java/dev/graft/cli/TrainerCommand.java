@@ -28,6 +28,9 @@ final class TrainerCommand implements Callable<Integer> {
   @Option(names = "--fresh", description = "Discard an earlier run in the same output directory and start over.")
   boolean fresh;
 
+  @Mixin
+  DeviceOption device = new DeviceOption();
+
   @Override
   public Integer call() throws Exception {
     RunPlan plan = run.plan();
@@ -41,7 +44,7 @@ final class TrainerCommand implements Callable<Integer> {
     }
     Home home = new Home(parent.home);
     try (Trainer trainer = Trainer.open(plan, home, home.model(new PretrainOptions().modelName("brown")), fresh,
-        System.out)) {
+        System.out, device.device())) {
       trainer.run(plan.teacher().endpoints(), plan.onpolicy().samplers(), System.console() != null);
     }
     return 0;

@@ -8,7 +8,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Where a role computes: {@code cpu}, {@code gpu} (the first GPU) or {@code gpu:N}. Parsed from a
+ * Where a role computes: {@code auto} (the engine's default: its first GPU when it has one, else
+ * the CPU), {@code cpu}, {@code gpu} (the first GPU) or {@code gpu:N}. Parsed from a
  * command-line option or a run config, and checked against the engine before any work starts: a
  * GPU asked of an engine that has none (the CPU build of the PyTorch native library, or a machine
  * without a visible CUDA device) is refused with what to change.
@@ -19,7 +20,9 @@ import java.util.regex.Pattern;
 public record ComputeDevice(Kind kind, int index) {
 
   /** The kinds of device a role can compute on. */
-  public enum Kind { CPU, GPU }
+  public enum Kind { AUTO, CPU, GPU }
+
+  public static final ComputeDevice AUTO = new ComputeDevice(Kind.AUTO, 0);
 
   public static final ComputeDevice CPU = new ComputeDevice(Kind.CPU, 0);
 
@@ -29,13 +32,13 @@ public record ComputeDevice(Kind kind, int index) {
     if (kind == null) {
       throw new IllegalArgumentException("device kind must be given");
     }
-    if (index < 0 || (kind == Kind.CPU && index != 0)) {
+    if (index < 0 || (kind != Kind.GPU && index != 0)) {
       throw new IllegalArgumentException("invalid device index " + index + " for " + kind);
     }
   }
 
   /**
-   * Parses {@code cpu}, {@code gpu} or {@code gpu:N} (case-insensitive).
+   * Parses {@code auto}, {@code cpu}, {@code gpu} or {@code gpu:N} (case-insensitive).
    *
    * @throws IllegalArgumentException naming the accepted forms
    */
@@ -44,12 +47,15 @@ public record ComputeDevice(Kind kind, int index) {
     if (s.equals("cpu")) {
       return CPU;
     }
+    if (s.equals("auto")) {
+      return AUTO;
+    }
     Matcher m = GPU.matcher(s);
     if (m.matches()) {
       return new ComputeDevice(Kind.GPU, m.group(1) == null ? 0 : Integer.parseInt(m.group(1)));
     }
     throw new IllegalArgumentException(
-        "invalid device '" + text + "': expected cpu, gpu or gpu:N (N a GPU index, e.g. gpu:1)");
+        "invalid device '" + text + "': expected auto, cpu, gpu or gpu:N (N a GPU index, e.g. gpu:1)");
   }
 
   /**
@@ -72,9 +78,13 @@ public record ComputeDevice(Kind kind, int index) {
     return this;
   }
 
-  /** The engine's device. */
+  /** The engine's device (for {@code auto}, the engine's default device). */
   public Device djl() {
-    return kind == Kind.CPU ? Device.cpu() : Device.gpu(index);
+    return switch (kind) {
+      case AUTO -> Engine.getInstance().defaultDevice();
+      case CPU -> Device.cpu();
+      case GPU -> Device.gpu(index);
+    };
   }
 
   /** A new root memory manager on this device. */
@@ -84,6 +94,10 @@ public record ComputeDevice(Kind kind, int index) {
 
   @Override
   public String toString() {
-    return kind == Kind.CPU ? "cpu" : "gpu:" + index;
+    return switch (kind) {
+      case AUTO -> "auto";
+      case CPU -> "cpu";
+      case GPU -> "gpu:" + index;
+    };
   }
 }

@@ -3,6 +3,7 @@ package dev.graft.trainer;
 import ai.djl.ndarray.NDManager;
 import dev.graft.checkpoint.HfCheckpoint;
 import dev.graft.data.Document;
+import dev.graft.model.ComputeDevice;
 import dev.graft.model.LlamaConfig;
 import dev.graft.proto.v1.DType;
 import dev.graft.sampler.SamplerClient;
@@ -51,9 +52,11 @@ public final class Trainer implements AutoCloseable {
   private final TrainerMetrics metrics = new TrainerMetrics();
   private final WeightPublisher weights; // null when off-policy
   private final TrainerServer server; // null when server.port is -1
+  private final ComputeDevice device;
 
   private Trainer(RunPlan.Bound plan, Home home, Path teacherDir, Path runDir, PrintStream log,
-      RunStatus status, WeightPublisher weights) {
+      RunStatus status, WeightPublisher weights, ComputeDevice device) {
+    this.device = device;
     this.plan = plan;
     this.home = home;
     this.teacherDir = teacherDir;
@@ -89,6 +92,13 @@ public final class Trainer implements AutoCloseable {
    */
   public static Trainer open(RunPlan plan, Home home, Path defaultTeacher, boolean fresh, PrintStream log)
       throws IOException {
+    return open(plan, home, defaultTeacher, fresh, log, ComputeDevice.AUTO);
+  }
+
+  /** {@link #open(RunPlan, Home, Path, boolean, PrintStream)} computing on {@code device}. */
+  public static Trainer open(RunPlan plan, Home home, Path defaultTeacher, boolean fresh, PrintStream log,
+      ComputeDevice device) throws IOException {
+    device.checkAvailable();
     Path teacherDir = plan.teacher().model() != null ? plan.teacher().model() : defaultTeacher;
     if (teacherDir == null || !Files.isRegularFile(teacherDir.resolve(HfCheckpoint.CONFIG_FILE))) {
       throw new IllegalArgumentException("no teacher checkpoint at " + teacherDir
@@ -103,7 +113,7 @@ public final class Trainer implements AutoCloseable {
     }
     RunStatus status = new RunStatus(runDir.getFileName().toString());
     WeightPublisher weights = plan.onpolicy().enabled() ? new WeightPublisher() : null; // a new epoch per run
-    return new Trainer(bound, home, teacherDir, runDir, log, status, weights);
+    return new Trainer(bound, home, teacherDir, runDir, log, status, weights, device);
   }
 
   /** The trainer's gRPC port (status, and policy weights when on-policy); -1 when off. */
@@ -113,6 +123,11 @@ public final class Trainer implements AutoCloseable {
 
   public RunPlan.Bound plan() {
     return plan;
+  }
+
+  /** Where the student computes (and where peers started beside it should). */
+  public ComputeDevice device() {
+    return device;
   }
 
   /** The teacher checkpoint the student is built from. */
@@ -161,7 +176,7 @@ public final class Trainer implements AutoCloseable {
           SamplerClient sampling = p.onpolicy().enabled()
               ? SamplerClient.builder().endpoints(samplers.stream().map(HostPort::toString).toList()).build()
               : null;
-          NDManager manager = NDManager.newBaseManager();
+          NDManager manager = device.newManager();
           StepLog steps = new StepLog(runDir);
           EvalLog evals = new EvalLog(runDir);
           DistillProgress progress = new DistillProgress(log, console, 25)) {

@@ -3,6 +3,7 @@ package dev.graft.sampler.server;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.graft.model.ComputeDevice;
 import dev.graft.model.LlamaConfig;
 import dev.graft.model.LlamaModel;
 import dev.graft.sampler.SamplerUnavailableException;
@@ -37,12 +38,22 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class PolicyHolder implements PolicyInstaller, AutoCloseable {
 
-  private final NDManager manager = NDManager.newBaseManager();
+  private final NDManager manager;
   private final AtomicReference<Policy> current = new AtomicReference<>();
   private final List<Listener> listeners = new CopyOnWriteArrayList<>();
   private volatile boolean closed;
   private LlamaConfig contract; // the first policy's config; guarded by this
   private volatile long retiredFor; // the new run's epoch after a retire, until one of its versions arrives
+
+  /** A holder whose models live on the engine's default device. */
+  public PolicyHolder() {
+    this(ComputeDevice.AUTO);
+  }
+
+  /** A holder whose models, and the arrays generation makes from them, live on {@code device}. */
+  public PolicyHolder(ComputeDevice device) {
+    this.manager = device.checkAvailable().newManager();
+  }
 
   /** Hears the holder's changes, on the installing thread; must not block. */
   public interface Listener {

@@ -38,7 +38,7 @@ public final class SamplerServer extends HostedServer {
     super("sampler");
     this.options = options;
     this.ownsPolicies = options.policies() == null;
-    this.policies = ownsPolicies ? new PolicyHolder() : options.policies();
+    this.policies = ownsPolicies ? new PolicyHolder(options.device()) : options.policies();
   }
 
   /** Options for a server; see {@link SamplerServerOptions.Builder}. */

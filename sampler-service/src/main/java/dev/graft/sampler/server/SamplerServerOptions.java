@@ -1,5 +1,6 @@
 package dev.graft.sampler.server;
 
+import dev.graft.model.ComputeDevice;
 import dev.graft.service.ServiceHost;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -16,13 +17,18 @@ import java.util.List;
  * @param metricsPort HTTP port of {@code /metrics}; 0 picks a free one, -1 turns it off
  * @param shutdownGrace how long {@link SamplerServer#close()} lets in-flight streams finish
  * @param listeners extra observers of the engine (tests, logging)
+ * @param device where a holder the server creates keeps its models; ignored for a given holder
  */
 public record SamplerServerOptions(PolicyHolder policies, int port, GenerationEngine.Options engine,
-    int metricsPort, Duration shutdownGrace, List<GenerationEngine.Listener> listeners) {
+    int metricsPort, Duration shutdownGrace, List<GenerationEngine.Listener> listeners,
+    ComputeDevice device) {
 
   public SamplerServerOptions {
     if (engine == null) {
       throw new IllegalArgumentException("engine options are required");
+    }
+    if (device == null) {
+      throw new IllegalArgumentException("a device is required (ComputeDevice.AUTO for the engine's default)");
     }
     new ServiceHost.Options("sampler", port, metricsPort, shutdownGrace); // validates
     listeners = List.copyOf(listeners);
@@ -43,6 +49,13 @@ public record SamplerServerOptions(PolicyHolder policies, int port, GenerationEn
     private int metricsPort = -1;
     private Duration shutdownGrace = Duration.ofSeconds(30);
     private final List<GenerationEngine.Listener> listeners = new ArrayList<>();
+    private ComputeDevice device = ComputeDevice.AUTO;
+
+    /** Where a holder the server creates keeps its models (default: the engine's default device). */
+    public Builder device(ComputeDevice d) {
+      this.device = d;
+      return this;
+    }
 
     /** Serve from this holder; the caller closes it after the server. */
     public Builder policies(PolicyHolder holder) {
@@ -90,7 +103,7 @@ public record SamplerServerOptions(PolicyHolder policies, int port, GenerationEn
     public SamplerServerOptions options() {
       return new SamplerServerOptions(policies, port,
           new GenerationEngine.Options(slots, maxQueuedSequences, maxNewTokensLimit), metricsPort,
-          shutdownGrace, listeners);
+          shutdownGrace, listeners, device);
     }
 
     /** A server with these options, not yet started. */

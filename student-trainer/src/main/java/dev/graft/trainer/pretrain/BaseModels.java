@@ -3,6 +3,7 @@ package dev.graft.trainer.pretrain;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.graft.model.ComputeDevice;
 import dev.graft.trainer.Home;
 import dev.graft.trainer.checkpoint.RunCheckpoints;
 import dev.graft.trainer.data.Corpora;
@@ -28,6 +29,12 @@ public final class BaseModels {
    */
   public static Path ensure(BaseModelJob job, Home home, Path corpus, String name, Path target, boolean force,
       boolean console, PrintStream o) throws IOException {
+    return ensure(job, home, corpus, name, target, force, console, o, ComputeDevice.AUTO);
+  }
+
+  /** {@link #ensure(BaseModelJob, Home, Path, String, Path, boolean, boolean, PrintStream)} on {@code device}. */
+  public static Path ensure(BaseModelJob job, Home home, Path corpus, String name, Path target, boolean force,
+      boolean console, PrintStream o, ComputeDevice device) throws IOException {
     if (!force && BaseModelJob.isComplete(target)) {
       o.println("base model already trained at " + target + " (use --force to train again)");
       printReport(target, o);
@@ -38,7 +45,7 @@ public final class BaseModels {
     if (force) {
       RunCheckpoints.deleteTree(runDir);
     }
-    try (NDManager manager = NDManager.newBaseManager();
+    try (NDManager manager = device.checkAvailable().newManager();
         ConsoleProgress progress = new ConsoleProgress(o, console, 50)) {
       job.run(docs, home.tokenizer(Corpora.name(corpus) + "-bpe" + job.vocabSize()), runDir, target,
           manager, progress, o);
