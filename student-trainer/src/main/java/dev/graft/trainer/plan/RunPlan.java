@@ -1,6 +1,7 @@
 package dev.graft.trainer.plan;
 
 import dev.graft.model.LlamaConfig;
+import dev.graft.model.VocabBudget;
 import dev.graft.retrofit.AlphaOrder;
 import dev.graft.retrofit.AlphaSchedule;
 import dev.graft.retrofit.GqaRetrofit;
@@ -187,6 +188,7 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
     p.require(te.patienceSeconds() >= 0,
         () -> "teacher.patience_seconds (" + te.patienceSeconds() + ") must be >= 0");
     List<HostPort> teachers = te.endpoints().stream().map(s -> p.attempt(() -> HostPort.parse(s))).toList();
+    p.attempt(() -> budget(c));
     p.throwIfAny();
     return new RunPlan(
         new Teacher(blankToNull(te.model()), teachers, seconds(te.deadlineSeconds()), seconds(te.patienceSeconds())),
@@ -314,6 +316,18 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  /**
+   * What (positions × vocabulary) buffers of the student's head, loss and gradients and of the
+   * evaluations may take at once ({@code memory.vocab_budget_mb}).
+   */
+  public VocabBudget vocabBudget() {
+    return budget(source);
+  }
+
+  private static VocabBudget budget(RunConfig c) {
+    return VocabBudget.ofMegabytes(c.memory().vocabBudgetMb(), "memory.vocab_budget_mb");
   }
 
   /** A copy of this plan with one config override applied and checked again. */
