@@ -108,16 +108,24 @@ final class ChunkedScoring {
   }
 
   private static final class Full extends Output {
-    private final float[] logProbs;
+    private final int size;
+    private float[] logProbs;
 
     Full(int batch, int length, int vocab) {
       super(batch, length, vocab);
-      this.logProbs = new float[Math.multiplyExact(batch * length, vocab)];
+      this.size = Math.multiplyExact(batch * length, vocab);
     }
 
     @Override
     void write(NDArray lp, int p0, int p1) {
       float[] chunk = lp.toFloatArray();
+      if (chunk.length == size) {
+        logProbs = chunk; // one chunk holds the whole answer: no second copy
+        return;
+      }
+      if (logProbs == null) {
+        logProbs = new float[size];
+      }
       System.arraycopy(chunk, 0, logProbs, p0 * vocab, chunk.length);
     }
 
