@@ -30,6 +30,7 @@ import picocli.CommandLine.ParentCommand;
     header = "Benchmarks with a JSON report (teacher, distill, sampler, sync).",
     description = "Benchmarks on the embedded base model (train it first with `graft local` or `graft pretrain`).",
     subcommands = {BenchCommand.Teacher.class, BenchCommand.Distill.class, BenchCommand.Sampler.class,
+        BenchMemoryCommand.class,
         BenchCommand.Sync.class})
 final class BenchCommand {
 
