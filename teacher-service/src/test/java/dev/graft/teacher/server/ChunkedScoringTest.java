@@ -83,6 +83,30 @@ class ChunkedScoringTest {
   }
 
   @Test
+  void overGrpc_requestFarLargerThanTheBudget_isAnsweredInEveryKind() throws Exception {
+    TokenBatch ids = tokens(6, 30, 6);
+    TokenBatch targets = tokens(6, 30, 7);
+    float[] full = reference(ids, 1f);
+    try (TeacherServer server = TeacherServer.builder().teacher(chunked).metricsPort(-1).build().start();
+        dev.graft.teacher.TeacherClient client =
+            dev.graft.teacher.TeacherClient.connect(java.util.List.of("localhost:" + server.port()))) {
+      assertClose(full, ((Scores.Full) client.score(ids, new ScoreRequest.Full(1f))).logProbs(), 2e-6);
+      Scores.TopK top = (Scores.TopK) client.score(ids, new ScoreRequest.TopK(8, 1f));
+      assertArrayEquals(LogProbOps.topK(full, 6, 30, VOCAB, 8).ids(), top.ids());
+      assertClose(LogProbOps.targets(full, VOCAB, targets),
+          ((Scores.Targets) client.score(ids, new ScoreRequest.Targets(targets, 1f))).logProbs(), 2e-6);
+    }
+  }
+
+  @Test
+  void serverOptions_budgetWithAGivenTeacher_isRefused() {
+    IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> TeacherServer.builder().teacher(chunked).vocabBudget(BELOW_ONE_ROW).options());
+    assertEquals("request limits and the vocabulary budget apply to a loaded checkpoint; a given teacher"
+        + " brings its own (build the LocalTeacher with them instead)", e.getMessage());
+  }
+
+  @Test
   void topK_tiesAcrossTheCut_keepTheLowerIds_likeTheJavaSelection() {
     int positions = 6;
     int vocab = 40;
