@@ -16,6 +16,13 @@ public record VocabBudget(long bytes) {
 
   private static final long MB = 1L << 20;
 
+  /**
+   * 256 MiB: the run config's default and what code without a configured budget uses, fixed
+   * rather than sized for the machine so that its results do not depend on where it runs (the
+   * chunking changes the order of float sums).
+   */
+  public static final VocabBudget DEFAULT = new VocabBudget(256 * MB);
+
   public VocabBudget {
     if (bytes < 1) {
       throw new IllegalArgumentException("vocabulary budget (" + bytes + " bytes) must be >= 1");

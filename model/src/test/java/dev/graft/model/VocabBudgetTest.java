@@ -39,6 +39,12 @@ class VocabBudgetTest {
   }
 
   @Test
+  void default_is256MiB_theRunConfigsDefault() {
+    assertEquals(256L << 20, VocabBudget.DEFAULT.bytes());
+    assertEquals("256 MiB", VocabBudget.DEFAULT.toString());
+  }
+
+  @Test
   void forMachine_isBetween64MiBAnd1GiB() {
     long mb = VocabBudget.forMachine().megabytes();
     assertTrue(mb >= 64 && mb <= 1024, "got " + mb);

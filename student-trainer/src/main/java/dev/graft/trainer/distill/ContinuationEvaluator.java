@@ -83,11 +83,11 @@ public final class ContinuationEvaluator {
     this.budget = budget;
   }
 
-  /** {@link #of(List, TextEncoder, int, int, int, int, int, int, TeacherScorer, VocabBudget)} sized for the machine. */
+  /** {@link #of(List, TextEncoder, int, int, int, int, int, int, TeacherScorer, VocabBudget)} within {@link VocabBudget#DEFAULT}. */
   public static ContinuationEvaluator of(List<Document> heldOut, TextEncoder encoder, int bosId, int eosId,
       int promptTokens, int newTokens, int count, int batchSize, TeacherScorer teacher) {
     return of(heldOut, encoder, bosId, eosId, promptTokens, newTokens, count, batchSize, teacher,
-        VocabBudget.forMachine());
+        VocabBudget.DEFAULT);
   }
 
   /**

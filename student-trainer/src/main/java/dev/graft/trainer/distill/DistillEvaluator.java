@@ -42,7 +42,7 @@ public final class DistillEvaluator {
    * @param batchSize sequences per teacher request and per student forward pass
    */
   public DistillEvaluator(PackedSequences data, int sequences, int batchSize, TeacherScorer teacher) {
-    this(data, sequences, batchSize, teacher, VocabBudget.forMachine());
+    this(data, sequences, batchSize, teacher, VocabBudget.DEFAULT);
   }
 
   /**

@@ -34,9 +34,9 @@ public final class LmEvaluator {
   private final int batchSize;
   private final VocabBudget budget;
 
-  /** An evaluator whose (positions × vocabulary) buffers stay within {@link VocabBudget#forMachine()}. */
+  /** An evaluator whose (positions × vocabulary) buffers stay within {@link VocabBudget#DEFAULT}. */
   public LmEvaluator(int batchSize) {
-    this(batchSize, VocabBudget.forMachine());
+    this(batchSize, VocabBudget.DEFAULT);
   }
 
   /**

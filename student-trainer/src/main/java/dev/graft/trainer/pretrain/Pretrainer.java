@@ -83,7 +83,7 @@ public final class Pretrainer {
     this.nanoClock = nanoClock;
     this.params = model.namedParameters();
     this.schedule = LrSchedule.parse(cfg.schedule(), cfg.lr(), cfg.warmupSteps(), cfg.steps(), cfg.minLrRatio());
-    VocabBudget budget = VocabBudget.forMachine();
+    VocabBudget budget = VocabBudget.DEFAULT;
     this.evaluator = new LmEvaluator(Math.min(cfg.microBatch(), 32), budget);
     this.chunkPositions = ChunkedHeadLoss.chunkPositions(budget, model.config().vocabSize());
   }
