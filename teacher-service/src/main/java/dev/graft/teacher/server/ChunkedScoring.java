@@ -28,10 +28,10 @@ import dev.graft.teacher.Scores;
 final class ChunkedScoring {
 
   /**
-   * (chunk × V) float32 buffers alive at once at the peak: logits, scaled logits, log-probs and the
-   * top-k mode's masked copy and its exponentials.
+   * (chunk × V) float32 buffers alive at once at the peak (all live until the chunk's manager
+   * closes): logits, scaled logits, log-probs, and top-k's masked copy, its shift and exponentials.
    */
-  static final int LIVE_COPIES = 4;
+  static final int LIVE_COPIES = 6;
 
   private ChunkedScoring() {}
 
