@@ -32,13 +32,13 @@ import picocli.CommandLine.ParentCommand;
 
 /** {@code graft bench}: benchmarks with a JSON report; timings live here, never in tests. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-    header = "Benchmarks with a JSON report (all, scale, pretrain, teacher, distill, sampler, sync).",
+    header = "Benchmarks with a JSON report (all, scale, memory, pretrain, teacher, distill, sampler, sync).",
     description = {"Benchmarks on the embedded base model (train it first with `graft local` or `graft pretrain`).",
         "Each measures the machine's limit through the engine in the same run (GEMM rate at a large square and "
             + "at the model's shapes, GEMV rate at decode batch sizes, copy bandwidth) and reports its phase "
             + "as a share of it; `graft bench all` runs every phase and writes bench/all.json and bench/all.txt."},
-    subcommands = {BenchAllCommand.class, BenchScaleCommand.class, BenchCommand.Pretrain.class, BenchCommand.Teacher.class,
-        BenchCommand.Distill.class, BenchCommand.Sampler.class, BenchCommand.Sync.class})
+    subcommands = {BenchAllCommand.class, BenchScaleCommand.class, BenchMemoryCommand.class, BenchCommand.Pretrain.class,
+        BenchCommand.Teacher.class, BenchCommand.Distill.class, BenchCommand.Sampler.class, BenchCommand.Sync.class})
 final class BenchCommand {
 
   @ParentCommand

@@ -1,5 +1,6 @@
 package dev.graft.cli;
 
+import dev.graft.model.VocabBudget;
 import dev.graft.teacher.server.TeacherServer;
 import dev.graft.teacher.server.TeacherServerOptions;
 import dev.graft.trainer.Home;
@@ -57,6 +58,12 @@ final class TeacherCommand implements Callable<Integer> {
       description = "Byte budget of one streamed response message, in [1024, 4000000]. Default: ${DEFAULT-VALUE}.")
   int chunkBytes;
 
+  @Option(names = "--vocab-budget-mb", paramLabel = "MIB",
+      description = "MiB that (positions x vocabulary) buffers may take at once, in [1, 1048576]; requests are "
+          + "scored a chunk of positions at a time within it. Default: 1/32 of this machine's memory, "
+          + "at least 64 and at most 1024.")
+  Long vocabBudgetMb;
+
   @Option(names = "--shutdown-grace-s", paramLabel = "SECONDS", defaultValue = "30",
       description = "Seconds in-flight streams may finish after SIGTERM before they are cancelled. Default: ${DEFAULT-VALUE}.")
   long shutdownGraceSeconds;
@@ -68,7 +75,9 @@ final class TeacherCommand implements Callable<Integer> {
     TeacherServer server = TeacherServer.builder().checkpoint(dir).port(port).metricsPort(metricsPort)
         .maxSequenceLength(maxSequenceLength).maxTokensPerRequest(maxTokensPerRequest)
         .capacityTokens(capacityTokens).maxBatchTokens(maxBatchTokens).maxWait(Duration.ofMillis(maxWaitMs))
-        .chunkBytes(chunkBytes).shutdownGrace(Duration.ofSeconds(shutdownGraceSeconds)).build().start();
+        .chunkBytes(chunkBytes)
+        .vocabBudget(vocabBudgetMb == null ? null : VocabBudget.ofMegabytes(vocabBudgetMb, "--vocab-budget-mb"))
+        .shutdownGrace(Duration.ofSeconds(shutdownGraceSeconds)).build().start();
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "teacher-shutdown"));
     System.out.println("teacher-service serving " + dir + " on port " + server.port()
         + (server.metricsPort() >= 0 ? ", metrics on http://0.0.0.0:" + server.metricsPort() + "/metrics" : ""));

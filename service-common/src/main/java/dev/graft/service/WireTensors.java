@@ -134,6 +134,24 @@ public final class WireTensors {
     return out;
   }
 
+  /**
+   * Decodes the values of a FLOAT32, FLOAT16 or BFLOAT16 tensor straight into {@code dst} from
+   * {@code offset}, without an intermediate array; returns how many were written.
+   *
+   * @throws IllegalArgumentException for another dtype, a shape that does not match the data, or
+   *     too little room in {@code dst}
+   */
+  public static int decodeValuesInto(Tensor tensor, String what, float[] dst, int offset) {
+    Dtype dtype = floatType(tensor.getDtype(), what);
+    int n = checkedCount(tensor, what);
+    if (offset < 0 || (long) offset + n > dst.length) {
+      throw new IllegalArgumentException(what + " holds " + n + " values but only "
+          + Math.max(0, dst.length - offset) + " are expected");
+    }
+    TensorCodec.decode(tensor.getData().asReadOnlyByteBuffer(), dtype, dst, offset);
+    return n;
+  }
+
   /** The values of a tensor that must have one of {@code allowed} float dtypes. */
   public static float[] decodeValues(Tensor tensor, String what, List<DType> allowed) {
     if (!allowed.contains(tensor.getDtype())) {

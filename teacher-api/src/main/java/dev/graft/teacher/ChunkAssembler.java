@@ -55,7 +55,7 @@ public final class ChunkAssembler {
             + " positions");
       }
       allocate((int) lp.getShape(1));
-      copy(values(lp, "full log-probs"), values, count);
+      into(lp, "full log-probs", count); // the largest answer: decoded in place, no copy
     } else if (request instanceof ScoreRequest.Targets && chunk.hasTargets()) {
       allocate(1);
       copy(values(chunk.getTargets().getLogProbs(), "target log-probs"), values, count);
@@ -95,6 +95,15 @@ public final class ChunkAssembler {
 
   private float[] values(Tensor t, String what) {
     return WireTensors.decodeValues(t, what);
+  }
+
+  /** Decodes a chunk's values straight into place: the full distribution is most of the bytes. */
+  private void into(Tensor t, String what, int count) {
+    long n = t.getShapeList().stream().mapToLong(Long::longValue).reduce(1, (a, b) -> a * b);
+    if (n != (long) count * width) {
+      fail(n + " values for " + count + " positions of width " + width);
+    }
+    WireTensors.decodeValuesInto(t, what, values, next * width);
   }
 
   private void copy(int[] src, int[] dst, int count) {

@@ -8,11 +8,13 @@ import dev.graft.data.TextEncoder;
 import dev.graft.data.TokenBatch;
 import dev.graft.model.DecodeState;
 import dev.graft.model.LlamaModel;
+import dev.graft.model.VocabBudget;
 import dev.graft.sampler.SamplingParams;
 import dev.graft.sampler.TokenSampler;
 import dev.graft.teacher.ScoreRequest;
 import dev.graft.teacher.Scores;
 import dev.graft.teacher.TeacherScorer;
+import dev.graft.trainer.loss.HeadChunks;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -69,24 +71,35 @@ public final class ContinuationEvaluator {
   private final int eosId;
   private final int batchSize;
   private final TeacherScorer teacher;
+  private final VocabBudget budget;
 
   private ContinuationEvaluator(List<Prompt> prompts, int newTokens, int eosId, int batchSize,
-      TeacherScorer teacher) {
+      TeacherScorer teacher, VocabBudget budget) {
     this.prompts = prompts;
     this.newTokens = newTokens;
     this.eosId = eosId;
     this.batchSize = batchSize;
     this.teacher = teacher;
+    this.budget = budget;
+  }
+
+  /** {@link #of(List, TextEncoder, int, int, int, int, int, int, TeacherScorer, VocabBudget)} within {@link VocabBudget#DEFAULT}. */
+  public static ContinuationEvaluator of(List<Document> heldOut, TextEncoder encoder, int bosId, int eosId,
+      int promptTokens, int newTokens, int count, int batchSize, TeacherScorer teacher) {
+    return of(heldOut, encoder, bosId, eosId, promptTokens, newTokens, count, batchSize, teacher,
+        VocabBudget.DEFAULT);
   }
 
   /**
    * Prompts from the first {@code count} held-out documents long enough for one, taken
    * round-robin over domains.
    *
+   * @param budget what (positions × vocabulary) buffers may take at once: the teacher judges as
+   *     many continuations per request as fit, and the student's head runs a chunk at a time
    * @throws IllegalArgumentException when no held-out document gives a prompt
    */
   public static ContinuationEvaluator of(List<Document> heldOut, TextEncoder encoder, int bosId, int eosId,
-      int promptTokens, int newTokens, int count, int batchSize, TeacherScorer teacher) {
+      int promptTokens, int newTokens, int count, int batchSize, TeacherScorer teacher, VocabBudget budget) {
     Map<String, List<Prompt>> byDomain = new TreeMap<>();
     for (Document d : heldOut) {
       int[] ids = encoder.encode(d.text());
@@ -114,7 +127,7 @@ public final class ContinuationEvaluator {
       throw new IllegalArgumentException("no held-out document has " + (promptTokens - 1)
           + " tokens for a continuation prompt (onpolicy.prompt_tokens " + promptTokens + ")");
     }
-    return new ContinuationEvaluator(chosen, newTokens, eosId, batchSize, teacher);
+    return new ContinuationEvaluator(chosen, newTokens, eosId, batchSize, teacher, budget);
   }
 
   /** Prompts continued. */
@@ -129,7 +142,7 @@ public final class ContinuationEvaluator {
     for (int from = 0; from < prompts.size(); from += batchSize) {
       int to = Math.min(prompts.size(), from + batchSize);
       int[][] continuations = generate(model, from, to);
-      Metrics[] per = judge(model, from, continuations);
+      Metrics[] per = judgeAll(model, from, continuations);
       for (int i = 0; i < per.length; i++) {
         overall = overall.plus(per[i]);
         byDomain.merge(prompts.get(from + i).domain(), per[i], Metrics::plus);
@@ -195,6 +208,19 @@ public final class ContinuationEvaluator {
     return trimmed;
   }
 
+  /** {@link #judge} over groups of rows whose full teacher answer fits in the budget. */
+  private Metrics[] judgeAll(LlamaModel model, int from, int[][] continuations) {
+    int t = prompts.get(from).ids().length + newTokens - 1;
+    int rows = Math.max(1, budget.positions(model.config().vocabSize(), 1) / t);
+    Metrics[] out = new Metrics[continuations.length];
+    for (int r0 = 0; r0 < continuations.length; r0 += rows) {
+      int r1 = Math.min(continuations.length, r0 + rows);
+      Metrics[] part = judge(model, from + r0, Arrays.copyOfRange(continuations, r0, r1));
+      System.arraycopy(part, 0, out, r0, part.length);
+    }
+    return out;
+  }
+
   /** Teacher NLL and reverse KL at the positions that predict the generated tokens. */
   private Metrics[] judge(LlamaModel model, int from, int[][] continuations) {
     int b = continuations.length;
@@ -210,25 +236,31 @@ public final class ContinuationEvaluator {
     TokenBatch inputs = new TokenBatch(b, t, in);
     Scores.Full full = (Scores.Full) teacher.score(inputs, new ScoreRequest.Full(1f));
     int vocab = full.vocab();
+    float[] teacherLogProbs = full.logProbs();
+    float[] reverseKl = new float[b * t];
     try (NDManager m = model.manager().newSubManager()) {
-      NDArray logs = model.forward(inputs.toNDArray(m)).logSoftmax(2); // (b, t, V)
-      NDArray logt = m.create(full.logProbs(), new Shape(b, t, vocab));
-      float[] reverseKl = logs.exp().mul(logs.sub(logt)).sum(new int[] {2}).toFloatArray(); // (b, t)
-      float[] teacherLogProbs = full.logProbs();
-      Metrics[] out = new Metrics[b];
-      for (int r = 0; r < b; r++) {
-        int[] g = continuations[r];
-        double nll = 0;
-        double kl = 0;
-        for (int j = 0; j < g.length; j++) {
-          int pos = r * t + p - 1 + j; // predicts g[j]
-          nll -= teacherLogProbs[pos * vocab + g[j]];
-          kl += reverseKl[pos];
-        }
-        out[r] = new Metrics(g.length, nll, kl);
-      }
-      return out;
+      NDArray hidden = model.hidden(inputs.toNDArray(m)); // (b, t, hidden)
+      HeadChunks.forEach(hidden, HeadChunks.chunkPositions(budget, vocab), (h, p0, p1) -> {
+        NDArray logs = model.logits(h).logSoftmax(2); // (1, c, V)
+        NDArray logt = h.getManager().create(Arrays.copyOfRange(teacherLogProbs, p0 * vocab, p1 * vocab),
+            new Shape(1, p1 - p0, vocab));
+        float[] kl = logs.exp().mul(logs.sub(logt)).sum(new int[] {2}).toFloatArray(); // (1, c)
+        System.arraycopy(kl, 0, reverseKl, p0, p1 - p0);
+      });
     }
+    Metrics[] out = new Metrics[b];
+    for (int r = 0; r < b; r++) {
+      int[] g = continuations[r];
+      double nll = 0;
+      double kl = 0;
+      for (int j = 0; j < g.length; j++) {
+        int pos = r * t + p - 1 + j; // predicts g[j]
+        nll -= teacherLogProbs[pos * vocab + g[j]];
+        kl += reverseKl[pos];
+      }
+      out[r] = new Metrics(g.length, nll, kl);
+    }
+    return out;
   }
 
   private static long[] toLong(int[] ids) {

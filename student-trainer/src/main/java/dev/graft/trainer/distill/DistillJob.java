@@ -107,7 +107,7 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
                 + " KV cache %,d B/token (fp32)%n", teacherConfig.parameterCount(),
             teacherConfig.kvCacheBytesPerToken(4), target.parameterCount(), target.kvCacheBytesPerToken(4));
         DistillEvaluator evaluator = new DistillEvaluator(data[1], p.eval().sequences(),
-            Math.min(p.train().microBatch(), 16), exactTeacher);
+            Math.min(p.train().microBatch(), 16), exactTeacher, p.vocabBudget());
         double exact = exactnessCheck(student, evaluator, log);
         student.setAllAlphas(1);
         DistillEvaluator.Result before = evaluator.evaluate(student.model());
@@ -120,7 +120,8 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
         int writeTokens = Math.min(p.onpolicy().maxNewTokens(), p.data().seqLen() - p.onpolicy().promptTokens() + 1);
         ContinuationEvaluator writing = p.eval().continuations() == 0 || writeTokens < 1 ? null
             : ContinuationEvaluator.of(split.validation(), tok::encode, tok.bosId(), tok.eosId(),
-                p.onpolicy().promptTokens(), writeTokens, p.eval().continuations(), 16, exactTeacher);
+                p.onpolicy().promptTokens(), writeTokens, p.eval().continuations(), 16, exactTeacher,
+                p.vocabBudget());
         ContinuationEvaluator.Result[] written = writing == null ? null : baselineWriting(student, writing);
         DistillOutcome outcome = distiller(student, data[0], peers, targets, prompts, tok.eosId(), evaluator,
             info.modelFingerprint(), listener).run();

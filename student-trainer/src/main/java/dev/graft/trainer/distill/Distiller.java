@@ -4,10 +4,10 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import dev.graft.data.SequenceCursor;
-import dev.graft.model.Scalars;
 import dev.graft.retrofit.RetrofitStudent;
 import dev.graft.teacher.Scores;
 import dev.graft.trainer.data.Batch;
+import dev.graft.trainer.loss.ChunkedHeadLoss;
 import dev.graft.trainer.loss.DistillationLoss;
 import dev.graft.trainer.loss.Divergence;
 import dev.graft.trainer.loss.TokenLoss;
@@ -46,6 +46,7 @@ public final class Distiller {
   private final DistillEvaluator evaluator;
   private final DistillListener listener;
   private final LongSupplier nanoClock;
+  private final int chunkPositions;
   private long step;
   private long tokensSeen;
   private double lastLoss = Double.NaN;
@@ -65,6 +66,8 @@ public final class Distiller {
     this.evaluator = evaluator;
     this.listener = listener;
     this.nanoClock = nanoClock;
+    this.chunkPositions = ChunkedHeadLoss.chunkPositions(plan.plan().vocabBudget(),
+        student.model().config().vocabSize());
   }
 
   /** Trains to {@code train.steps}, from the newest checkpoint if there is one. */
@@ -147,15 +150,20 @@ public final class Distiller {
 
   private double microStep(Batch batch, Scores scores, int from, int to, long batchTokens) {
     Batch micro = batch.slice(from, to);
+    int first = from * batch.seqLen(); // the micro-batch's first position in the batch's targets
     try (NDManager m = student.model().manager().newSubManager();
         GradientCollector gc = m.getEngine().newGradientCollector()) {
-      NDArray logits = student.model().forward(micro.inputs(m)); // (b, T, V)
-      NDArray mask = micro.mask(m);
-      NDArray sum = divergence.usesTeacher()
-          ? DistillationLoss.sum(divergence, logits, TargetsView.rows(scores, from, to, m), mask, tau)
-          : TokenLoss.crossEntropySum(logits, micro.targets(m), mask);
-      gc.backward(Scalars.div(sum, (float) batchTokens));
-      return sum.getFloat();
+      NDArray hidden = student.model().hidden(micro.inputs(m)); // (b, T, hidden)
+      NDArray mask = micro.mask(m).reshape(1, -1); // (1, b·T)
+      NDArray targets = micro.targets(m).reshape(1, -1); // (1, b·T)
+      // The head, loss and backward a chunk of positions at a time: (chunk, V) buffers only.
+      return ChunkedHeadLoss.backward(gc, hidden, student.model()::logits, (logits, p0, p1) -> {
+        NDArray chunkMask = mask.get(":, {}:{}", p0, p1); // (1, c)
+        return divergence.usesTeacher()
+            ? DistillationLoss.sum(divergence, logits,
+                TargetsView.positions(scores, first + p0, first + p1, logits.getManager()), chunkMask, tau)
+            : TokenLoss.crossEntropySum(logits, targets.get(":, {}:{}", p0, p1), chunkMask);
+      }, batchTokens, chunkPositions);
     }
   }
 

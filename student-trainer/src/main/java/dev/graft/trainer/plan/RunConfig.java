@@ -36,6 +36,7 @@ public record RunConfig(
     Eval eval,
     Checkpoint checkpoint,
     Server server,
+    Memory memory,
     String output) {
 
   /**
@@ -89,6 +90,9 @@ public record RunConfig(
 
   /** The trainer's own server: status and policy weights, and Prometheus metrics over HTTP. */
   public record Server(int port, int metricsPort) {}
+
+  /** What (positions × vocabulary) buffers of the loss and the evaluations may take at once, in MiB. */
+  public record Memory(long vocabBudgetMb) {}
 
   private static final String DEFAULTS = "defaults.yaml";
 

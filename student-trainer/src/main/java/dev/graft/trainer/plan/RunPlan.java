@@ -1,6 +1,7 @@
 package dev.graft.trainer.plan;
 
 import dev.graft.model.LlamaConfig;
+import dev.graft.model.VocabBudget;
 import dev.graft.retrofit.AlphaOrder;
 import dev.graft.retrofit.AlphaSchedule;
 import dev.graft.retrofit.GqaRetrofit;
@@ -193,6 +194,7 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
         || loss.targets() == TargetMode.TOP_K && loss.divergence().usesTeacher(),
         () -> "teacher.store holds top-k targets; it needs loss.targets top_k and a divergence that uses the"
             + " teacher, got " + c.loss().targets() + " and " + c.loss().divergence());
+    p.attempt(() -> budget(c));
     p.throwIfAny();
     return new RunPlan(
         new Teacher(blankToNull(te.model()), teachers, seconds(te.deadlineSeconds()), seconds(te.patienceSeconds()),
@@ -321,6 +323,18 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  /**
+   * What (positions × vocabulary) buffers of the student's head, loss and gradients and of the
+   * evaluations may take at once ({@code memory.vocab_budget_mb}).
+   */
+  public VocabBudget vocabBudget() {
+    return budget(source);
+  }
+
+  private static VocabBudget budget(RunConfig c) {
+    return VocabBudget.ofMegabytes(c.memory().vocabBudgetMb(), "memory.vocab_budget_mb");
   }
 
   /** A copy of this plan with one config override applied and checked again. */

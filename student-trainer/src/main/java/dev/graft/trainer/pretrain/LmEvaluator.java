@@ -4,7 +4,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.graft.data.PackedSequences;
 import dev.graft.model.LlamaModel;
+import dev.graft.model.VocabBudget;
 import dev.graft.trainer.data.Batch;
+import dev.graft.trainer.loss.HeadChunks;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -30,12 +32,24 @@ public final class LmEvaluator {
   public record Result(Score overall, Map<String, Score> byDomain) {}
 
   private final int batchSize;
+  private final VocabBudget budget;
 
+  /** An evaluator whose (positions × vocabulary) buffers stay within {@link VocabBudget#DEFAULT}. */
   public LmEvaluator(int batchSize) {
+    this(batchSize, VocabBudget.DEFAULT);
+  }
+
+  /**
+   * @param batchSize sequences per forward pass
+   * @param budget what (positions × vocabulary) buffers may take at once: the head runs a chunk of
+   *     positions at a time within it
+   */
+  public LmEvaluator(int batchSize, VocabBudget budget) {
     if (batchSize <= 0) {
       throw new IllegalArgumentException("eval batch size (" + batchSize + ") must be > 0");
     }
     this.batchSize = batchSize;
+    this.budget = java.util.Objects.requireNonNull(budget, "budget");
   }
 
   /**
@@ -60,18 +74,24 @@ public final class LmEvaluator {
     return new Result(overall, byDomain);
   }
 
-  private static double[] sequenceNll(LlamaModel model, Batch batch) {
+  private double[] sequenceNll(LlamaModel model, Batch batch) {
+    int t = batch.seqLen();
+    double[] out = new double[batch.batchSize()];
     try (NDManager m = model.manager().newSubManager()) {
-      NDArray logits = model.forward(batch.inputs(m)); // (B, T, V)
-      NDArray logp = logits.logSoftmax(2);
-      NDArray picked = logp.gather(batch.targets(m).expandDims(2), 2).squeeze(2); // (B, T)
-      float[] perSeq = picked.mul(batch.mask(m)).sum(new int[] {1}).neg().toFloatArray(); // (B)
-      double[] out = new double[perSeq.length];
-      for (int i = 0; i < out.length; i++) {
-        out[i] = perSeq[i];
-      }
-      return out;
+      NDArray hidden = model.hidden(batch.inputs(m)); // (B, T, hidden)
+      NDArray targets = batch.targets(m).reshape(1, -1, 1); // (1, B·T, 1)
+      NDArray mask = batch.mask(m).reshape(1, -1); // (1, B·T)
+      int chunk = HeadChunks.chunkPositions(budget, model.config().vocabSize());
+      HeadChunks.forEach(hidden, chunk, (h, p0, p1) -> {
+        NDArray logp = model.logits(h).logSoftmax(2); // (1, c, V)
+        NDArray picked = logp.gather(targets.get(":, {}:{}, :", p0, p1), 2).squeeze(2); // (1, c)
+        float[] nll = picked.mul(mask.get(":, {}:{}", p0, p1)).neg().toFloatArray();
+        for (int p = p0; p < p1; p++) {
+          out[p / t] += nll[p - p0];
+        }
+      });
     }
+    return out;
   }
 
   /** Round-robin over domains: d0[0], d1[0], ..., d0[1], d1[1], ... */

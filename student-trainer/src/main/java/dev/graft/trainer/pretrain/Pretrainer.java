@@ -6,9 +6,10 @@ import ai.djl.training.GradientCollector;
 import dev.graft.data.PackedSequences;
 import dev.graft.data.SequenceCursor;
 import dev.graft.model.LlamaModel;
-import dev.graft.model.Scalars;
+import dev.graft.model.VocabBudget;
 import dev.graft.trainer.checkpoint.RunCheckpoints;
 import dev.graft.trainer.data.Batch;
+import dev.graft.trainer.loss.ChunkedHeadLoss;
 import dev.graft.trainer.loss.TokenLoss;
 import dev.graft.trainer.optim.AdamW;
 import dev.graft.trainer.optim.GradClip;
@@ -55,6 +56,7 @@ public final class Pretrainer {
   private final Map<String, NDArray> params;
   private final LrSchedule schedule;
   private final LmEvaluator evaluator;
+  private final int chunkPositions;
   private SequenceCursor cursor;
   private long step;
   private long tokensSeen;
@@ -81,7 +83,9 @@ public final class Pretrainer {
     this.nanoClock = nanoClock;
     this.params = model.namedParameters();
     this.schedule = LrSchedule.parse(cfg.schedule(), cfg.lr(), cfg.warmupSteps(), cfg.steps(), cfg.minLrRatio());
-    this.evaluator = new LmEvaluator(Math.min(cfg.microBatch(), 32));
+    VocabBudget budget = VocabBudget.DEFAULT;
+    this.evaluator = new LmEvaluator(Math.min(cfg.microBatch(), 32), budget);
+    this.chunkPositions = ChunkedHeadLoss.chunkPositions(budget, model.config().vocabSize());
   }
 
   public Outcome run() {
@@ -148,10 +152,12 @@ public final class Pretrainer {
   private double microStep(Batch micro, long batchTokens) {
     try (NDManager m = model.manager().newSubManager();
         GradientCollector gc = m.getEngine().newGradientCollector()) {
-      NDArray logits = model.forward(micro.inputs(m)); // (b, T, V)
-      NDArray nll = TokenLoss.crossEntropySum(logits, micro.targets(m), micro.mask(m));
-      gc.backward(Scalars.div(nll, (float) batchTokens));
-      return nll.getFloat();
+      NDArray hidden = model.hidden(micro.inputs(m)); // (b, T, hidden)
+      NDArray targets = micro.targets(m).reshape(1, -1); // (1, b·T)
+      NDArray mask = micro.mask(m).reshape(1, -1); // (1, b·T)
+      // The head, loss and backward a chunk of positions at a time: (chunk, V) buffers only.
+      return ChunkedHeadLoss.backward(gc, hidden, model::logits, (logits, p0, p1) -> TokenLoss.crossEntropySum(
+          logits, targets.get(":, {}:{}", p0, p1), mask.get(":, {}:{}", p0, p1)), batchTokens, chunkPositions);
     }
   }
 

@@ -42,6 +42,16 @@ class RunPlanTest {
   }
 
   @Test
+  void vocabBudget_defaultIs256MiB_andZeroNegativeOrAbsurdAreRefused() {
+    assertEquals(256L << 20, RunPlan.of(RunConfig.defaults()).vocabBudget().bytes());
+    assertEquals(8L << 20, RunPlan.of(RunConfig.defaults().with("memory.vocab_budget_mb=8")).vocabBudget().bytes());
+    for (String v : new String[] {"0", "-1", "1048577"}) {
+      String e = error(() -> RunPlan.of(RunConfig.defaults().with("memory.vocab_budget_mb=" + v)));
+      assertTrue(e.contains("memory.vocab_budget_mb (" + v + ") must be in [1, 1048576] MiB"), e);
+    }
+  }
+
+  @Test
   void file_thenOverrides_applyInOrder(@TempDir Path dir) throws Exception {
     Path f = dir.resolve("run.yaml");
     Files.writeString(f, "train:\n  steps: 50\n  lr: 2.0e-3\nloss:\n  divergence: jsd:0.5\n"

@@ -7,8 +7,7 @@ import dev.graft.checkpoint.HfCheckpoint;
 import dev.graft.data.TokenBatch;
 import dev.graft.model.LlamaConfig;
 import dev.graft.model.LlamaModel;
-import dev.graft.model.Scalars;
-import dev.graft.teacher.LogProbOps;
+import dev.graft.model.VocabBudget;
 import dev.graft.teacher.ScoreRequest;
 import dev.graft.teacher.Scores;
 import dev.graft.teacher.TeacherInfo;
@@ -42,6 +41,7 @@ public final class LocalTeacher implements TeacherScorer {
   private final NDManager owned; // null when the model is borrowed
   private final TeacherLimits limits;
   private final TeacherInfo info;
+  private final VocabBudget budget;
   private final ReentrantLock forwardLock = new ReentrantLock();
   private volatile boolean closed;
 
@@ -57,7 +57,7 @@ public final class LocalTeacher implements TeacherScorer {
   }
 
   private LocalTeacher(LlamaModel model, NDManager owned, TeacherLimits limits,
-      String tokenizerFingerprint) {
+      String tokenizerFingerprint, VocabBudget budget) {
     LlamaConfig c = model.config();
     if (limits.maxSequenceLength() > c.maxPositionEmbeddings()) {
       throw new IllegalArgumentException("max_sequence_length (" + limits.maxSequenceLength()
@@ -66,6 +66,7 @@ public final class LocalTeacher implements TeacherScorer {
     this.model = model;
     this.owned = owned;
     this.limits = limits;
+    this.budget = java.util.Objects.requireNonNull(budget, "budget");
     this.info = new TeacherInfo("LlamaForCausalLM", c.vocabSize(), tokenizerFingerprint,
         ModelFingerprint.of(c, model.namedParameters()), limits.maxSequenceLength(),
         limits.maxTokensPerRequest(), c.parameterCount(), c.kvCacheBytesPerToken(Float.BYTES));
@@ -78,12 +79,17 @@ public final class LocalTeacher implements TeacherScorer {
    * @throws IllegalArgumentException if the limits exceed the model's context
    */
   public LocalTeacher(LlamaModel model, TeacherLimits limits, String tokenizerFingerprint) {
-    this(model, null, limits, tokenizerFingerprint);
+    this(model, null, limits, tokenizerFingerprint, VocabBudget.forMachine());
   }
 
   /** Borrows {@code model}, with no tokenizer fingerprint. */
   public LocalTeacher(LlamaModel model, TeacherLimits limits) {
-    this(model, null, limits, "");
+    this(model, null, limits, "", VocabBudget.forMachine());
+  }
+
+  /** Borrows {@code model}, scoring within {@code budget}. */
+  public LocalTeacher(LlamaModel model, TeacherLimits limits, VocabBudget budget) {
+    this(model, null, limits, "", budget);
   }
 
   /** A teacher that owns a model built from fp32 {@code tensors} (moved to its own manager). */
@@ -91,7 +97,8 @@ public final class LocalTeacher implements TeacherScorer {
       TeacherLimits limits) {
     NDManager manager = NDManager.newBaseManager();
     try {
-      return new LocalTeacher(LlamaModel.fromTensors(config, manager, tensors), manager, limits, "");
+      return new LocalTeacher(LlamaModel.fromTensors(config, manager, tensors), manager, limits, "",
+          VocabBudget.forMachine());
     } catch (RuntimeException e) {
       manager.close();
       throw e;
@@ -105,7 +112,7 @@ public final class LocalTeacher implements TeacherScorer {
 
   /** {@link #load(Path, int, int)} with the given limits. */
   public static LocalTeacher load(Path checkpointDir, TeacherLimits limits) throws IOException {
-    return load(checkpointDir, c -> limits);
+    return load(checkpointDir, c -> limits, VocabBudget.forMachine());
   }
 
   /**
@@ -122,13 +129,21 @@ public final class LocalTeacher implements TeacherScorer {
    */
   public static LocalTeacher load(Path checkpointDir, int maxSequenceLength,
       int maxTokensPerRequest) throws IOException {
+    return load(checkpointDir, maxSequenceLength, maxTokensPerRequest, VocabBudget.forMachine());
+  }
+
+  /** {@link #load(Path, int, int)}, scoring within {@code budget}. */
+  public static LocalTeacher load(Path checkpointDir, int maxSequenceLength,
+      int maxTokensPerRequest, VocabBudget budget) throws IOException {
     return load(checkpointDir, c -> new TeacherLimits(
         maxSequenceLength > 0 ? maxSequenceLength : c.maxPositionEmbeddings(),
-        maxTokensPerRequest > 0 ? maxTokensPerRequest : TeacherLimits.DEFAULT_MAX_TOKENS_PER_REQUEST));
+        maxTokensPerRequest > 0 ? maxTokensPerRequest : TeacherLimits.DEFAULT_MAX_TOKENS_PER_REQUEST),
+        budget);
   }
 
   private static LocalTeacher load(Path checkpointDir,
-      java.util.function.Function<LlamaConfig, TeacherLimits> limits) throws IOException {
+      java.util.function.Function<LlamaConfig, TeacherLimits> limits, VocabBudget budget)
+      throws IOException {
     Path tokenizerFile = checkpointDir.resolve("tokenizer.json");
     String tokenizerFingerprint = "";
     if (Files.isRegularFile(tokenizerFile)) {
@@ -140,7 +155,8 @@ public final class LocalTeacher implements TeacherScorer {
     try {
       HfCheckpoint ckpt = HfCheckpoint.load(checkpointDir, manager);
       LlamaModel model = LlamaModel.fromTensors(ckpt.config(), manager, ckpt.tensors());
-      return new LocalTeacher(model, manager, limits.apply(ckpt.config()), tokenizerFingerprint);
+      return new LocalTeacher(model, manager, limits.apply(ckpt.config()), tokenizerFingerprint,
+          budget);
     } catch (IOException | RuntimeException e) {
       manager.close();
       throw e;
@@ -160,6 +176,11 @@ public final class LocalTeacher implements TeacherScorer {
     return model.config();
   }
 
+  /** The memory (positions × vocabulary) buffers of one forward pass may take at once. */
+  public VocabBudget vocabBudget() {
+    return budget;
+  }
+
   /** {@inheritDoc} Throws {@link IllegalStateException} after {@link #close()}. */
   @Override
   public Scores score(TokenBatch tokens, ScoreRequest request) {
@@ -174,20 +195,13 @@ public final class LocalTeacher implements TeacherScorer {
 
   /**
    * Scores already validated jobs in one forward pass: rows are stacked and padded on the right
-   * to the longest T, and each job's slice of the logits is post-processed alone.
+   * to the longest T, and each job's outputs are computed from its slice of the final hidden
+   * states, a chunk of positions at a time.
    */
   List<Scores> scoreAll(List<Job> jobs) {
     int rows = jobs.stream().mapToInt(Job::rows).sum();
     int maxT = jobs.stream().mapToInt(Job::length).max().orElseThrow();
-    int[] ids = stack(jobs, rows, maxT);
-    List<float[]> logProbs = forward(jobs, ids, rows, maxT);
-    List<Scores> out = new ArrayList<>(jobs.size());
-    for (int j = 0; j < jobs.size(); j++) {
-      Job job = jobs.get(j);
-      out.add(LogProbOps.toScores(logProbs.get(j), job.rows(), job.length(), info.vocabSize(),
-          job.request()));
-    }
-    return out;
+    return forward(jobs, stack(jobs, rows, maxT), rows, maxT);
   }
 
   /**
@@ -211,21 +225,20 @@ public final class LocalTeacher implements TeacherScorer {
     return ids;
   }
 
-  /** One forward pass over (rows, maxT) ids; per job, its (B·T, V) log-probs. */
-  private List<float[]> forward(List<Job> jobs, int[] ids, int rows, int maxT) {
-    List<float[]> out = new ArrayList<>(jobs.size());
+  /** One forward pass over (rows, maxT) ids; per job, its outputs. */
+  private List<Scores> forward(List<Job> jobs, int[] ids, int rows, int maxT) {
+    List<Scores> out = new ArrayList<>(jobs.size());
     forwardLock.lock();
     try (NDManager m = model.manager().newSubManager()) {
       if (closed) {
         throw new IllegalStateException("the teacher is closed");
       }
-      NDArray logits = model.forward(new TokenBatch(rows, maxT, ids).toNDArray(m)); // (R, maxT, V)
+      NDArray hidden = model.hidden(new TokenBatch(rows, maxT, ids).toNDArray(m)); // (R, maxT, D)
       int r0 = 0;
       for (Job job : jobs) {
-        NDArray part = logits.get(new NDIndex("{}:{}, :{}", r0, r0 + job.rows(), job.length()));
-        float tau = job.request().temperature();
-        NDArray scaled = tau == 1f ? part : Scalars.div(part, tau); // (B, T, V)
-        out.add(scaled.logSoftmax(2).toFloatArray());
+        NDArray h = hidden.get(new NDIndex("{}:{}, :{}", r0, r0 + job.rows(), job.length()))
+            .reshape(1, (long) job.rows() * job.length(), -1); // (1, B·T, D)
+        out.add(ChunkedScoring.score(model, h, job.rows(), job.length(), job.request(), budget));
         r0 += job.rows();
       }
     } finally {

@@ -1,5 +1,6 @@
 package dev.graft.teacher.server;
 
+import dev.graft.model.VocabBudget;
 import dev.graft.proto.v1.TeacherServiceGrpc;
 import dev.graft.service.HostedServer;
 import dev.graft.service.ServiceHost;
@@ -43,7 +44,8 @@ public final class TeacherServer extends HostedServer {
     try {
       teacher = options.teacher() != null ? options.teacher()
           : LocalTeacher.load(options.checkpoint(),
-              options.maxSequenceLength(), options.maxTokensPerRequest());
+              options.maxSequenceLength(), options.maxTokensPerRequest(),
+              options.vocabBudget() != null ? options.vocabBudget() : VocabBudget.forMachine());
       ownsTeacher = options.teacher() == null;
       batcher = new ScoreBatcher(teacher, options.batcherOptions(teacher.limits()));
       batcher.addListener(metrics);

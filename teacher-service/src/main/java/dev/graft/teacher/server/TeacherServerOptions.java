@@ -1,5 +1,6 @@
 package dev.graft.teacher.server;
 
+import dev.graft.model.VocabBudget;
 import dev.graft.service.ServiceHost;
 import dev.graft.teacher.TeacherLimits;
 import java.nio.file.Path;
@@ -24,6 +25,8 @@ import java.util.List;
  * @param metricsPort HTTP port of {@code /metrics}; 0 picks a free one, -1 turns it off
  * @param shutdownGrace how long {@link TeacherServer#close()} lets in-flight streams finish
  * @param listeners extra observers of the batcher (tests, logging)
+ * @param vocabBudget the memory (positions × vocabulary) buffers may take at once, for a loaded
+ *     checkpoint; null means {@link VocabBudget#forMachine()}
  */
 public record TeacherServerOptions(
     Path checkpoint,
@@ -37,7 +40,8 @@ public record TeacherServerOptions(
     int chunkBytes,
     int metricsPort,
     Duration shutdownGrace,
-    List<ScoreBatcher.Listener> listeners) {
+    List<ScoreBatcher.Listener> listeners,
+    VocabBudget vocabBudget) {
 
   /** Default response message budget: 1 MiB, a quarter of gRPC's default 4 MiB limit. */
   public static final int DEFAULT_CHUNK_BYTES = 1 << 20;
@@ -54,9 +58,9 @@ public record TeacherServerOptions(
       throw new IllegalArgumentException("max_sequence_length (" + maxSequenceLength
           + ") and max_tokens_per_request (" + maxTokensPerRequest + ") must be >= 0 (0 = default)");
     }
-    if (teacher != null && (maxSequenceLength > 0 || maxTokensPerRequest > 0)) {
-      throw new IllegalArgumentException("request limits apply to a loaded checkpoint; a given "
-          + "teacher brings its own (build the LocalTeacher with the limits instead)");
+    if (teacher != null && (maxSequenceLength > 0 || maxTokensPerRequest > 0 || vocabBudget != null)) {
+      throw new IllegalArgumentException("request limits and the vocabulary budget apply to a loaded"
+          + " checkpoint; a given teacher brings its own (build the LocalTeacher with them instead)");
     }
     new ServiceHost.Options("teacher", port, metricsPort, shutdownGrace == null ? Duration.ZERO : shutdownGrace);
     if (capacityTokens < 0 || maxBatchTokens < 0) {
@@ -100,6 +104,7 @@ public record TeacherServerOptions(
     private int metricsPort = -1;
     private Duration shutdownGrace = Duration.ofSeconds(30);
     private final List<ScoreBatcher.Listener> listeners = new ArrayList<>();
+    private VocabBudget vocabBudget;
 
     public Builder checkpoint(Path dir) {
       this.checkpoint = dir;
@@ -158,6 +163,12 @@ public record TeacherServerOptions(
       return this;
     }
 
+    /** The memory (positions × vocabulary) buffers may take at once; null = sized for the machine. */
+    public Builder vocabBudget(VocabBudget budget) {
+      this.vocabBudget = budget;
+      return this;
+    }
+
     public Builder listener(ScoreBatcher.Listener l) {
       this.listeners.add(l);
       return this;
@@ -166,7 +177,7 @@ public record TeacherServerOptions(
     public TeacherServerOptions options() {
       return new TeacherServerOptions(checkpoint, teacher, maxSequenceLength,
           maxTokensPerRequest, port, capacityTokens,
-          maxBatchTokens, maxWait, chunkBytes, metricsPort, shutdownGrace, listeners);
+          maxBatchTokens, maxWait, chunkBytes, metricsPort, shutdownGrace, listeners, vocabBudget);
     }
 
     /** A server with these options, not yet started. */
