@@ -140,7 +140,8 @@ final class ExperimentCommand implements Callable<Integer> {
       RunPlan.of(ExperimentArms.sized(common, a, budget, 0, root.resolve(a.name()).toString()));
     }
     long t0 = System.nanoTime();
-    Path storeDir = store ? ExperimentStore.score(home, base, common, arms, budget, n, root.resolve("target-store"))
+    Path storeDir = store
+        ? ExperimentStore.score(home, base, common, arms, budget, n, root.resolve("target-store"), device.device())
         : null;
     double storeMinutes = (System.nanoTime() - t0) / 60e9;
     Map<String, List<DistillReport>> reports = new LinkedHashMap<>();

@@ -4,6 +4,7 @@ import dev.graft.checkpoint.HfCheckpoint;
 import dev.graft.cli.ExperimentArms.Arm;
 import dev.graft.data.Document;
 import dev.graft.data.PackedSequences;
+import dev.graft.model.ComputeDevice;
 import dev.graft.model.LlamaConfig;
 import dev.graft.teacher.TeacherScorer;
 import dev.graft.trainer.Home;
@@ -37,8 +38,8 @@ final class ExperimentStore {
   }
 
   /** Scores (or reuses) the store in {@code dir}; returns {@code dir}, or null when no arm reads it. */
-  static Path score(Home home, Path base, RunConfig common, List<Arm> arms, long budget, int seeds, Path dir)
-      throws IOException {
+  static Path score(Home home, Path base, RunConfig common, List<Arm> arms, long budget, int seeds, Path dir,
+      ComputeDevice device) throws IOException {
     List<RunPlan> runs = new ArrayList<>();
     for (int seed = 0; seed < seeds; seed++) {
       for (Arm a : arms) {
@@ -58,7 +59,7 @@ final class ExperimentStore {
         train -> union(train, runs));
     System.out.printf("%n=== target store: the corpus rows of %d arm runs, scored once ===%n", runs.size());
     List<Document> corpus = Corpora.load(home, first.data().corpus(), System.out);
-    try (TeacherScorer teacher = ScoreCommand.teacher(first, teacherDir)) {
+    try (TeacherScorer teacher = ScoreCommand.teacher(first, teacherDir, device)) {
       new TargetStoreJob(bound, teacherDir, dir, union, 16, 64L << 20, true)
           .run(teacher, corpus, System.out, System.console() != null, System::nanoTime);
     }

@@ -69,7 +69,8 @@ final class Loopback implements AutoCloseable {
     try {
       List<HostPort> teachers = plan.teacher().endpoints();
       if (teachers.isEmpty()) {
-        teacher = TeacherServer.builder().checkpoint(trainer.teacherDir()).port(0).metricsPort(0)
+        teacher = TeacherServer.builder().device(trainer.device()).checkpoint(trainer.teacherDir()).port(0)
+            .metricsPort(0)
             .maxSequenceLength(plan.data().seqLen()).build().start();
         teachers = List.of(new HostPort("localhost", teacher.port()));
         o.printf("teacher-service: %s on localhost:%d (metrics http://localhost:%d/metrics)%n",

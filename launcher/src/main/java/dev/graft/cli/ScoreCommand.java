@@ -2,7 +2,9 @@ package dev.graft.cli;
 
 import dev.graft.checkpoint.HfCheckpoint;
 import dev.graft.data.Document;
+import dev.graft.model.ComputeDevice;
 import dev.graft.model.LlamaConfig;
+import dev.graft.model.VocabBudget;
 import dev.graft.service.HostPort;
 import dev.graft.teacher.TeacherClient;
 import dev.graft.teacher.TeacherScorer;
@@ -68,6 +70,9 @@ final class ScoreCommand implements Callable<Integer> {
       description = "Size of one chunk file, in MiB (1 to 2047). Default: ${DEFAULT-VALUE}.")
   int chunkMb;
 
+  @Mixin
+  DeviceOption device = new DeviceOption();
+
   @Override
   public Integer call() throws Exception {
     RunPlan plan = run.plan();
@@ -85,7 +90,7 @@ final class ScoreCommand implements Callable<Integer> {
     TargetStoreJob job = new TargetStoreJob(bound, teacherDir, dir, TargetStoreJob.Selection.parse(sequences, plan),
         rowsPerRequest, chunkMb * (1L << 20), false);
     List<Document> corpus = Corpora.load(home, plan.data().corpus(), System.out);
-    try (TeacherScorer teacher = teacher(plan, teacherDir)) {
+    try (TeacherScorer teacher = teacher(plan, teacherDir, device.device())) {
       job.run(teacher, corpus, System.out, System.console() != null, System::nanoTime);
     }
     System.out.println("use it with: --set teacher.store=" + dir.toAbsolutePath());
@@ -93,12 +98,12 @@ final class ScoreCommand implements Callable<Integer> {
   }
 
   /** The run's teacher-services over gRPC at the run's wire dtype, or its checkpoint in this process. */
-  static TeacherScorer teacher(RunPlan plan, Path teacherDir) throws IOException {
+  static TeacherScorer teacher(RunPlan plan, Path teacherDir, ComputeDevice device) throws IOException {
     List<HostPort> endpoints = plan.teacher().endpoints();
     if (!endpoints.isEmpty()) {
       return TeacherClient.builder().endpoints(endpoints.stream().map(HostPort::toString).toList())
           .deadline(plan.teacher().deadline()).valueType(plan.loss().valueDtype().proto()).build();
     }
-    return LocalTeacher.load(teacherDir);
+    return LocalTeacher.load(teacherDir, 0, 0, VocabBudget.forMachine(), device);
   }
 }

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
@@ -68,11 +69,14 @@ final class TeacherCommand implements Callable<Integer> {
       description = "Seconds in-flight streams may finish after SIGTERM before they are cancelled. Default: ${DEFAULT-VALUE}.")
   long shutdownGraceSeconds;
 
+  @Mixin
+  DeviceOption device = new DeviceOption();
+
   @Override
   public Integer call() throws Exception {
     Path dir = checkpoint != null ? checkpoint
         : new Home(parent.home).model(new PretrainOptions().modelName("brown"));
-    TeacherServer server = TeacherServer.builder().checkpoint(dir).port(port).metricsPort(metricsPort)
+    TeacherServer server = TeacherServer.builder().device(device.device()).checkpoint(dir).port(port).metricsPort(metricsPort)
         .maxSequenceLength(maxSequenceLength).maxTokensPerRequest(maxTokensPerRequest)
         .capacityTokens(capacityTokens).maxBatchTokens(maxBatchTokens).maxWait(Duration.ofMillis(maxWaitMs))
         .chunkBytes(chunkBytes)

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import dev.graft.checkpoint.HfCheckpoint;
 import dev.graft.data.TokenBatch;
+import dev.graft.model.ComputeDevice;
 import dev.graft.model.LlamaConfig;
 import dev.graft.model.LlamaModel;
 import dev.graft.model.VocabBudget;
@@ -112,7 +113,7 @@ public final class LocalTeacher implements TeacherScorer {
 
   /** {@link #load(Path, int, int)} with the given limits. */
   public static LocalTeacher load(Path checkpointDir, TeacherLimits limits) throws IOException {
-    return load(checkpointDir, c -> limits, VocabBudget.forMachine());
+    return load(checkpointDir, c -> limits, VocabBudget.forMachine(), ComputeDevice.AUTO);
   }
 
   /**
@@ -135,15 +136,21 @@ public final class LocalTeacher implements TeacherScorer {
   /** {@link #load(Path, int, int)}, scoring within {@code budget}. */
   public static LocalTeacher load(Path checkpointDir, int maxSequenceLength,
       int maxTokensPerRequest, VocabBudget budget) throws IOException {
+    return load(checkpointDir, maxSequenceLength, maxTokensPerRequest, budget, ComputeDevice.AUTO);
+  }
+
+  /** {@link #load(Path, int, int, VocabBudget)}, computing on {@code device}. */
+  public static LocalTeacher load(Path checkpointDir, int maxSequenceLength,
+      int maxTokensPerRequest, VocabBudget budget, ComputeDevice device) throws IOException {
     return load(checkpointDir, c -> new TeacherLimits(
         maxSequenceLength > 0 ? maxSequenceLength : c.maxPositionEmbeddings(),
         maxTokensPerRequest > 0 ? maxTokensPerRequest : TeacherLimits.DEFAULT_MAX_TOKENS_PER_REQUEST),
-        budget);
+        budget, device);
   }
 
   private static LocalTeacher load(Path checkpointDir,
-      java.util.function.Function<LlamaConfig, TeacherLimits> limits, VocabBudget budget)
-      throws IOException {
+      java.util.function.Function<LlamaConfig, TeacherLimits> limits, VocabBudget budget,
+      ComputeDevice device) throws IOException {
     Path tokenizerFile = checkpointDir.resolve("tokenizer.json");
     String tokenizerFingerprint = "";
     if (Files.isRegularFile(tokenizerFile)) {
@@ -151,7 +158,7 @@ public final class LocalTeacher implements TeacherScorer {
         tokenizerFingerprint = tokenizer.fingerprint();
       }
     }
-    NDManager manager = NDManager.newBaseManager();
+    NDManager manager = device.checkAvailable().newManager();
     try {
       HfCheckpoint ckpt = HfCheckpoint.load(checkpointDir, manager);
       LlamaModel model = LlamaModel.fromTensors(ckpt.config(), manager, ckpt.tensors());

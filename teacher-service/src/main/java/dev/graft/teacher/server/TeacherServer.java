@@ -45,7 +45,8 @@ public final class TeacherServer extends HostedServer {
       teacher = options.teacher() != null ? options.teacher()
           : LocalTeacher.load(options.checkpoint(),
               options.maxSequenceLength(), options.maxTokensPerRequest(),
-              options.vocabBudget() != null ? options.vocabBudget() : VocabBudget.forMachine());
+              options.vocabBudget() != null ? options.vocabBudget() : VocabBudget.forMachine(),
+              options.device());
       ownsTeacher = options.teacher() == null;
       batcher = new ScoreBatcher(teacher, options.batcherOptions(teacher.limits()));
       batcher.addListener(metrics);

@@ -1,5 +1,6 @@
 package dev.graft.teacher.server;
 
+import dev.graft.model.ComputeDevice;
 import dev.graft.model.VocabBudget;
 import dev.graft.service.ServiceHost;
 import dev.graft.teacher.TeacherLimits;
@@ -27,6 +28,7 @@ import java.util.List;
  * @param listeners extra observers of the batcher (tests, logging)
  * @param vocabBudget the memory (positions × vocabulary) buffers may take at once, for a loaded
  *     checkpoint; null means {@link VocabBudget#forMachine()}
+ * @param device where a loaded checkpoint computes
  */
 public record TeacherServerOptions(
     Path checkpoint,
@@ -41,7 +43,8 @@ public record TeacherServerOptions(
     int metricsPort,
     Duration shutdownGrace,
     List<ScoreBatcher.Listener> listeners,
-    VocabBudget vocabBudget) {
+    VocabBudget vocabBudget,
+    ComputeDevice device) {
 
   /** Default response message budget: 1 MiB, a quarter of gRPC's default 4 MiB limit. */
   public static final int DEFAULT_CHUNK_BYTES = 1 << 20;
@@ -57,6 +60,9 @@ public record TeacherServerOptions(
     if (maxSequenceLength < 0 || maxTokensPerRequest < 0) {
       throw new IllegalArgumentException("max_sequence_length (" + maxSequenceLength
           + ") and max_tokens_per_request (" + maxTokensPerRequest + ") must be >= 0 (0 = default)");
+    }
+    if (device == null) {
+      throw new IllegalArgumentException("a device is required (ComputeDevice.AUTO for the engine's default)");
     }
     if (teacher != null && (maxSequenceLength > 0 || maxTokensPerRequest > 0 || vocabBudget != null)) {
       throw new IllegalArgumentException("request limits and the vocabulary budget apply to a loaded"
@@ -105,6 +111,13 @@ public record TeacherServerOptions(
     private Duration shutdownGrace = Duration.ofSeconds(30);
     private final List<ScoreBatcher.Listener> listeners = new ArrayList<>();
     private VocabBudget vocabBudget;
+    private ComputeDevice device = ComputeDevice.AUTO;
+
+    /** Where a loaded checkpoint computes (default: the engine's default device). */
+    public Builder device(ComputeDevice d) {
+      this.device = d;
+      return this;
+    }
 
     public Builder checkpoint(Path dir) {
       this.checkpoint = dir;
@@ -177,7 +190,8 @@ public record TeacherServerOptions(
     public TeacherServerOptions options() {
       return new TeacherServerOptions(checkpoint, teacher, maxSequenceLength,
           maxTokensPerRequest, port, capacityTokens,
-          maxBatchTokens, maxWait, chunkBytes, metricsPort, shutdownGrace, listeners, vocabBudget);
+          maxBatchTokens, maxWait, chunkBytes, metricsPort, shutdownGrace, listeners, vocabBudget,
+          device);
     }
 
     /** A server with these options, not yet started. */
