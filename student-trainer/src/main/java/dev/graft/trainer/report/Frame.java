@@ -53,7 +53,7 @@ final class Frame {
 
   /** Opens the chart: the svg element, an accessible title, the visible title and the legend. */
   void open(StringBuilder sb, String kind) {
-    sb.append("<svg class=\"chart ").append(kind).append("\" viewBox=\"0 0 ").append(Markup.px(width)).append(' ')
+    sb.append("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart ").append(kind).append("\" viewBox=\"0 0 ").append(Markup.px(width)).append(' ')
         .append(Markup.px(height)).append("\" width=\"").append(Markup.px(width)).append("\" height=\"")
         .append(Markup.px(height)).append("\" role=\"img\" aria-label=\"").append(Markup.esc(title)).append("\">")
         .append("<title>").append(Markup.esc(title)).append("</title>")
