@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -49,7 +50,7 @@ class AttentionTest {
           new Linear(m.create(wv, new Shape(kvHeads * hd, d))),
           new Linear(m.create(wo, new Shape(d, d))), rope);
       float[] got = attn.forward(m.create(x, new Shape(b, t, d))).toFloatArray();
-      double[] want = naive(x, wq, wk, wv, wo, b, t, d, heads, kvHeads, 500.0);
+      double[] want = naive(cfg, x, wq, wk, wv, wo, b, t);
       double maxErr = 0;
       for (int i = 0; i < got.length; i++) {
         maxErr = Math.max(maxErr, Math.abs(got[i] - want[i]));
@@ -58,87 +59,31 @@ class AttentionTest {
     }
   }
 
-  /** Attention computed per head with explicit loops, in double precision. */
-  static double[] naive(float[] x, float[] wq, float[] wk, float[] wv, float[] wo,
-      int b, int t, int d, int heads, int kvHeads, double theta) {
-    int hd = d / heads;
-    int group = heads / kvHeads;
+  /**
+   * Attention of each batch row by {@link ReferenceLlama}'s double-precision attention (written
+   * from the equations, sharing no code with the model), output projection included.
+   */
+  static double[] naive(LlamaConfig cfg, float[] x, float[] wq, float[] wk, float[] wv, float[] wo, int b,
+      int t) {
+    int d = cfg.hiddenSize();
+    String p = "model.layers.0.self_attn.";
+    Map<String, float[]> w = Map.of(p + "q_proj.weight", wq, p + "k_proj.weight", wk, p + "v_proj.weight", wv,
+        p + "o_proj.weight", wo);
+    double[] inv = ReferenceLlama.inverseFrequencies(cfg);
     double[] out = new double[b * t * d];
     for (int bi = 0; bi < b; bi++) {
-      double[][] q = project(x, wq, bi, t, d, d);
-      double[][] k = project(x, wk, bi, t, d, kvHeads * hd);
-      double[][] v = project(x, wv, bi, t, d, kvHeads * hd);
-      rotate(q, heads, hd, theta);
-      rotate(k, kvHeads, hd, theta);
-      double[][] ctx = new double[t][d];
-      for (int h = 0; h < heads; h++) {
-        int kvh = h / group;
-        for (int i = 0; i < t; i++) {
-          double[] w = new double[i + 1];
-          double max = Double.NEGATIVE_INFINITY;
-          for (int j = 0; j <= i; j++) {
-            double s = 0;
-            for (int c = 0; c < hd; c++) {
-              s += q[i][h * hd + c] * k[j][kvh * hd + c];
-            }
-            w[j] = s / Math.sqrt(hd);
-            max = Math.max(max, w[j]);
-          }
-          double z = 0;
-          for (int j = 0; j <= i; j++) {
-            w[j] = Math.exp(w[j] - max);
-            z += w[j];
-          }
-          for (int j = 0; j <= i; j++) {
-            for (int c = 0; c < hd; c++) {
-              ctx[i][h * hd + c] += w[j] / z * v[j][kvh * hd + c];
-            }
-          }
+      double[][] rows = new double[t][d];
+      for (int i = 0; i < t; i++) {
+        for (int c = 0; c < d; c++) {
+          rows[i][c] = x[(bi * t + i) * d + c];
         }
       }
+      double[][] y = ReferenceLlama.attention(cfg, w, p, rows, inv);
       for (int i = 0; i < t; i++) {
-        for (int o = 0; o < d; o++) {
-          double s = 0;
-          for (int c = 0; c < d; c++) {
-            s += ctx[i][c] * wo[o * d + c];
-          }
-          out[(bi * t + i) * d + o] = s;
-        }
+        System.arraycopy(y[i], 0, out, (bi * t + i) * d, d);
       }
     }
     return out;
-  }
-
-  private static double[][] project(float[] x, float[] w, int bi, int t, int d, int out) {
-    double[][] y = new double[t][out];
-    for (int i = 0; i < t; i++) {
-      for (int o = 0; o < out; o++) {
-        double s = 0;
-        for (int c = 0; c < d; c++) {
-          s += x[(bi * t + i) * d + c] * w[o * d + c];
-        }
-        y[i][o] = s;
-      }
-    }
-    return y;
-  }
-
-  /** Rotates pairs (c, c + hd/2) of every head by angle pos * theta^(-2c/hd). */
-  private static void rotate(double[][] y, int nHeads, int hd, double theta) {
-    int half = hd / 2;
-    for (int pos = 0; pos < y.length; pos++) {
-      for (int h = 0; h < nHeads; h++) {
-        for (int c = 0; c < half; c++) {
-          double a = pos * Math.pow(theta, -2.0 * c / hd);
-          int i1 = h * hd + c;
-          int i2 = i1 + half;
-          double x1 = y[pos][i1];
-          double x2 = y[pos][i2];
-          y[pos][i1] = x1 * Math.cos(a) - x2 * Math.sin(a);
-          y[pos][i2] = x2 * Math.cos(a) + x1 * Math.sin(a);
-        }
-      }
-    }
   }
 
   static float[] gaussian(Random rng, int n, double std) {

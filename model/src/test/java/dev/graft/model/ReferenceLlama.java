@@ -63,7 +63,7 @@ final class ReferenceLlama {
   }
 
   /** Causal grouped-query attention of x (T, D), output projection included. */
-  private static double[][] attention(LlamaConfig cfg, Map<String, float[]> w, String p, double[][] x,
+  static double[][] attention(LlamaConfig cfg, Map<String, float[]> w, String p, double[][] x,
       double[] inv) {
     int t = x.length;
     int hd = cfg.headDim();
