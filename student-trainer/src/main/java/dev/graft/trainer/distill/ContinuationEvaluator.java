@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
+import java.util.stream.IntStream;
 
 /**
  * What a student writes, judged by the teacher — the quality on-policy training aims at. The
@@ -68,16 +69,16 @@ public final class ContinuationEvaluator {
 
   private final List<Prompt> prompts;
   private final int newTokens;
-  private final int eosId;
+  private final int[] stops; // sorted: a continuation ends after any of these ids
   private final int batchSize;
   private final TeacherScorer teacher;
   private final VocabBudget budget;
 
-  private ContinuationEvaluator(List<Prompt> prompts, int newTokens, int eosId, int batchSize,
+  private ContinuationEvaluator(List<Prompt> prompts, int newTokens, int[] stops, int batchSize,
       TeacherScorer teacher, VocabBudget budget) {
     this.prompts = prompts;
     this.newTokens = newTokens;
-    this.eosId = eosId;
+    this.stops = IntStream.of(stops).distinct().sorted().toArray();
     this.batchSize = batchSize;
     this.teacher = teacher;
     this.budget = budget;
@@ -127,7 +128,16 @@ public final class ContinuationEvaluator {
       throw new IllegalArgumentException("no held-out document has " + (promptTokens - 1)
           + " tokens for a continuation prompt (onpolicy.prompt_tokens " + promptTokens + ")");
     }
-    return new ContinuationEvaluator(chosen, newTokens, eosId, batchSize, teacher, budget);
+    return new ContinuationEvaluator(chosen, newTokens, new int[] {eosId}, batchSize, teacher, budget);
+  }
+
+  /**
+   * This evaluator with continuations ending also after any of {@code ids}: the whole
+   * {@code eos_token_id} list of a model's config.json, when the tokenizer names only one of them.
+   */
+  public ContinuationEvaluator stoppingAlsoAt(int... ids) {
+    return new ContinuationEvaluator(prompts, newTokens, IntStream.concat(IntStream.of(stops), IntStream.of(ids))
+        .toArray(), batchSize, teacher, budget);
   }
 
   /** Prompts continued. */
@@ -191,7 +201,7 @@ public final class ContinuationEvaluator {
               rngs[r]::nextDouble);
           if (!done[r]) {
             out[r][length[r]++] = next[r];
-            done[r] = next[r] == eosId;
+            done[r] = Arrays.binarySearch(stops, next[r]) >= 0;
           }
         }
         if (t + 1 < newTokens) {

@@ -121,7 +121,8 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
         ContinuationEvaluator writing = p.eval().continuations() == 0 || writeTokens < 1 ? null
             : ContinuationEvaluator.of(split.validation(), tok::encode, tok.bosId(), tok.eosId(),
                 p.onpolicy().promptTokens(), writeTokens, p.eval().continuations(), 16, exactTeacher,
-                p.vocabBudget());
+                p.vocabBudget())
+                .stoppingAlsoAt(student.teacherConfig().eosTokenIds().stream().mapToInt(Integer::intValue).toArray());
         ContinuationEvaluator.Result[] written = writing == null ? null : baselineWriting(student, writing);
         DistillOutcome outcome = distiller(student, data[0], peers, targets, prompts, tok.eosId(), evaluator,
             info.modelFingerprint(), listener).run();

@@ -1,5 +1,6 @@
 package dev.graft.trainer.distill;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -99,6 +100,42 @@ class ContinuationEvaluatorTest {
       }
       assertTrue(stopped > 0, "no continuation met the stop token " + stop);
       assertEquals(tokens, eval.evaluate(model).overall().tokens(), "exactly the written tokens are scored");
+    }
+  }
+
+  @Test
+  void stoppingAlsoAt_endsContinuationsAtAnyIdOfTheList_asAtTheTokenizersEos() throws Exception {
+    // A config's eos list names ids the tokenizer's one eos does not: the commonest token stands in.
+    java.util.Map<Integer, Integer> counts = new java.util.HashMap<>();
+    for (Document d : TinyTeacher.CORPUS) {
+      for (int id : tok.encode(d.text())) {
+        counts.merge(id, 1, Integer::sum);
+      }
+    }
+    int listed = counts.entrySet().stream().max(java.util.Map.Entry.comparingByValue()).orElseThrow().getKey();
+    List<Document> heldOut = TinyTeacher.CORPUS.subList(0, 12);
+    ContinuationEvaluator single = ContinuationEvaluator.of(heldOut, tok::encode, tok.bosId(), listed, 8, 24, 8, 4,
+        teacher);
+    ContinuationEvaluator list = ContinuationEvaluator.of(heldOut, tok::encode, tok.bosId(), tok.eosId(), 8, 24, 8,
+        4, teacher).stoppingAlsoAt(listed);
+    LlamaConfig config = LlamaConfig.read(TinyTeacher.dir().resolve(HfCheckpoint.CONFIG_FILE));
+    try (NDManager m = NDManager.newBaseManager();
+        LlamaModel model = LlamaModel.fromTensors(config, m, HfCheckpoint.loadTensors(TinyTeacher.dir(), config, m))) {
+      List<int[]> byList = list.continuations(model);
+      List<int[]> bySingle = single.continuations(model);
+      int stopped = 0;
+      for (int i = 0; i < byList.size(); i++) {
+        int[] g = byList.get(i);
+        for (int j = 0; j < g.length - 1; j++) {
+          assertTrue(g[j] != listed && g[j] != tok.eosId(), "continued past a stop id: " + java.util.Arrays.toString(g));
+        }
+        boolean endsAtListed = g[g.length - 1] == listed;
+        stopped += endsAtListed ? 1 : 0;
+        if (java.util.Arrays.stream(g).noneMatch(id -> id == tok.eosId())) {
+          assertArrayEquals(bySingle.get(i), g, "same draws, same stop, when the tokenizer's eos never comes");
+        }
+      }
+      assertTrue(stopped > 0, "no continuation ended at the listed id " + listed);
     }
   }
 }
