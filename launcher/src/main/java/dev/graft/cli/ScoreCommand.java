@@ -10,11 +10,11 @@ import dev.graft.teacher.TeacherClient;
 import dev.graft.teacher.TeacherScorer;
 import dev.graft.teacher.server.LocalTeacher;
 import dev.graft.trainer.Home;
+import dev.graft.trainer.Trainer;
 import dev.graft.trainer.data.Corpora;
 import dev.graft.trainer.distill.TargetStoreJob;
 import dev.graft.trainer.plan.RunPlan;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -77,12 +77,7 @@ final class ScoreCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     RunPlan plan = run.plan();
     Home home = new Home(parent.home);
-    Path teacherDir = plan.teacher().model() != null ? plan.teacher().model()
-        : home.model(new PretrainOptions().modelName("brown"));
-    if (!Files.isRegularFile(teacherDir.resolve(HfCheckpoint.CONFIG_FILE))) {
-      throw new IllegalArgumentException("no teacher checkpoint at " + teacherDir + (plan.teacher().model() == null
-          ? "; run `graft local` or `graft pretrain` first, or set teacher.model" : " (teacher.model)"));
-    }
+    Path teacherDir = Trainer.teacherDir(plan, home.model(new PretrainOptions().modelName("brown")));
     RunPlan.Bound bound = plan.bind(LlamaConfig.read(teacherDir.resolve(HfCheckpoint.CONFIG_FILE)));
     Path dir = out != null ? out : home.root().resolve("stores").resolve(String.format(Locale.ROOT,
         "%s-seq%d-k%d-%s-%s", teacherDir.getFileName(), plan.data().seqLen(), plan.loss().k(),

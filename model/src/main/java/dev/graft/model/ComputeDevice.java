@@ -87,9 +87,13 @@ public record ComputeDevice(Kind kind, int index) {
     };
   }
 
-  /** A new root memory manager on this device. */
+  /**
+   * A new root memory manager on this device.
+   *
+   * @throws IllegalStateException for a GPU the engine does not see ({@link #checkAvailable()})
+   */
   public NDManager newManager() {
-    return NDManager.newBaseManager(djl());
+    return NDManager.newBaseManager(checkAvailable().djl());
   }
 
   @Override

@@ -35,11 +35,13 @@ class ComputeDeviceTest {
     IllegalStateException e = assertThrows(IllegalStateException.class, missing::checkAvailable);
     assertTrue(e.getMessage().contains("device gpu:" + gpus + " requested but the PyTorch engine sees "
         + gpus + " GPU(s)"), e.getMessage());
+    assertEquals(e.getMessage(), assertThrows(IllegalStateException.class, missing::newManager).getMessage(),
+        "no manager is made on a device the engine does not see");
   }
 
   @Test
   void arraysOfItsManagerLiveOnItsDevice() {
-    try (NDManager m = ComputeDevice.CPU.checkAvailable().newManager()) {
+    try (NDManager m = ComputeDevice.CPU.newManager()) {
       NDArray a = m.create(new float[] {1, 2});
       assertEquals(Device.cpu(), a.getDevice());
       assertEquals(Device.cpu(), m.newSubManager().create(1f).getDevice());

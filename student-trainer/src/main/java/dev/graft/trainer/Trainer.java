@@ -99,12 +99,7 @@ public final class Trainer implements AutoCloseable {
   public static Trainer open(RunPlan plan, Home home, Path defaultTeacher, boolean fresh, PrintStream log,
       ComputeDevice device) throws IOException {
     device.checkAvailable();
-    Path teacherDir = plan.teacher().model() != null ? plan.teacher().model() : defaultTeacher;
-    if (teacherDir == null || !Files.isRegularFile(teacherDir.resolve(HfCheckpoint.CONFIG_FILE))) {
-      throw new IllegalArgumentException("no teacher checkpoint at " + teacherDir
-          + (plan.teacher().model() == null ? "; run `graft local` or `graft pretrain` first to train the"
-              + " embedded base model, or set teacher.model" : " (teacher.model)"));
-    }
+    Path teacherDir = teacherDir(plan, defaultTeacher);
     RunPlan.Bound bound = plan.bind(LlamaConfig.read(teacherDir.resolve(HfCheckpoint.CONFIG_FILE)));
     Path runDir = plan.output() != null ? plan.output() : home.run(runName(teacherDir, plan));
     if (fresh && Files.exists(runDir)) {
@@ -114,6 +109,21 @@ public final class Trainer implements AutoCloseable {
     RunStatus status = new RunStatus(runDir.getFileName().toString());
     WeightPublisher weights = plan.onpolicy().enabled() ? new WeightPublisher() : null; // a new epoch per run
     return new Trainer(bound, home, teacherDir, runDir, log, status, weights, device);
+  }
+
+  /**
+   * The teacher checkpoint a run is built from: {@code teacher.model}, else {@code defaultTeacher}.
+   *
+   * @throws IllegalArgumentException when it holds no {@code config.json}, saying what to do
+   */
+  public static Path teacherDir(RunPlan plan, Path defaultTeacher) {
+    Path teacherDir = plan.teacher().model() != null ? plan.teacher().model() : defaultTeacher;
+    if (teacherDir == null || !Files.isRegularFile(teacherDir.resolve(HfCheckpoint.CONFIG_FILE))) {
+      throw new IllegalArgumentException("no teacher checkpoint at " + teacherDir
+          + (plan.teacher().model() == null ? "; run `graft local` or `graft pretrain` first to train the"
+              + " embedded base model, or set teacher.model" : " (teacher.model)"));
+    }
+    return teacherDir;
   }
 
   /** The trainer's gRPC port (status, and policy weights when on-policy); -1 when off. */

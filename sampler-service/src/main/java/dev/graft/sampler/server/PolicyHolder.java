@@ -52,7 +52,7 @@ public final class PolicyHolder implements PolicyInstaller, AutoCloseable {
 
   /** A holder whose models, and the arrays generation makes from them, live on {@code device}. */
   public PolicyHolder(ComputeDevice device) {
-    this.manager = device.checkAvailable().newManager();
+    this.manager = device.newManager();
   }
 
   /** Hears the holder's changes, on the installing thread; must not block. */

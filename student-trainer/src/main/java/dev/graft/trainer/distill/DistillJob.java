@@ -122,7 +122,7 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
             : ContinuationEvaluator.of(split.validation(), tok::encode, tok.bosId(), tok.eosId(),
                 p.onpolicy().promptTokens(), writeTokens, p.eval().continuations(), 16, exactTeacher,
                 p.vocabBudget())
-                .stoppingAlsoAt(student.teacherConfig().eosTokenIds().stream().mapToInt(Integer::intValue).toArray());
+                .stoppingAlsoAt(configEos(student));
         ContinuationEvaluator.Result[] written = writing == null ? null : baselineWriting(student, writing);
         DistillOutcome outcome = distiller(student, data[0], peers, targets, prompts, tok.eosId(), evaluator,
             info.modelFingerprint(), listener).run();
@@ -138,6 +138,11 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
   }
 
   /** The training loop and its parts, wired for this job. */
+  /** Every eos id of the teacher's config.json: generation stops at these as at the tokenizer's. */
+  private static int[] configEos(RetrofitStudent student) {
+    return student.teacherConfig().eosTokenIds().stream().mapToInt(Integer::intValue).toArray();
+  }
+
   private Distiller distiller(RetrofitStudent student, PackedSequences train, Peers peers,
       TrainingTargets targets, DocumentPrompts prompts, int eosId, DistillEvaluator evaluator,
       String teacherFingerprint, DistillListener listener) {
@@ -146,8 +151,7 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
         ? new StudentPublisher(student, plan.alphas(), peers.policies(), p.onpolicy().publishEvery()) : null;
     OnPolicyData onPolicy = null;
     if (p.onpolicy().enabled()) {
-      int[] stops = IntStream.concat(IntStream.concat(IntStream.of(eosId), // every eos id of config.json too
-          student.teacherConfig().eosTokenIds().stream().mapToInt(Integer::intValue)),
+      int[] stops = IntStream.concat(IntStream.concat(IntStream.of(eosId), IntStream.of(configEos(student))),
           IntStream.of(p.onpolicy().stopTokenIds())).distinct().toArray();
       onPolicy = new OnPolicyData(p.onpolicy(), peers.samplers(), prompts, eosId, stops, publisher,
           patience("samplers", p.onpolicy().patience(), SamplerUnavailableException.class, listener),

@@ -45,7 +45,7 @@ public final class BaseModels {
     if (force) {
       RunCheckpoints.deleteTree(runDir);
     }
-    try (NDManager manager = device.checkAvailable().newManager();
+    try (NDManager manager = device.newManager();
         ConsoleProgress progress = new ConsoleProgress(o, console, 50)) {
       job.run(docs, home.tokenizer(Corpora.name(corpus) + "-bpe" + job.vocabSize()), runDir, target,
           manager, progress, o);

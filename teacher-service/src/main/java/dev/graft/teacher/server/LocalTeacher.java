@@ -158,7 +158,7 @@ public final class LocalTeacher implements TeacherScorer {
         tokenizerFingerprint = tokenizer.fingerprint();
       }
     }
-    NDManager manager = device.checkAvailable().newManager();
+    NDManager manager = device.newManager();
     try {
       HfCheckpoint ckpt = HfCheckpoint.load(checkpointDir, manager);
       LlamaModel model = LlamaModel.fromTensors(ckpt.config(), manager, ckpt.tensors());
