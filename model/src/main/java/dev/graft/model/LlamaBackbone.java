@@ -1,6 +1,7 @@
 package dev.graft.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import java.util.List;
 
 /** The decoder stack under Hugging Face's {@code model.} prefix: embedding, layers, final norm. */
@@ -37,6 +38,32 @@ public final class LlamaBackbone extends Module {
       h = layer.forward(h);
     }
     return norm.forward(h);
+  }
+
+  /**
+   * {@link #forward} for inference: each layer runs under its own sub-manager of {@code ids}'
+   * manager, which closes as soon as the layer's output has been moved out, so the pass holds one
+   * layer's activations (and its attention scores) at a time instead of every layer's until the
+   * caller's manager closes. The result lives in {@code ids}' manager. Nothing of the pass can be
+   * differentiated: use it where no gradient flows (teacher scoring, evaluation, prefill).
+   */
+  public NDArray forwardReleasing(NDArray ids) {
+    NDManager home = ids.getManager();
+    NDArray h = embed.forward(ids); // (B, T, D), in home
+    for (DecoderLayer layer : layers) {
+      try (NDManager scope = home.newSubManager()) {
+        h.attach(scope); // the layer's input dies with the layer
+        NDArray out = layer.forward(h);
+        out.attach(home);
+        h = out;
+      }
+    }
+    try (NDManager scope = home.newSubManager()) {
+      h.attach(scope);
+      NDArray out = norm.forward(h);
+      out.attach(home);
+      return out;
+    }
   }
 
   /** An incremental pass continuing {@code state}'s slots: ids (B, T) → hidden states (B, T, hidden). */

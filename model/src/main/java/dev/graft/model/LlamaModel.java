@@ -131,6 +131,15 @@ public final class LlamaModel extends Module implements AutoCloseable {
   }
 
   /**
+   * {@link #hidden} for inference, holding one layer's activations at a time (see {@link
+   * LlamaBackbone#forwardReleasing}); no gradient flows through it.
+   */
+  public NDArray hiddenReleasing(NDArray ids) {
+    checkIds(ids);
+    return backbone.forwardReleasing(ids);
+  }
+
+  /**
    * The language-model head: final hidden states (B, T, hidden), already normalised, → logits
    * (B, T, vocab); the embedding matrix when the weights are tied.
    */

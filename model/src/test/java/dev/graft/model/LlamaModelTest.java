@@ -13,6 +13,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
@@ -66,6 +67,31 @@ class LlamaModelTest {
       NDArray la = a.forward(ids);
       assertEquals(new Shape(2, 9, 97), la.getShape());
       assertArrayEquals(la.toFloatArray(), b.forward(ids).toFloatArray());
+    }
+  }
+
+  @Test
+  void hiddenReleasing_equalsHidden_andKeepsOnlyItsResult() {
+    LlamaConfig cfg = LlamaConfig.tiny(97);
+    try (NDManager m = manager.newSubManager();
+        LlamaModel model = LlamaModel.random(cfg, m, 3)) {
+      int weights = model.manager().getManagedArrays().size();
+      try (NDManager pass = model.manager().newSubManager()) {
+        NDArray ids = randomIds(pass, 2, 9, 97, 5);
+        float[] kept = model.hidden(ids).toFloatArray();
+        int afterHidden = pass.getManagedArrays().size();
+        try (NDManager released = model.manager().newSubManager()) {
+          NDArray ids2 = randomIds(released, 2, 9, 97, 5);
+          NDArray h = model.hiddenReleasing(ids2);
+          assertArrayEquals(kept, h.toFloatArray()); // same ops, same order: bit-identical
+          // ids, the embedding's output is freed with the first layer: ids and the result remain
+          assertEquals(List.of(ids2, h).size(), released.getManagedArrays().size(),
+              "arrays left by the releasing pass: " + released.getManagedArrays().size()
+                  + " (the keeping pass leaves " + afterHidden + ")");
+          assertTrue(afterHidden > 10, "the keeping pass holds every layer's activations: " + afterHidden);
+        }
+      }
+      assertEquals(weights, model.manager().getManagedArrays().size(), "nothing leaks into the model's manager");
     }
   }
 

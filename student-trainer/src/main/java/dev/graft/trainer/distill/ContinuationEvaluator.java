@@ -249,7 +249,7 @@ public final class ContinuationEvaluator {
     float[] teacherLogProbs = full.logProbs();
     float[] reverseKl = new float[b * t];
     try (NDManager m = model.manager().newSubManager()) {
-      NDArray hidden = model.hidden(inputs.toNDArray(m)); // (b, t, hidden)
+      NDArray hidden = model.hiddenReleasing(inputs.toNDArray(m)); // (b, t, hidden)
       HeadChunks.forEach(hidden, HeadChunks.chunkPositions(budget, vocab), (h, p0, p1) -> {
         NDArray logs = model.logits(h).logSoftmax(2); // (1, c, V)
         NDArray logt = h.getManager().create(Arrays.copyOfRange(teacherLogProbs, p0 * vocab, p1 * vocab),

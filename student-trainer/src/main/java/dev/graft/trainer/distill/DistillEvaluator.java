@@ -103,7 +103,7 @@ public final class DistillEvaluator {
       Batch batch = batch(from, to);
       float[] d = new float[(to - from) * data.seqLen()];
       try (NDManager m = model.manager().newSubManager()) {
-        NDArray hidden = model.hidden(batch.inputs(m)); // (b, T, hidden)
+        NDArray hidden = model.hiddenReleasing(batch.inputs(m)); // (b, T, hidden)
         HeadChunks.forEach(hidden, chunk(model), (h, p0, p1) -> {
           NDArray logq = model.logits(h).logSoftmax(2); // (1, c, V)
           NDArray diff = logq.sub(teacher(h.getManager(), from, p0, p1)).abs().max(new int[] {2}); // (1, c)
@@ -128,7 +128,7 @@ public final class DistillEvaluator {
     long[] sTop = new long[n];
     long[] tTop = new long[n];
     try (NDManager m = model.manager().newSubManager()) {
-      NDArray hidden = model.hidden(batch.inputs(m)); // (b, T, hidden)
+      NDArray hidden = model.hiddenReleasing(batch.inputs(m)); // (b, T, hidden)
       NDArray targets = batch.targets(m).reshape(1, -1, 1); // (1, b·T, 1)
       HeadChunks.forEach(hidden, chunk(model), (h, p0, p1) -> {
         int c = p1 - p0;

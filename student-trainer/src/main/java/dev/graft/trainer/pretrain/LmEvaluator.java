@@ -78,7 +78,7 @@ public final class LmEvaluator {
     int t = batch.seqLen();
     double[] out = new double[batch.batchSize()];
     try (NDManager m = model.manager().newSubManager()) {
-      NDArray hidden = model.hidden(batch.inputs(m)); // (B, T, hidden)
+      NDArray hidden = model.hiddenReleasing(batch.inputs(m)); // (B, T, hidden)
       NDArray targets = batch.targets(m).reshape(1, -1, 1); // (1, B·T, 1)
       NDArray mask = batch.mask(m).reshape(1, -1); // (1, B·T)
       int chunk = HeadChunks.chunkPositions(budget, model.config().vocabSize());

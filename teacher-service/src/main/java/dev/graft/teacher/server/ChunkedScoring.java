@@ -19,19 +19,24 @@ import dev.graft.teacher.Scores;
  * (positions) for targets and (positions × V) for the full distribution, which is what was asked
  * for.
  *
- * <p>Top-k runs in the engine: {@code topK(k + 1)} gives the k most likely ids and the largest
- * remaining log-prob m, and the tail is {@code m + log Σ exp(lp − m)} over the row with the top-k
- * set to −∞ (no cancellation however small the tail). Rows whose k-th and (k+1)-th values tie,
- * where the engine may keep another id than the lowest, are selected again in Java
- * ({@link LogProbOps#topK}) so that ties always keep the lower id.
+ * <p>Top-k runs in the engine on the scaled logits z = logits / τ, without a log-softmax pass:
+ * {@code topK(k + 1)} gives the k most likely ids and the largest remaining logit m, and one
+ * masked pass gives {@code S = Σ exp(z − m)} over the row with the top-k set to −∞. In double
+ * precision, the log-normaliser is {@code L = z₀ + log(Σ_top exp(z_j − z₀) + S·exp(m − z₀))} (a sum
+ * of positive terms), each kept log-prob is {@code z_j − L} and the tail is {@code m + log S − L}:
+ * no cancellation however small the tail, and two passes over the row fewer than log-softmax
+ * followed by the same selection. Rows whose k-th and (k+1)-th values tie, where the engine may
+ * keep another id than the lowest, are selected again in Java ({@link LogProbOps#topK}) so that
+ * ties always keep the lower id.
  */
 final class ChunkedScoring {
 
   /**
    * (chunk × V) float32 buffers alive at once at the peak (all live until the chunk's manager
-   * closes): logits, scaled logits, log-probs, and top-k's masked copy, its shift and exponentials.
+   * closes): logits, scaled logits, and then the log-probs (full, targets) or top-k's masked copy
+   * (shifted in place) and its exponentials.
    */
-  static final int LIVE_COPIES = 6;
+  static final int LIVE_COPIES = 4;
 
   private ChunkedScoring() {}
 
@@ -52,16 +57,16 @@ final class ChunkedScoring {
         h.attach(m); // every array derived from h lives and dies with this chunk
         NDArray logits = model.logits(h); // (1, c, V)
         float tau = request.temperature();
-        NDArray lp = (tau == 1f ? logits : Scalars.div(logits, tau)).logSoftmax(2); // (1, c, V)
-        out.write(lp, p0, p1);
+        out.write(tau == 1f ? logits : Scalars.div(logits, tau), p0, p1); // (1, c, V)
       }
     }
     return out.scores();
   }
 
   /**
-   * The output {@code request} asks for from given log-probs, {@code chunk} positions at a time:
-   * the reductions of {@link #score} without the head, for tests.
+   * The output {@code request} asks for from given log-probs (or any logits at the request's
+   * temperature: each output normalises its rows), {@code chunk} positions at a time: the
+   * reductions of {@link #score} without the head, for tests.
    *
    * @param logProbs (1, B·T, V) log-probs at the request's temperature
    */
@@ -101,8 +106,11 @@ final class ChunkedScoring {
       return new Full(batch, length, vocab);
     }
 
-    /** Consumes positions [p0, p1): {@code lp} is (1, p1 − p0, V). */
-    abstract void write(NDArray lp, int p0, int p1);
+    /**
+     * Consumes positions [p0, p1): {@code z} is (1, p1 − p0, V), the logits at the request's
+     * temperature (log-probs up to a constant per row).
+     */
+    abstract void write(NDArray z, int p0, int p1);
 
     abstract Scores scores();
   }
@@ -117,8 +125,8 @@ final class ChunkedScoring {
     }
 
     @Override
-    void write(NDArray lp, int p0, int p1) {
-      float[] chunk = lp.toFloatArray();
+    void write(NDArray z, int p0, int p1) {
+      float[] chunk = z.logSoftmax(2).toFloatArray();
       if (chunk.length == size) {
         logProbs = chunk; // one chunk holds the whole answer: no second copy
         return;
@@ -146,7 +154,8 @@ final class ChunkedScoring {
     }
 
     @Override
-    void write(NDArray lp, int p0, int p1) {
+    void write(NDArray z, int p0, int p1) {
+      NDArray lp = z.logSoftmax(2);
       long[] at = new long[p1 - p0];
       for (int p = p0; p < p1; p++) {
         at[p - p0] = ids[p];
@@ -177,45 +186,62 @@ final class ChunkedScoring {
     }
 
     @Override
-    void write(NDArray lp, int p0, int p1) {
+    void write(NDArray z, int p0, int p1) {
       int c = p1 - p0;
       int kk = Math.min(k + 1, vocab); // one more than asked: the largest tail value, and ties
-      NDList top = lp.topK(kk, 2, true, true); // values, indices: (1, c, kk)
+      NDList top = z.topK(kk, 2, true, true); // values, indices: (1, c, kk)
       float[] v = top.get(0).toFloatArray();
       long[] id = top.get(1).toLongArray();
-      float[] sum = kk > k ? maskedSum(lp, top.get(1), top.get(0)) : null;
+      float[] rest = kk > k ? maskedSum(z, top.get(1), top.get(0)) : null;
       for (int r = 0; r < c; r++) {
         int p = p0 + r;
         int o = r * kk;
         if (kk > k && v[o + k] == v[o + k - 1]) {
           // A tie across the cut: the engine may have kept another id than the lowest.
-          float[] row = lp.get(":, {}, :", r).toFloatArray();
+          float[] row = logProbs(z.get(":, {}, :", r).toFloatArray());
           Scores.TopK exact = LogProbOps.topK(row, 1, 1, vocab, k);
           System.arraycopy(exact.ids(), 0, ids, p * k, k);
           System.arraycopy(exact.logProbs(), 0, values, p * k, k);
           tail[p] = exact.logTail()[0];
           continue;
         }
+        double first = v[o]; // the row's largest logit
+        double kept = 0;
+        for (int j = 0; j < k; j++) {
+          kept += Math.exp(v[o + j] - first);
+        }
+        double m = kk > k ? v[o + k] : Double.NEGATIVE_INFINITY;
+        boolean hasTail = m != Double.NEGATIVE_INFINITY;
+        double logNorm = first + Math.log(kept + (hasTail ? rest[r] * Math.exp(m - first) : 0));
         for (int j = 0; j < k; j++) {
           ids[p * k + j] = (int) id[o + j];
-          values[p * k + j] = v[o + j];
+          values[p * k + j] = (float) (v[o + j] - logNorm);
         }
         orderTies(p * k);
-        float max = kk > k ? v[o + k] : Float.NEGATIVE_INFINITY;
-        tail[p] = max == Float.NEGATIVE_INFINITY ? max : (float) (max + Math.log(sum[r]));
+        tail[p] = hasTail ? (float) (m + Math.log(rest[r]) - logNorm) : Float.NEGATIVE_INFINITY;
       }
     }
 
     /**
-     * Per position, Σ exp(lp − m) over the ids outside the top-k, where m (the (k+1)-th value) is
-     * the largest of them: each term is at most 1 and the sum at least 1.
+     * Per position, S = Σ exp(z − m) over the ids outside the top-k, where m (the (k+1)-th value)
+     * is the largest of them: each term is at most 1 and the sum at least 1.
      */
-    private float[] maskedSum(NDArray lp, NDArray topIds, NDArray topValues) {
+    private float[] maskedSum(NDArray z, NDArray topIds, NDArray topValues) {
       NDArray keptIds = topIds.get(":, :, :{}", k); // (1, c, k)
       NDArray m = topValues.get(":, :, {}:{}", k, k + 1); // (1, c, 1)
-      NDArray minusInf = lp.getManager().full(keptIds.getShape(), Float.NEGATIVE_INFINITY);
-      NDArray rest = lp.scatter(keptIds, minusInf, 2); // (1, c, V), the top-k at −∞
-      return rest.sub(m).exp().sum(new int[] {2}).toFloatArray(); // (1, c)
+      NDArray minusInf = z.getManager().full(keptIds.getShape(), Float.NEGATIVE_INFINITY);
+      NDArray rest = z.scatter(keptIds, minusInf, 2); // (1, c, V), the top-k at −∞
+      return rest.subi(m).exp().sum(new int[] {2}).toFloatArray(); // (1, c)
+    }
+
+    /** One row of logits as log-probs, normalised in double precision. */
+    private static float[] logProbs(float[] z) {
+      double logNorm = LogProbOps.logSumExp(z, 0, z.length);
+      float[] lp = new float[z.length];
+      for (int i = 0; i < z.length; i++) {
+        lp[i] = (float) (z[i] - logNorm);
+      }
+      return lp;
     }
 
     /** Equal values in the engine's order: sorts them by id (a tie keeps the lower id first). */

@@ -240,7 +240,7 @@ public final class LocalTeacher implements TeacherScorer {
       if (closed) {
         throw new IllegalStateException("the teacher is closed");
       }
-      NDArray hidden = model.hidden(new TokenBatch(rows, maxT, ids).toNDArray(m)); // (R, maxT, D)
+      NDArray hidden = model.hiddenReleasing(new TokenBatch(rows, maxT, ids).toNDArray(m)); // (R, maxT, D)
       int r0 = 0;
       for (Job job : jobs) {
         NDArray h = hidden.get(new NDIndex("{}:{}, :{}", r0, r0 + job.rows(), job.length()))
