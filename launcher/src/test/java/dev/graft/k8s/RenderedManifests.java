@@ -1,12 +1,20 @@
 package dev.graft.k8s;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerPort;
+import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.LabelSelector;
 import io.fabric8.kubernetes.api.model.PodTemplateSpec;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import java.io.File;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,7 +22,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 
 /**
  * One overlay of {@code k8s/} as {@code kubectl kustomize} renders it, parsed into fabric8's typed
@@ -27,6 +39,8 @@ record RenderedManifests(String overlay, List<HasMetadata> objects) {
 
   /** The repository's {@code k8s/} folder (tests run in {@code launcher/}). */
   static final Path K8S = Path.of("..", "k8s").toAbsolutePath().normalize();
+
+  private static final Map<String, RenderedManifests> RENDERED = new ConcurrentHashMap<>();
 
   /** A workload's pod template with the workload's name and kind, e.g. Deployment graft-teacher. */
   record Workload(String kind, String name, int replicas, PodTemplateSpec template) {
@@ -52,6 +66,26 @@ record RenderedManifests(String overlay, List<HasMetadata> objects) {
       }
     }
     return Optional.empty();
+  }
+
+  /**
+   * The overlay, rendered once per JVM. Where kubectl is not installed the calling test is skipped
+   * (a JUnit assumption), saying so.
+   */
+  static RenderedManifests of(String overlay) {
+    Optional<Path> kubectl = kubectl();
+    assumeTrue(kubectl.isPresent(), "kubectl is not on PATH: k8s/overlays/" + overlay + " cannot be rendered, so "
+        + "its checks are skipped (install kubectl to run them)");
+    return RENDERED.computeIfAbsent(overlay, o -> {
+      try {
+        return render(kubectl.get(), o);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while rendering " + o, e);
+      }
+    });
   }
 
   /** Renders {@code k8s/overlays/<overlay>} with {@code kubectl kustomize} and parses every document. */
@@ -114,5 +148,29 @@ record RenderedManifests(String overlay, List<HasMetadata> objects) {
   /** The namespace the overlay renders into (every object carries it). */
   String namespace() {
     return objects.get(0).getMetadata().getNamespace();
+  }
+
+  /** The components (teacher, sampler, trainer) of the workloads whose pods {@code selector} selects. */
+  Set<String> select(LabelSelector selector) {
+    return workloads().stream().filter(w -> LabelSelectors.matches(selector, w.labels())).map(Workload::component)
+        .collect(Collectors.toCollection(TreeSet::new));
+  }
+
+  /** The workload's one container. */
+  static Container onlyContainer(Workload w) {
+    assertEquals(1, w.template().getSpec().getContainers().size(), w.name());
+    return w.template().getSpec().getContainers().get(0);
+  }
+
+  /** The number of the container's port called {@code name}; fails when there is none. */
+  static int containerPort(Container c, String name) {
+    return c.getPorts().stream().filter(p -> name.equals(p.getName())).map(ContainerPort::getContainerPort)
+        .findFirst().orElseThrow(() -> new AssertionError(c.getName() + " has no port named " + name));
+  }
+
+  /** The value the container's environment gives {@code name}; fails when it sets none. */
+  static String env(Container c, String name) {
+    return c.getEnv().stream().filter(e -> e.getName().equals(name)).map(EnvVar::getValue).findFirst()
+        .orElseThrow(() -> new AssertionError(c.getName() + " does not set " + name));
   }
 }

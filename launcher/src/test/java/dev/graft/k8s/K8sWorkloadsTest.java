@@ -1,11 +1,14 @@
 package dev.graft.k8s;
 
+import static dev.graft.k8s.RenderedManifests.containerPort;
+import static dev.graft.k8s.RenderedManifests.env;
+import static dev.graft.k8s.RenderedManifests.onlyContainer;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.graft.k8s.RenderedManifests.Workload;
 import dev.graft.proto.v1.SamplerServiceGrpc;
@@ -16,8 +19,7 @@ import dev.graft.trainer.plan.RunPlan;
 import dev.graft.trainer.server.TrainerServer;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
-import io.fabric8.kubernetes.api.model.ContainerPort;
-import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
 import io.fabric8.kubernetes.api.model.PodSecurityContext;
 import io.fabric8.kubernetes.api.model.PodSpec;
@@ -25,45 +27,32 @@ import io.fabric8.kubernetes.api.model.Probe;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.SecurityContext;
 import io.fabric8.kubernetes.api.model.Service;
-import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.ServicePort;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
-import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
-import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyIngressRule;
-import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPeer;
-import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPort;
-import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
-import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
-import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
-import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
-import io.fabric8.kubernetes.api.model.rbac.Role;
-import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
-import io.fabric8.kubernetes.api.model.rbac.Subject;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Every overlay of {@code k8s/}, rendered with {@code kubectl kustomize} and parsed into fabric8's
- * typed objects, checked against what the roles do: gRPC probes on the port each role serves and
- * the health names it reports, requests and limits, GPUs only in the gpu overlay, nothing as root,
- * network policies that admit exactly the intended pods, the trainer's least RBAC, disruption
- * budgets over existing pods, and a run config the trainer accepts that points at the Services.
+ * The workloads of every overlay of {@code k8s/}, rendered with {@code kubectl kustomize} and parsed
+ * into fabric8's typed objects, checked against what the roles do: gRPC probes on the port each role
+ * serves and for the health names it reports, requests and limits, GPUs only in the gpu overlay,
+ * nothing as root on a read-only root filesystem, headless Services, grace periods that outlast the
+ * drain, and a run config the trainer accepts whose endpoints are the Services. Skipped where
+ * kubectl is not installed.
  */
-class K8sManifestsTest {
+class K8sWorkloadsTest {
 
   private static final List<String> ROLES = List.of("teacher", "sampler", "trainer");
   /** The service name each role's health reports (besides ""), from the code that registers it. */
@@ -71,26 +60,11 @@ class K8sManifestsTest {
       "teacher", TeacherServiceGrpc.SERVICE_NAME,
       "sampler", SamplerServiceGrpc.SERVICE_NAME,
       "trainer", TrainerServer.SERVICE);
-  private static final String PROMETHEUS = "prometheus";
-  private static final Map<String, String> PROMETHEUS_POD = Map.of("app.kubernetes.io/name", "prometheus");
-  private static final Map<String, String> PROMETHEUS_NAMESPACE = Map.of("kubernetes.io/metadata.name", "monitoring");
-
-  private static final Map<String, RenderedManifests> RENDERED = new TreeMap<>();
-
-  @BeforeAll
-  static void render() throws Exception {
-    var kubectl = RenderedManifests.kubectl();
-    assumeTrue(kubectl.isPresent(), "kubectl is not on PATH: the k8s/ overlays cannot be rendered, so their "
-        + "checks are skipped (install kubectl to run them)");
-    for (String overlay : List.of("dev-cpu", "gpu")) {
-      RENDERED.put(overlay, RenderedManifests.render(kubectl.get(), overlay));
-    }
-  }
 
   @ParameterizedTest
   @ValueSource(strings = {"dev-cpu", "gpu"})
   void overlay_rendersTheRunsObjects(String overlay) {
-    RenderedManifests m = RENDERED.get(overlay);
+    RenderedManifests m = RenderedManifests.of(overlay);
     Set<String> names = m.objects().stream()
         .map(o -> o.getKind() + "/" + o.getMetadata().getName().replaceFirst("^graft-run-[a-z0-9]+$", "graft-run-HASH"))
         .collect(Collectors.toCollection(TreeSet::new));
@@ -113,7 +87,7 @@ class K8sManifestsTest {
   @ParameterizedTest
   @ValueSource(strings = {"dev-cpu", "gpu"})
   void everyContainer_hasGrpcStartupReadinessAndLivenessProbes_onThePortItsRoleServes(String overlay) throws Exception {
-    RenderedManifests m = RENDERED.get(overlay);
+    RenderedManifests m = RenderedManifests.of(overlay);
     RunPlan plan = runPlan(m);
     for (Workload w : m.workloads()) {
       Container c = onlyContainer(w);
@@ -166,7 +140,7 @@ class K8sManifestsTest {
   @ParameterizedTest
   @ValueSource(strings = {"dev-cpu", "gpu"})
   void everyContainer_requestsAndLimitsCpuAndMemory_withinTheLimits(String overlay) {
-    for (Workload w : RENDERED.get(overlay).workloads()) {
+    for (Workload w : RenderedManifests.of(overlay).workloads()) {
       Container c = onlyContainer(w);
       Map<String, Quantity> requests = c.getResources().getRequests();
       Map<String, Quantity> limits = c.getResources().getLimits();
@@ -183,7 +157,7 @@ class K8sManifestsTest {
   @ValueSource(strings = {"dev-cpu", "gpu"})
   void gpus_onlyInTheGpuOverlay_oneForEveryRole_onGpuNodes(String overlay) {
     boolean gpu = overlay.equals("gpu");
-    for (Workload w : RENDERED.get(overlay).workloads()) {
+    for (Workload w : RenderedManifests.of(overlay).workloads()) {
       Container c = onlyContainer(w);
       Quantity limit = c.getResources().getLimits().get("nvidia.com/gpu");
       PodSpec pod = w.template().getSpec();
@@ -205,7 +179,7 @@ class K8sManifestsTest {
   @ParameterizedTest
   @ValueSource(strings = {"dev-cpu", "gpu"})
   void nothingRunsAsRoot_orWithPrivilege_andTheRootFilesystemIsReadOnly(String overlay) {
-    for (Workload w : RENDERED.get(overlay).workloads()) {
+    for (Workload w : RenderedManifests.of(overlay).workloads()) {
       String where = overlay + " " + w.name();
       PodSecurityContext pod = w.template().getSpec().getSecurityContext();
       assertNotNull(pod, where);
@@ -230,7 +204,7 @@ class K8sManifestsTest {
   @ParameterizedTest
   @ValueSource(strings = {"dev-cpu", "gpu"})
   void everyPod_writesOnlyToItsVolumes_tmpTheNativeCacheAndItsHome(String overlay) {
-    RenderedManifests m = RENDERED.get(overlay);
+    RenderedManifests m = RenderedManifests.of(overlay);
     Set<String> claims = m.all(PersistentVolumeClaim.class).stream().map(p -> p.getMetadata().getName())
         .collect(Collectors.toSet());
     for (Workload w : m.workloads()) {
@@ -271,112 +245,8 @@ class K8sManifestsTest {
 
   @ParameterizedTest
   @ValueSource(strings = {"dev-cpu", "gpu"})
-  void onlyTheTrainer_getsAnApiToken(String overlay) {
-    RenderedManifests m = RENDERED.get(overlay);
-    for (Workload w : m.workloads()) {
-      PodSpec pod = w.template().getSpec();
-      ServiceAccount account = m.named(ServiceAccount.class, pod.getServiceAccountName());
-      boolean trainer = w.component().equals("trainer");
-      assertEquals(trainer ? "graft-trainer" : "graft-replica", account.getMetadata().getName(), w.name());
-      assertEquals(trainer, pod.getAutomountServiceAccountToken(), w.name());
-      assertEquals(trainer, account.getAutomountServiceAccountToken(), account.getMetadata().getName());
-    }
-  }
-
-  @ParameterizedTest
-  @ValueSource(strings = {"dev-cpu", "gpu"})
-  void networkPolicies_admitOnlyTheTrainerAndPrometheusToReplicas_andOnlySamplersToTheTrainer(String overlay) {
-    RenderedManifests m = RENDERED.get(overlay);
-    List<Workload> pods = m.workloads();
-    Map<String, Map<String, Set<String>>> admitted = new TreeMap<>(); // target -> port name -> sources
-    for (NetworkPolicy np : m.all(NetworkPolicy.class)) {
-      String name = np.getMetadata().getName();
-      Set<String> targets = select(pods, np.getSpec().getPodSelector());
-      assertEquals(1, targets.size(), name + " selects " + targets);
-      String target = targets.iterator().next();
-      assertFalse(admitted.containsKey(target), "two policies select " + target);
-      assertEquals(List.of("Ingress"), np.getSpec().getPolicyTypes(), name);
-      Map<String, Set<String>> byPort = new TreeMap<>();
-      for (NetworkPolicyIngressRule rule : np.getSpec().getIngress()) {
-        assertFalse(rule.getFrom() == null || rule.getFrom().isEmpty(), name + " has a rule open to every source");
-        assertFalse(rule.getPorts() == null || rule.getPorts().isEmpty(), name + " has a rule open on every port");
-        Set<String> sources = new TreeSet<>();
-        for (NetworkPolicyPeer peer : rule.getFrom()) {
-          assertNull(peer.getIpBlock(), name + " admits an address block");
-          if (peer.getNamespaceSelector() == null) {
-            sources.addAll(select(pods, peer.getPodSelector())); // pods of the policy's own namespace
-          } else {
-            Map<String, String> ownNamespace = Map.of("kubernetes.io/metadata.name", m.namespace());
-            assertFalse(LabelSelectors.matches(peer.getNamespaceSelector(), ownNamespace)
-                && LabelSelectors.matches(peer.getPodSelector(), Map.of()), name + " admits the whole namespace");
-            assertTrue(LabelSelectors.matches(peer.getNamespaceSelector(), PROMETHEUS_NAMESPACE), name);
-            assertTrue(LabelSelectors.matches(peer.getPodSelector(), PROMETHEUS_POD), name);
-            assertTrue(select(pods, peer.getPodSelector()).isEmpty(), name + ": the Prometheus peer selects graft pods");
-            sources.add(PROMETHEUS);
-          }
-        }
-        Container targetContainer = onlyContainer(m.workload(target));
-        for (NetworkPolicyPort port : rule.getPorts()) {
-          String portName = port.getPort().getStrVal();
-          assertNotNull(portName, name + " names its ports");
-          containerPort(targetContainer, portName); // the port exists on the target
-          byPort.computeIfAbsent(portName, k -> new TreeSet<>()).addAll(sources);
-        }
-      }
-      admitted.put(target, byPort);
-    }
-    Map<String, Map<String, Set<String>>> expected = new TreeMap<>(Map.of(
-        "teacher", new TreeMap<>(Map.of("grpc", Set.of("trainer"), "metrics", Set.of(PROMETHEUS))),
-        "sampler", new TreeMap<>(Map.of("grpc", Set.of("trainer"), "metrics", Set.of(PROMETHEUS))),
-        "trainer", new TreeMap<>(Map.of("grpc", Set.of("sampler"), "metrics", Set.of(PROMETHEUS)))));
-    assertEquals(expected.toString(), sorted(admitted).toString());
-  }
-
-  @ParameterizedTest
-  @ValueSource(strings = {"dev-cpu", "gpu"})
-  void rbac_isTheLeastTheTrainerNeeds_inItsNamespace(String overlay) {
-    RenderedManifests m = RENDERED.get(overlay);
-    assertTrue(m.all(ClusterRole.class).isEmpty() && m.all(ClusterRoleBinding.class).isEmpty(), "no cluster-wide RBAC");
-    assertEquals(1, m.all(Role.class).size());
-    Role role = m.named(Role.class, "graft-trainer");
-    List<String> rules = new ArrayList<>();
-    for (PolicyRule r : role.getRules()) {
-      rules.add(r.getApiGroups() + " " + r.getResources() + " " + r.getResourceNames() + " " + r.getVerbs());
-    }
-    assertEquals(List.of(
-        "[discovery.k8s.io] [endpointslices] [] [get, list, watch]",
-        "[apps] [deployments/scale] [graft-sampler] [get, patch]"), rules);
-    m.named(io.fabric8.kubernetes.api.model.apps.Deployment.class, "graft-sampler"); // the name it may scale exists
-
-    assertEquals(1, m.all(RoleBinding.class).size());
-    RoleBinding binding = m.named(RoleBinding.class, "graft-trainer");
-    assertEquals("Role", binding.getRoleRef().getKind());
-    assertEquals("graft-trainer", binding.getRoleRef().getName());
-    assertEquals(1, binding.getSubjects().size());
-    Subject s = binding.getSubjects().get(0);
-    assertEquals(List.of("ServiceAccount", "graft-trainer", m.namespace()), List.of(s.getKind(), s.getName(), s.getNamespace()));
-    assertEquals("graft-trainer", m.workload("trainer").template().getSpec().getServiceAccountName());
-  }
-
-  @ParameterizedTest
-  @ValueSource(strings = {"dev-cpu", "gpu"})
-  void disruptionBudgets_selectTheReplicasOfOneWorkload_andLetOneGoAtATime(String overlay) {
-    RenderedManifests m = RENDERED.get(overlay);
-    Set<String> covered = new TreeSet<>();
-    for (PodDisruptionBudget pdb : m.all(PodDisruptionBudget.class)) {
-      Set<String> selected = select(m.workloads(), pdb.getSpec().getSelector());
-      assertEquals(1, selected.size(), pdb.getMetadata().getName() + " selects " + selected);
-      covered.addAll(selected);
-      assertEquals(1, pdb.getSpec().getMaxUnavailable().getIntVal(), pdb.getMetadata().getName());
-      assertNull(pdb.getSpec().getMinAvailable(), "a minAvailable on a single replica would block every drain");
-    }
-    assertEquals(Set.of("sampler", "teacher"), covered);
-  }
-
-  @ParameterizedTest
-  @ValueSource(strings = {"dev-cpu", "gpu"})
   void replicas_drainWithinTheirGracePeriod(String overlay) {
-    RenderedManifests m = RENDERED.get(overlay);
+    RenderedManifests m = RenderedManifests.of(overlay);
     for (String role : List.of("teacher", "sampler")) {
       Workload w = m.workload(role);
       Container c = onlyContainer(w);
@@ -392,10 +262,10 @@ class K8sManifestsTest {
   @ParameterizedTest
   @ValueSource(strings = {"dev-cpu", "gpu"})
   void services_areHeadless_andEachSelectsOneRole(String overlay) {
-    RenderedManifests m = RENDERED.get(overlay);
+    RenderedManifests m = RenderedManifests.of(overlay);
     for (Service s : m.all(Service.class)) {
       assertEquals("None", s.getSpec().getClusterIP(), s.getMetadata().getName() + " is headless");
-      Set<String> selected = select(m.workloads(), new io.fabric8.kubernetes.api.model.LabelSelectorBuilder()
+      Set<String> selected = m.select(new LabelSelectorBuilder()
           .withMatchLabels(s.getSpec().getSelector()).build());
       assertEquals(1, selected.size(), s.getMetadata().getName() + " selects " + selected);
       Container c = onlyContainer(m.workload(selected.iterator().next()));
@@ -408,7 +278,7 @@ class K8sManifestsTest {
   @ParameterizedTest
   @ValueSource(strings = {"dev-cpu", "gpu"})
   void runConfig_fromTheConfigMap_isAValidPlan_whoseEndpointsAreTheServices(String overlay) throws Exception {
-    RenderedManifests m = RENDERED.get(overlay);
+    RenderedManifests m = RenderedManifests.of(overlay);
     RunPlan plan = runPlan(m);
     assertEquals(List.of(serviceAddress(m, "teacher")), plan.teacher().endpoints());
     assertEquals(List.of(serviceAddress(m, "sampler")), plan.onpolicy().samplers());
@@ -431,7 +301,7 @@ class K8sManifestsTest {
   void aRunConfigWithAnUnknownKey_failsThePlan_soTheConfigMapCheckCanFail(@TempDir Path dir) throws Exception {
     Path bad = dir.resolve("run.yaml");
     Files.writeString(bad, "server:\n  prot: 50053\n");
-    IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> RunPlan.of(RunConfig.load(bad, List.of())));
     assertTrue(e.getMessage().contains("unknown key 'server.prot'"), e.getMessage());
   }
@@ -458,35 +328,5 @@ class K8sManifestsTest {
     assertEquals(role, s.getSpec().getSelector().get("app.kubernetes.io/component"));
     int port = s.getSpec().getPorts().stream().filter(p -> "grpc".equals(p.getName())).findFirst().orElseThrow().getPort();
     return new HostPort(s.getMetadata().getName(), port);
-  }
-
-  private static Set<String> select(List<Workload> pods, io.fabric8.kubernetes.api.model.LabelSelector selector) {
-    return pods.stream().filter(w -> LabelSelectors.matches(selector, w.labels())).map(Workload::component)
-        .collect(Collectors.toCollection(TreeSet::new));
-  }
-
-  private static Map<String, Map<String, Set<String>>> sorted(Map<String, Map<String, Set<String>>> m) {
-    Map<String, Map<String, Set<String>>> out = new TreeMap<>();
-    m.forEach((k, v) -> {
-      Map<String, Set<String>> inner = new TreeMap<>();
-      v.forEach((p, s) -> inner.put(p, new TreeSet<>(s)));
-      out.put(k, inner);
-    });
-    return out;
-  }
-
-  private static Container onlyContainer(Workload w) {
-    assertEquals(1, w.template().getSpec().getContainers().size(), w.name());
-    return w.template().getSpec().getContainers().get(0);
-  }
-
-  private static int containerPort(Container c, String name) {
-    return c.getPorts().stream().filter(p -> name.equals(p.getName())).map(ContainerPort::getContainerPort)
-        .findFirst().orElseThrow(() -> new AssertionError(c.getName() + " has no port named " + name));
-  }
-
-  private static String env(Container c, String name) {
-    return c.getEnv().stream().filter(e -> e.getName().equals(name)).map(EnvVar::getValue).findFirst()
-        .orElseThrow(() -> new AssertionError(c.getName() + " does not set " + name));
   }
 }
