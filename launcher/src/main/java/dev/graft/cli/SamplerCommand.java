@@ -19,7 +19,8 @@ import picocli.CommandLine.Option;
 final class SamplerCommand implements Callable<Integer> {
 
   // Every option also reads GRAFT_SAMPLER_<OPTION> from the environment, so a pod sets it by env.
-  @Option(names = "--trainer", required = true, paramLabel = "HOST:PORT", defaultValue = "${env:GRAFT_SAMPLER_TRAINER}",
+  @Option(names = "--trainer", required = true, paramLabel = "HOST:PORT",
+      defaultValue = "${env:GRAFT_SAMPLER_TRAINER}",
       description = "The student-trainer's address (its status/policy port). Env: GRAFT_SAMPLER_TRAINER.")
   String trainer;
 
@@ -37,7 +38,8 @@ final class SamplerCommand implements Callable<Integer> {
   int slots;
 
   @Option(names = "--max-queued", paramLabel = "N", defaultValue = "${env:GRAFT_SAMPLER_MAX_QUEUED:-256}",
-      description = "Prompts queued before RESOURCE_EXHAUSTED. Default: ${DEFAULT-VALUE} (env GRAFT_SAMPLER_MAX_QUEUED).")
+      description = "Prompts queued before RESOURCE_EXHAUSTED. "
+          + "Default: ${DEFAULT-VALUE} (env GRAFT_SAMPLER_MAX_QUEUED).")
   int maxQueued;
 
   @Option(names = "--max-new-tokens", paramLabel = "N", defaultValue = "${env:GRAFT_SAMPLER_MAX_NEW_TOKENS:-1024}",
