@@ -10,8 +10,9 @@ import picocli.CommandLine.Option;
 /** The run config of a distillation: a YAML file and {@code --set} overrides on top of the defaults. */
 final class RunOptions {
 
-  @Option(names = "--config", paramLabel = "FILE",
-      description = {"YAML run config; any key not given keeps its default.",
+  @Option(names = "--config", paramLabel = "FILE", defaultValue = "${env:GRAFT_CONFIG}",
+      description = {"YAML run config; any key not given keeps its default. Env: GRAFT_CONFIG (a pod mounts it "
+          + "from a ConfigMap).",
           "See `graft config` for every key with its default and meaning."})
   Path config;
 

@@ -18,32 +18,39 @@ import picocli.CommandLine.Option;
             + "current one."})
 final class SamplerCommand implements Callable<Integer> {
 
+  // Every option also reads GRAFT_SAMPLER_<OPTION> from the environment, so a pod sets it by env.
   @Option(names = "--trainer", required = true, paramLabel = "HOST:PORT",
-      description = "The student-trainer's address (its status/policy port).")
+      defaultValue = "${env:GRAFT_SAMPLER_TRAINER}",
+      description = "The student-trainer's address (its status/policy port). Env: GRAFT_SAMPLER_TRAINER.")
   String trainer;
 
-  @Option(names = "--port", paramLabel = "PORT", defaultValue = "50052",
-      description = "gRPC port; 0 picks a free one. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--port", paramLabel = "PORT", defaultValue = "${env:GRAFT_SAMPLER_PORT:-50052}",
+      description = "gRPC port; 0 picks a free one. Default: ${DEFAULT-VALUE} (env GRAFT_SAMPLER_PORT).")
   int port;
 
-  @Option(names = "--metrics-port", paramLabel = "PORT", defaultValue = "9465",
-      description = "HTTP port of /metrics (Prometheus); -1 turns it off. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--metrics-port", paramLabel = "PORT", defaultValue = "${env:GRAFT_SAMPLER_METRICS_PORT:-9465}",
+      description = "HTTP port of /metrics (Prometheus); -1 turns it off. "
+          + "Default: ${DEFAULT-VALUE} (env GRAFT_SAMPLER_METRICS_PORT).")
   int metricsPort;
 
-  @Option(names = "--slots", paramLabel = "N", defaultValue = "8",
-      description = "Sequences decoded together. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--slots", paramLabel = "N", defaultValue = "${env:GRAFT_SAMPLER_SLOTS:-8}",
+      description = "Sequences decoded together. Default: ${DEFAULT-VALUE} (env GRAFT_SAMPLER_SLOTS).")
   int slots;
 
-  @Option(names = "--max-queued", paramLabel = "N", defaultValue = "256",
-      description = "Prompts queued before RESOURCE_EXHAUSTED. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--max-queued", paramLabel = "N", defaultValue = "${env:GRAFT_SAMPLER_MAX_QUEUED:-256}",
+      description = "Prompts queued before RESOURCE_EXHAUSTED. "
+          + "Default: ${DEFAULT-VALUE} (env GRAFT_SAMPLER_MAX_QUEUED).")
   int maxQueued;
 
-  @Option(names = "--max-new-tokens", paramLabel = "N", defaultValue = "1024",
-      description = "The largest max_new_tokens a request may ask for. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--max-new-tokens", paramLabel = "N", defaultValue = "${env:GRAFT_SAMPLER_MAX_NEW_TOKENS:-1024}",
+      description = "The largest max_new_tokens a request may ask for. "
+          + "Default: ${DEFAULT-VALUE} (env GRAFT_SAMPLER_MAX_NEW_TOKENS).")
   int maxNewTokens;
 
-  @Option(names = "--shutdown-grace-s", paramLabel = "SECONDS", defaultValue = "30",
-      description = "Seconds in-flight streams may finish after SIGTERM before they are cancelled. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--shutdown-grace-s", paramLabel = "SECONDS",
+      defaultValue = "${env:GRAFT_SAMPLER_SHUTDOWN_GRACE_S:-30}",
+      description = "Seconds in-flight streams may finish after SIGTERM before they are cancelled. "
+          + "Default: ${DEFAULT-VALUE} (env GRAFT_SAMPLER_SHUTDOWN_GRACE_S).")
   long shutdownGraceSeconds;
 
   @Mixin

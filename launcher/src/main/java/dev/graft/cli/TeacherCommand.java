@@ -23,50 +23,63 @@ final class TeacherCommand implements Callable<Integer> {
   @ParentCommand
   GraftCommand parent;
 
-  @Option(names = "--checkpoint", paramLabel = "DIR",
-      description = "Hugging Face checkpoint directory (config.json, safetensors, tokenizer.json).")
+  // Every option also reads GRAFT_TEACHER_<OPTION> from the environment, so a pod sets it by env.
+  @Option(names = "--checkpoint", paramLabel = "DIR", defaultValue = "${env:GRAFT_TEACHER_CHECKPOINT}",
+      description = "Hugging Face checkpoint directory (config.json, safetensors, tokenizer.json). "
+          + "Env: GRAFT_TEACHER_CHECKPOINT.")
   Path checkpoint;
 
-  @Option(names = "--port", paramLabel = "PORT", defaultValue = "50051",
-      description = "gRPC port; 0 picks a free one. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--port", paramLabel = "PORT", defaultValue = "${env:GRAFT_TEACHER_PORT:-50051}",
+      description = "gRPC port; 0 picks a free one. Default: ${DEFAULT-VALUE} (env GRAFT_TEACHER_PORT).")
   int port;
 
-  @Option(names = "--metrics-port", paramLabel = "PORT", defaultValue = "9464",
-      description = "HTTP port of /metrics (Prometheus); -1 turns it off. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--metrics-port", paramLabel = "PORT", defaultValue = "${env:GRAFT_TEACHER_METRICS_PORT:-9464}",
+      description = "HTTP port of /metrics (Prometheus); -1 turns it off. "
+          + "Default: ${DEFAULT-VALUE} (env GRAFT_TEACHER_METRICS_PORT).")
   int metricsPort;
 
-  @Option(names = "--max-sequence-length", paramLabel = "N", defaultValue = "0",
-      description = "Longest sequence per request; 0 = the model's max_position_embeddings.")
+  @Option(names = "--max-sequence-length", paramLabel = "N",
+      defaultValue = "${env:GRAFT_TEACHER_MAX_SEQUENCE_LENGTH:-0}",
+      description = "Longest sequence per request; 0 = the model's max_position_embeddings. "
+          + "Env: GRAFT_TEACHER_MAX_SEQUENCE_LENGTH.")
   int maxSequenceLength;
 
-  @Option(names = "--max-tokens-per-request", paramLabel = "N", defaultValue = "0",
-      description = "Most tokens (batch x length) per request; 0 = 16384.")
+  @Option(names = "--max-tokens-per-request", paramLabel = "N",
+      defaultValue = "${env:GRAFT_TEACHER_MAX_TOKENS_PER_REQUEST:-0}",
+      description = "Most tokens (batch x length) per request; 0 = 16384. Env: GRAFT_TEACHER_MAX_TOKENS_PER_REQUEST.")
   int maxTokensPerRequest;
 
-  @Option(names = "--capacity-tokens", paramLabel = "N", defaultValue = "0",
-      description = "Tokens queued or in flight before new requests get RESOURCE_EXHAUSTED; 0 = four full requests.")
+  @Option(names = "--capacity-tokens", paramLabel = "N", defaultValue = "${env:GRAFT_TEACHER_CAPACITY_TOKENS:-0}",
+      description = "Tokens queued or in flight before new requests get RESOURCE_EXHAUSTED; 0 = four full "
+          + "requests. Env: GRAFT_TEACHER_CAPACITY_TOKENS.")
   long capacityTokens;
 
-  @Option(names = "--max-batch-tokens", paramLabel = "N", defaultValue = "0",
-      description = "Padded tokens per forward pass when requests are batched together; 0 = one full request.")
+  @Option(names = "--max-batch-tokens", paramLabel = "N", defaultValue = "${env:GRAFT_TEACHER_MAX_BATCH_TOKENS:-0}",
+      description = "Padded tokens per forward pass when requests are batched together; 0 = one full request. "
+          + "Env: GRAFT_TEACHER_MAX_BATCH_TOKENS.")
   int maxBatchTokens;
 
-  @Option(names = "--max-wait-ms", paramLabel = "MS", defaultValue = "2",
-      description = "How long a forward pass waits for more requests to batch with. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--max-wait-ms", paramLabel = "MS", defaultValue = "${env:GRAFT_TEACHER_MAX_WAIT_MS:-2}",
+      description = "How long a forward pass waits for more requests to batch with. "
+          + "Default: ${DEFAULT-VALUE} (env GRAFT_TEACHER_MAX_WAIT_MS).")
   long maxWaitMs;
 
-  @Option(names = "--chunk-bytes", paramLabel = "BYTES", defaultValue = "" + TeacherServerOptions.DEFAULT_CHUNK_BYTES,
-      description = "Byte budget of one streamed response message, in [1024, 4000000]. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--chunk-bytes", paramLabel = "BYTES",
+      defaultValue = "${env:GRAFT_TEACHER_CHUNK_BYTES:-" + TeacherServerOptions.DEFAULT_CHUNK_BYTES + "}",
+      description = "Byte budget of one streamed response message, in [1024, 4000000]. "
+          + "Default: ${DEFAULT-VALUE} (env GRAFT_TEACHER_CHUNK_BYTES).")
   int chunkBytes;
 
-  @Option(names = "--vocab-budget-mb", paramLabel = "MIB",
+  @Option(names = "--vocab-budget-mb", paramLabel = "MIB", defaultValue = "${env:GRAFT_TEACHER_VOCAB_BUDGET_MB}",
       description = "MiB that (positions x vocabulary) buffers may take at once, in [1, 1048576]; requests are "
           + "scored a chunk of positions at a time within it. Default: 1/32 of this machine's memory, "
-          + "at least 64 and at most 1024.")
+          + "at least 64 and at most 1024. Env: GRAFT_TEACHER_VOCAB_BUDGET_MB.")
   Long vocabBudgetMb;
 
-  @Option(names = "--shutdown-grace-s", paramLabel = "SECONDS", defaultValue = "30",
-      description = "Seconds in-flight streams may finish after SIGTERM before they are cancelled. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--shutdown-grace-s", paramLabel = "SECONDS",
+      defaultValue = "${env:GRAFT_TEACHER_SHUTDOWN_GRACE_S:-30}",
+      description = "Seconds in-flight streams may finish after SIGTERM before they are cancelled. "
+          + "Default: ${DEFAULT-VALUE} (env GRAFT_TEACHER_SHUTDOWN_GRACE_S).")
   long shutdownGraceSeconds;
 
   @Mixin
