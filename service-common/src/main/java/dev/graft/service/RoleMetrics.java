@@ -3,6 +3,8 @@ package dev.graft.service;
 import io.grpc.BindableService;
 import io.grpc.ClientInterceptor;
 import io.grpc.ServerInterceptor;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.binder.grpc.MetricCollectingClientInterceptor;
 import io.micrometer.core.instrument.binder.grpc.MetricCollectingServerInterceptor;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
@@ -15,6 +17,7 @@ import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.core.instrument.config.MeterFilter;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.lang.management.ManagementFactory;
 import java.util.List;
 
 /**
@@ -37,7 +40,15 @@ public final class RoleMetrics implements AutoCloseable {
   public RoleMetrics() {
     registry.config()
         .meterFilter(MeterFilter.renameTag("grpc", "methodType", "method_type"))
-        .meterFilter(MeterFilter.renameTag("grpc", "statusCode", "status_code"));
+        .meterFilter(MeterFilter.renameTag("grpc", "statusCode", "status_code"))
+        // Prometheus names: a count that is not a summary's, CPU time in seconds (process_cpu_seconds_total).
+        .meterFilter(MeterFilter.denyNameStartsWith("process.cpu.time"))
+        .meterFilter(new MeterFilter() {
+          @Override
+          public Meter.Id map(Meter.Id id) {
+            return id.getName().equals("system.cpu.count") ? id.withName("system.cpu.processors") : id;
+          }
+        });
     new JvmMemoryMetrics().bindTo(registry);
     gc.bindTo(registry);
     new JvmThreadMetrics().bindTo(registry);
@@ -45,6 +56,10 @@ public final class RoleMetrics implements AutoCloseable {
     new ProcessorMetrics().bindTo(registry);
     new UptimeMetrics().bindTo(registry);
     new FileDescriptorMetrics().bindTo(registry);
+    if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+      FunctionCounter.builder("process.cpu", os, o -> Math.max(0, o.getProcessCpuTime()) / 1e9).baseUnit("seconds")
+          .description("CPU time the JVM process used").register(registry);
+    }
     server = new MetricCollectingServerInterceptor(registry);
     client = new MetricCollectingClientInterceptor(registry);
   }

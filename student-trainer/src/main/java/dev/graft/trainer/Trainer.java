@@ -132,6 +132,11 @@ public final class Trainer implements AutoCloseable {
     return server == null ? -1 : server.port();
   }
 
+  /** The trainer's {@code /metrics} HTTP port; -1 when off. */
+  public int metricsPort() {
+    return server == null ? -1 : server.metricsPort();
+  }
+
   public RunPlan.Bound plan() {
     return plan;
   }

@@ -25,6 +25,7 @@ public final class SamplerMetrics implements GenerationEngine.Listener, AutoClos
   private final Counter switches;
   private final DistributionSummary occupancy;
   private final Timer latency;
+  private volatile SubscriberMetrics sync;
 
   public SamplerMetrics() {
     tokens = Counter.builder("graft.sampler.tokens.generated")
@@ -51,7 +52,9 @@ public final class SamplerMetrics implements GenerationEngine.Listener, AutoClos
 
   /** Exports {@code subscriber}'s weight-sync counters ({@link SubscriberMetrics}). */
   public void watch(WeightSubscriber subscriber) {
-    new SubscriberMetrics(subscriber::stats).bindTo(registry);
+    SubscriberMetrics sync = new SubscriberMetrics(subscriber::stats);
+    sync.bindTo(registry);
+    this.sync = sync; // the meters read it through a weak reference
   }
 
   /**

@@ -14,6 +14,9 @@ import java.util.function.Supplier;
  * {@code graft_sync_rejects_total{reason}} for every {@link RejectReason} (a fixed set of tag
  * values, zero until one happens), versions installed, policies retired, bytes fetched, the fetch
  * time of installed versions (a count and a sum) and the newest version the trainer announced.
+ *
+ * <p>The meters hold this object weakly, as Micrometer's function meters do: whoever binds it
+ * keeps a reference for as long as the meters should report.
  */
 public final class SubscriberMetrics implements MeterBinder {
 
@@ -32,21 +35,21 @@ public final class SubscriberMetrics implements MeterBinder {
   @Override
   public void bindTo(MeterRegistry registry) {
     for (RejectReason r : RejectReason.values()) {
-      FunctionCounter.builder("graft.sync.rejects", stats, s -> s.get().rejected(r))
+      FunctionCounter.builder("graft.sync.rejects", this, m -> m.stats.get().rejected(r))
           .description("Policy versions the sampler refused, by reason; it kept the version it had")
           .tag("reason", tag(r)).register(registry);
     }
-    FunctionCounter.builder("graft.sync.versions.installed", stats, s -> s.get().versionsInstalled())
+    FunctionCounter.builder("graft.sync.versions.installed", this, m -> m.stats.get().versionsInstalled())
         .description("Policy versions downloaded, verified and installed").register(registry);
-    FunctionCounter.builder("graft.sync.policies.retired", stats, s -> s.get().policiesRetired())
+    FunctionCounter.builder("graft.sync.policies.retired", this, m -> m.stats.get().policiesRetired())
         .description("Policies dropped because the trainer started a new run (epoch)").register(registry);
-    FunctionCounter.builder("graft.sync.fetched", stats, s -> s.get().totalSyncBytes())
+    FunctionCounter.builder("graft.sync.fetched", this, m -> m.stats.get().totalSyncBytes())
         .description("Tensor bytes of installed versions").baseUnit("bytes").register(registry);
-    FunctionTimer.builder("graft.sync.fetch", stats, s -> s.get().versionsInstalled(),
-            s -> s.get().totalSyncDuration().toNanos(), TimeUnit.NANOSECONDS)
+    FunctionTimer.builder("graft.sync.fetch", this, m -> m.stats.get().versionsInstalled(),
+            m -> m.stats.get().totalSyncDuration().toNanos(), TimeUnit.NANOSECONDS)
         .description("Time from a version's first request to its swap, over installed versions")
         .register(registry);
-    Gauge.builder("graft.sync.announced.version", stats, s -> s.get().newestAnnounced())
+    Gauge.builder("graft.sync.announced.version", this, m -> m.stats.get().newestAnnounced())
         .description("The newest policy version the trainer announced; -1 before any").register(registry);
   }
 }
