@@ -8,6 +8,7 @@ import dev.graft.trainer.distill.StepStats;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 class TrainerMetricsTest {
@@ -15,6 +16,11 @@ class TrainerMetricsTest {
   private final AtomicLong nanos = new AtomicLong();
   private final TrainerMetrics metrics = new TrainerMetrics(nanos::get);
   private final PrometheusMeterRegistry r = metrics.registry();
+
+  @AfterEach
+  void close() {
+    metrics.close();
+  }
 
   private static StepStats step(long step, double waitSoFar, long tokens, RolloutLag lag, long stale) {
     return new StepStats(step, 0.5, 1e-3, 1, 100, 1, waitSoFar, 2, lag, stale, 0, 0, tokens);
