@@ -102,7 +102,7 @@ class MetricsScrapeTest {
   /** What every role carries besides its own: JVM, process and gRPC server meters. */
   static final Map<String, String> COMMON = types(
       "jvm_memory_used_bytes", "gauge",
-      "jvm_gc_pause_seconds", "summary",
+      "jvm_gc_memory_allocated_bytes_total", "counter", // jvm_gc_pause_seconds comes with the first collection
       "jvm_threads_live_threads", "gauge",
       "jvm_classes_loaded_classes", "gauge",
       "process_cpu_usage", "gauge",
@@ -113,6 +113,9 @@ class MetricsScrapeTest {
       "grpc_server_processing_duration_seconds", "summary",
       "grpc_server_requests_received_messages_total", "counter",
       "grpc_server_responses_sent_messages_total", "counter");
+
+  /** The dashboard shipped for a run. */
+  static final Path DASHBOARD = Path.of("..", "k8s", "grafana", "graft-run.json");
 
   private static final Pattern TYPE = Pattern.compile("^# TYPE (\\S+) (\\S+)$", Pattern.MULTILINE);
   private static final Pattern SAMPLE = Pattern.compile("^([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]", Pattern.MULTILINE);
@@ -296,7 +299,7 @@ class MetricsScrapeTest {
       assertEquals("${DS_PROMETHEUS}", panel.at("/datasource/uid").asText(), title);
       assertTrue(panel.get("targets").size() > 0, title + " has no query");
       for (JsonNode target : panel.get("targets")) {
-        Set<String> names = metricNames(target.get("expr").asText());
+        Set<String> names = PromQl.metricNames(target.get("expr").asText());
         assertFalse(names.isEmpty(), title + ": no metric in " + target.get("expr"));
         for (String name : names) {
           assertTrue(exported.contains(name), title + ": " + name + " is exported by no role");
@@ -316,44 +319,6 @@ class MetricsScrapeTest {
         "graft_trainer_policy_version", "graft_sampler_policy_version", "jvm_memory_used_bytes")) {
       assertTrue(asked.contains(needed), "no panel shows " + needed + "; panels ask for " + asked);
     }
-  }
-
-  /** The dashboard shipped for a run. */
-  static final Path DASHBOARD = Path.of("..", "k8s", "grafana", "graft-run.json");
-
-  private static final Pattern QUOTED = Pattern.compile("\"(?:[^\"\\\\]|\\\\.)*\"");
-  private static final Pattern GROUPING = Pattern.compile("\\b(by|without|on|ignoring|group_left|group_right)"
-      + "\\s*\\([^)]*\\)");
-  private static final Pattern IDENT = Pattern.compile("[a-zA-Z_:][a-zA-Z0-9_:]*");
-  private static final Set<String> KEYWORDS = Set.of("by", "without", "on", "ignoring", "group_left",
-      "group_right", "and", "or", "unless", "bool", "offset");
-
-  /**
-   * The metric names a PromQL expression selects: identifiers outside strings, label matchers,
-   * range brackets and grouping clauses, that are neither functions nor keywords.
-   */
-  static Set<String> metricNames(String expr) {
-    String e = QUOTED.matcher(expr).replaceAll("\"\"");
-    e = e.replaceAll("\\{[^}]*}", " ").replaceAll("\\[[^\\]]*]", " ");
-    e = GROUPING.matcher(e).replaceAll(" ");
-    Set<String> names = new TreeSet<>();
-    Matcher m = IDENT.matcher(e);
-    while (m.find()) {
-      String id = m.group();
-      boolean function = e.substring(m.end()).stripLeading().startsWith("(");
-      boolean number = m.start() > 0 && Character.isDigit(e.charAt(m.start() - 1));
-      if (!function && !number && !KEYWORDS.contains(id)) {
-        names.add(id);
-      }
-    }
-    return names;
-  }
-
-  @Test
-  void metricNames_ofAPromQlExpression() {
-    assertEquals(Set.of("a_total", "b_seconds_count"), metricNames(
-        "sum by (reason, le) (rate(a_total{reason=~\"x|y\", job=\"by\"}[$__rate_interval])) / on (pod) "
-            + "max without (instance) (b_seconds_count offset 5m) > bool 0.5e3"));
   }
 
   private static boolean onPath(String command) {
