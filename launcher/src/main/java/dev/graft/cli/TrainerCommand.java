@@ -38,7 +38,7 @@ final class TrainerCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    RunPlan plan = run.plan("server.metrics_port=" + metricsPort(metricsPort));
+    RunPlan plan = plan();
     if (plan.teacher().endpoints().isEmpty()) {
       throw new IllegalArgumentException("graft trainer needs running teacher-services: set teacher.endpoints"
           + " (or use `graft distill`, which serves the teacher on loopback)");
@@ -53,6 +53,11 @@ final class TrainerCommand implements Callable<Integer> {
       trainer.run(plan.teacher().endpoints(), plan.onpolicy().samplers(), System.console() != null);
     }
     return 0;
+  }
+
+  /** The run config with {@code --metrics-port} in the place of {@code server.metrics_port}. */
+  RunPlan plan() {
+    return run.plan("server.metrics_port=" + metricsPort(metricsPort));
   }
 
   /**

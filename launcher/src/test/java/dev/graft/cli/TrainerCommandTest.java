@@ -21,10 +21,12 @@ class TrainerCommandTest {
   }
 
   @Test
-  void metricsPort_flag_winsOverTheDefault() {
+  void metricsPort_flag_winsOverTheDefaultAndTheRunConfig() {
     CommandLine cl = GraftCommand.commandLine();
-    cl.parseArgs("trainer", "--metrics-port", "-1");
-    assertEquals("-1", ((TrainerCommand) cl.getSubcommands().get("trainer").getCommand()).metricsPort);
+    cl.parseArgs("trainer", "--set", "server.metrics_port=9999", "--metrics-port", "0");
+    TrainerCommand trainer = (TrainerCommand) cl.getSubcommands().get("trainer").getCommand();
+    assertEquals("0", trainer.metricsPort);
+    assertEquals(0, trainer.plan().metricsPort());
   }
 
   @Test
