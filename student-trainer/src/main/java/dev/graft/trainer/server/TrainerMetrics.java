@@ -105,22 +105,22 @@ public final class TrainerMetrics implements DistillListener, AutoCloseable {
     FunctionCounter.builder(name, value, AtomicLong::get).description(description).register(registry);
   }
 
-  /** The tag value of {@code peers}, its meters registered; the tag's values stay a fixed set. */
-  private String pool(String peers) {
-    String p0 = POOLS.contains(peers) ? peers : "other";
-    waiting.computeIfAbsent(p0, p -> {
+  /** The {@code peers} tag of a pool's name, its meters registered: one of {@link #POOLS}. */
+  private String pool(String name) {
+    String tag = POOLS.contains(name) ? name : "other";
+    waiting.computeIfAbsent(tag, p -> {
       AtomicLong now = new AtomicLong();
       Gauge.builder("graft.trainer.waiting", now, AtomicLong::get)
           .description("1 while the run waits for a pool of replicas, else 0").tags(Tags.of("peers", p))
           .register(registry);
       return now;
     });
-    waits.computeIfAbsent(p0, p -> Counter.builder("graft.trainer.waits")
+    waits.computeIfAbsent(tag, p -> Counter.builder("graft.trainer.waits")
         .description("Times the run started waiting for a pool of replicas").tag("peers", p).register(registry));
-    waitedSeconds.computeIfAbsent(p0, p -> Counter.builder("graft.trainer.waited")
+    waitedSeconds.computeIfAbsent(tag, p -> Counter.builder("graft.trainer.waited")
         .description("Seconds the run waited for a pool of replicas").baseUnit("seconds").tag("peers", p)
         .register(registry));
-    return p0;
+    return tag;
   }
 
   @Override
@@ -172,8 +172,8 @@ public final class TrainerMetrics implements DistillListener, AutoCloseable {
   }
 
   @Override
-  public void onWaiting(String pool, double seconds, String why) {
-    String peers = pool(pool);
+  public void onWaiting(String name, double seconds, String why) {
+    String peers = pool(name);
     if (waiting.get(peers).getAndSet(1) == 0) {
       waits.get(peers).increment();
     }
@@ -182,8 +182,8 @@ public final class TrainerMetrics implements DistillListener, AutoCloseable {
   }
 
   @Override
-  public void onResumed(String pool, double seconds) {
-    String peers = pool(pool);
+  public void onResumed(String name, double seconds) {
+    String peers = pool(name);
     waiting.get(peers).set(0);
     Double before = waitedThisTime.remove(peers);
     waitedSeconds.get(peers).increment(Math.max(0, seconds - (before == null ? 0 : before)));
