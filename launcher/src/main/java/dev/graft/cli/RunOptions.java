@@ -25,17 +25,22 @@ final class RunOptions {
       description = "Shortcut for --set train.steps=N (also scales nothing else).")
   Long steps;
 
-  /** The run as a checked plan: every problem of the config is reported here, before any work. */
-  RunPlan plan() {
-    return RunPlan.of(load());
+  /**
+   * The run as a checked plan: every problem of the config is reported here, before any work.
+   *
+   * @param last overrides a command applies after every other (its own options for config keys)
+   */
+  RunPlan plan(String... last) {
+    return RunPlan.of(load(last));
   }
 
   /** The resolved config; unknown keys and wrong types are errors here. */
-  RunConfig load() {
+  RunConfig load(String... last) {
     List<String> all = new ArrayList<>(overrides);
     if (steps != null) {
       all.add("train.steps=" + steps);
     }
+    all.addAll(List.of(last));
     return RunConfig.load(config, all);
   }
 }

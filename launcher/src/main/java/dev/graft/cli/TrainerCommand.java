@@ -31,9 +31,14 @@ final class TrainerCommand implements Callable<Integer> {
   @Mixin
   DeviceOption device = new DeviceOption();
 
+  @Option(names = "--metrics-port", paramLabel = "PORT", defaultValue = "${env:GRAFT_METRICS_PORT:-9466}",
+      description = "HTTP port of /metrics (Prometheus); -1 turns it off, 0 picks a free one. Takes the place of "
+          + "the run config's server.metrics_port. Default: the environment variable GRAFT_METRICS_PORT, else 9466.")
+  String metricsPort;
+
   @Override
   public Integer call() throws Exception {
-    RunPlan plan = run.plan();
+    RunPlan plan = plan();
     if (plan.teacher().endpoints().isEmpty()) {
       throw new IllegalArgumentException("graft trainer needs running teacher-services: set teacher.endpoints"
           + " (or use `graft distill`, which serves the teacher on loopback)");
@@ -48,5 +53,29 @@ final class TrainerCommand implements Callable<Integer> {
       trainer.run(plan.teacher().endpoints(), plan.onpolicy().samplers(), System.console() != null);
     }
     return 0;
+  }
+
+  /** The run config with {@code --metrics-port} in the place of {@code server.metrics_port}. */
+  RunPlan plan() {
+    return run.plan("server.metrics_port=" + metricsPort(metricsPort));
+  }
+
+  /**
+   * {@code --metrics-port} (or GRAFT_METRICS_PORT) as a port.
+   *
+   * @throws IllegalArgumentException unless it is -1, 0 or a port, naming both sources
+   */
+  static int metricsPort(String value) {
+    int port;
+    try {
+      port = Integer.parseInt(value.trim());
+    } catch (NumberFormatException e) {
+      port = Integer.MIN_VALUE;
+    }
+    if (port < -1 || port > 65535) {
+      throw new IllegalArgumentException("--metrics-port (or GRAFT_METRICS_PORT) '" + value
+          + "' must be -1 (off), 0 (any free port) or a port in [1, 65535]");
+    }
+    return port;
   }
 }

@@ -1,5 +1,6 @@
 package dev.graft.service;
 
+import io.grpc.ClientInterceptor;
 import io.grpc.ManagedChannel;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -19,6 +20,7 @@ public abstract class ReplicaClientBuilder<B extends ReplicaClientBuilder<B>> {
   private final String role;
   private final List<HostPort> endpoints = new ArrayList<>();
   private final List<ManagedChannel> channels = new ArrayList<>();
+  private final List<ClientInterceptor> interceptors = new ArrayList<>();
   private Duration deadline;
   private int maxAttempts = 5;
   private Duration initialBackoff = Duration.ofMillis(50);
@@ -52,6 +54,19 @@ public abstract class ReplicaClientBuilder<B extends ReplicaClientBuilder<B>> {
   /** Replicas as existing channels (for example in-process); the caller closes them. */
   public B channels(List<ManagedChannel> existing) {
     channels.addAll(existing);
+    return self();
+  }
+
+  /**
+   * Adds {@code interceptor} to every channel the client opens from endpoints (for example a
+   * role's {@link RoleMetrics#clientInterceptor()}); channels given to {@link #channels} are the
+   * caller's and stay as they are.
+   */
+  public B intercept(ClientInterceptor interceptor) {
+    if (interceptor == null) {
+      throw new IllegalArgumentException("a client interceptor must not be null");
+    }
+    interceptors.add(interceptor);
     return self();
   }
 
@@ -96,7 +111,8 @@ public abstract class ReplicaClientBuilder<B extends ReplicaClientBuilder<B>> {
       throw new IllegalArgumentException("a " + role
           + " client needs endpoints or channels (exactly one of the two, non-empty)");
     }
-    return channels.isEmpty() ? Replicas.open(endpoints, maxInboundMessageBytes) : Replicas.borrow(channels);
+    return channels.isEmpty() ? Replicas.open(endpoints, maxInboundMessageBytes, interceptors)
+        : Replicas.borrow(channels);
   }
 
   /** {@link #replicas(int)} with gRPC's default inbound limit. */

@@ -1,5 +1,6 @@
 package dev.graft.service;
 
+import io.grpc.ClientInterceptor;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
@@ -26,9 +27,18 @@ public final class Replicas implements AutoCloseable {
 
   /** Opens a plaintext channel to each endpoint; {@link #close()} shuts them down. */
   public static Replicas open(List<HostPort> endpoints, int maxInboundMessageBytes) {
+    return open(endpoints, maxInboundMessageBytes, List.of());
+  }
+
+  /**
+   * Opens a plaintext channel to each endpoint with {@code interceptors} (for example a role's
+   * {@link RoleMetrics#clientInterceptor()}); {@link #close()} shuts them down.
+   */
+  public static Replicas open(List<HostPort> endpoints, int maxInboundMessageBytes,
+      List<ClientInterceptor> interceptors) {
     List<ManagedChannel> channels = endpoints.stream()
         .map(e -> Grpc.newChannelBuilder(e.toString(), InsecureChannelCredentials.create())
-            .maxInboundMessageSize(maxInboundMessageBytes).build())
+            .maxInboundMessageSize(maxInboundMessageBytes).intercept(interceptors).build())
         .toList();
     return new Replicas(channels, endpoints.stream().map(HostPort::toString).toList(), true);
   }

@@ -17,7 +17,6 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
-import java.util.function.Supplier;
 
 /**
  * The lifecycle every Graft gRPC server shares: a role's services plus gRPC health
@@ -75,24 +74,33 @@ public final class ServiceHost implements AutoCloseable {
    * @param services the role's services, made with the server's executor (for work they hand off)
    * @param healthNames the service names health reports on, besides {@code ""}
    * @param serving whether health says SERVING from the start
-   * @param metrics the Prometheus text to serve, or null when {@code options.metricsPort()} is -1
+   * @param metrics the role's registry: every call is counted and timed in it, and it is served at
+   *     {@code /metrics}; null (no metrics) only when {@code options.metricsPort()} is -1
    * @throws IOException if a port cannot be bound; nothing is left running then
    */
   public static ServiceHost start(Options options, Function<ExecutorService, List<BindableService>> services,
-      List<String> healthNames, boolean serving, Supplier<String> metrics) throws IOException {
+      List<String> healthNames, boolean serving, RoleMetrics metrics) throws IOException {
+    if (metrics == null && options.metricsPort() >= 0) {
+      throw new IllegalArgumentException("a metrics port (" + options.metricsPort() + ") needs metrics");
+    }
     ServiceHost host = new ServiceHost(options, healthNames);
     try {
       host.setServing(serving);
       ServerBuilder<?> b = Grpc.newServerBuilderForPort(options.port(), InsecureServerCredentials.create())
           .executor(host.executor);
-      services.apply(host.executor).forEach(b::addService);
+      List<BindableService> roleServices = services.apply(host.executor);
+      roleServices.forEach(b::addService);
+      if (metrics != null) {
+        metrics.preregister(roleServices);
+        b.intercept(metrics.serverInterceptor());
+      }
       host.server = b.addService(host.health.getHealthService())
           .addService(ProtoReflectionServiceV1.newInstance())
           .build()
           .start();
       host.port = host.server.getPort();
       if (options.metricsPort() >= 0) {
-        host.metricsHttp = MetricsHttpServer.start(options.metricsPort(), metrics);
+        host.metricsHttp = MetricsHttpServer.start(options.metricsPort(), metrics::scrape);
       }
     } catch (IOException | RuntimeException e) {
       host.close();

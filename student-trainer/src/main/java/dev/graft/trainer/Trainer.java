@@ -24,6 +24,7 @@ import dev.graft.trainer.report.RunReportPage;
 import dev.graft.trainer.server.RunStatus;
 import dev.graft.trainer.server.TrainerMetrics;
 import dev.graft.trainer.server.TrainerServer;
+import io.grpc.ClientInterceptor;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -131,6 +132,11 @@ public final class Trainer implements AutoCloseable {
     return server == null ? -1 : server.port();
   }
 
+  /** The trainer's {@code /metrics} HTTP port; -1 when off. */
+  public int metricsPort() {
+    return server == null ? -1 : server.metricsPort();
+  }
+
   public RunPlan.Bound plan() {
     return plan;
   }
@@ -179,12 +185,14 @@ public final class Trainer implements AutoCloseable {
     try {
       List<Document> corpus = Corpora.load(home, p.data().corpus(), log);
       DistillReport report;
-      try (TeacherClient training = TeacherClient.builder().endpoints(teacherEndpoints)
+      ClientInterceptor counted = metrics.role().clientInterceptor(); // every channel of the role
+      try (TeacherClient training = TeacherClient.builder().endpoints(teacherEndpoints).intercept(counted)
               .deadline(p.teacher().deadline()).valueType(p.loss().valueDtype().proto()).build();
-          TeacherClient exact = TeacherClient.builder().endpoints(teacherEndpoints)
+          TeacherClient exact = TeacherClient.builder().endpoints(teacherEndpoints).intercept(counted)
               .deadline(p.teacher().deadline()).valueType(DType.DTYPE_FLOAT32).build();
           SamplerClient sampling = p.onpolicy().enabled()
-              ? SamplerClient.builder().endpoints(samplers.stream().map(HostPort::toString).toList()).build()
+              ? SamplerClient.builder().endpoints(samplers.stream().map(HostPort::toString).toList())
+                  .intercept(counted).build()
               : null;
           NDManager manager = device.newManager();
           StepLog steps = new StepLog(runDir);
@@ -208,12 +216,18 @@ public final class Trainer implements AutoCloseable {
     }
   }
 
+  /** The trainer's meters, served at {@code /metrics} when {@code server.metrics_port} is not -1. */
+  public TrainerMetrics metrics() {
+    return metrics;
+  }
+
   /** Stops the trainer's server: weight watches end, in-flight calls finish. */
   @Override
   public void close() {
     if (server != null) {
       server.close();
     }
+    metrics.close();
   }
 
   private static String runName(Path teacherDir, RunPlan plan) {

@@ -1,25 +1,31 @@
 package dev.graft.sampler.server;
 
+import dev.graft.service.RoleMetrics;
+import dev.graft.sync.subscribe.SubscriberMetrics;
+import dev.graft.sync.subscribe.WeightSubscriber;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 
 /**
- * The sampler's metrics, in a Prometheus registry: tokens generated, requests by outcome and
- * their latency, prompts queued, slots occupied per decode step (batch occupancy), the policy
- * version served and version switches. Distributions publish histogram buckets so quantiles
- * aggregate across replicas.
+ * The sampler's metrics, in its role's Prometheus registry ({@link RoleMetrics}: JVM, process and
+ * gRPC meters besides): tokens generated, requests by outcome and their latency, prompts queued,
+ * slots occupied per decode step (batch occupancy), the policy version served and version
+ * switches, and — once {@link #watch(WeightSubscriber)} — weight sync's counters. Distributions
+ * publish histogram buckets so quantiles aggregate across replicas.
  */
-public final class SamplerMetrics implements GenerationEngine.Listener {
+public final class SamplerMetrics implements GenerationEngine.Listener, AutoCloseable {
 
-  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final RoleMetrics role = new RoleMetrics();
+  private final PrometheusMeterRegistry registry = role.registry();
   private final Counter tokens;
   private final Counter switches;
   private final DistributionSummary occupancy;
   private final Timer latency;
+  private volatile SubscriberMetrics sync;
 
   public SamplerMetrics() {
     tokens = Counter.builder("graft.sampler.tokens.generated")
@@ -36,9 +42,19 @@ public final class SamplerMetrics implements GenerationEngine.Listener {
 
   /** Exposes the engine's queue depth and occupied slots and the holder's version as gauges. */
   public void watch(GenerationEngine engine, PolicyHolder policies) {
-    registry.gauge("graft.sampler.queue.depth", engine, GenerationEngine::queuedSequences);
-    registry.gauge("graft.sampler.active.slots", engine, GenerationEngine::activeSlots);
-    registry.gauge("graft.sampler.policy.version", policies, PolicyHolder::currentVersion);
+    Gauge.builder("graft.sampler.queue.depth", engine, GenerationEngine::queuedSequences)
+        .description("Prompts waiting for a decode slot").register(registry);
+    Gauge.builder("graft.sampler.active.slots", engine, GenerationEngine::activeSlots)
+        .description("Decode slots holding a sequence").register(registry);
+    Gauge.builder("graft.sampler.policy.version", policies, PolicyHolder::currentVersion)
+        .description("The policy version generating now; -1 before the first").register(registry);
+  }
+
+  /** Exports {@code subscriber}'s weight-sync counters ({@link SubscriberMetrics}). */
+  public void watch(WeightSubscriber subscriber) {
+    SubscriberMetrics sync = new SubscriberMetrics(subscriber::stats);
+    sync.bindTo(registry);
+    this.sync = sync; // the meters read it through a weak reference
   }
 
   /**
@@ -47,7 +63,8 @@ public final class SamplerMetrics implements GenerationEngine.Listener {
    * @param outcome lower-case status, e.g. {@code ok}, {@code invalid_argument}
    */
   public void requestFinished(String outcome, Duration elapsed) {
-    registry.counter("graft.sampler.requests", "outcome", outcome).increment();
+    Counter.builder("graft.sampler.requests").description("Generate requests finished, by outcome (status code)")
+        .tag("outcome", outcome).register(registry).increment();
     latency.record(elapsed);
   }
 
@@ -83,6 +100,16 @@ public final class SamplerMetrics implements GenerationEngine.Listener {
 
   public PrometheusMeterRegistry registry() {
     return registry;
+  }
+
+  /** The role's registry with its gRPC interceptors, for the server, its channels and {@code /metrics}. */
+  public RoleMetrics role() {
+    return role;
+  }
+
+  @Override
+  public void close() {
+    role.close();
   }
 
   /** The Prometheus text exposition of every metric. */

@@ -30,7 +30,8 @@ public final class SamplerReplica implements AutoCloseable {
       throws IOException {
     SamplerServer s = server.build().start();
     try {
-      WeightSubscriber sub = sync.installer(s.policies()).build();
+      WeightSubscriber sub = sync.installer(s.policies()).intercept(s.metrics().role().clientInterceptor()).build();
+      s.metrics().watch(sub);
       sub.start();
       return new SamplerReplica(s, sub);
     } catch (RuntimeException e) {

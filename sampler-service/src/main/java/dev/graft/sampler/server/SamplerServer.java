@@ -61,7 +61,7 @@ public final class SamplerServer extends HostedServer {
       metrics.watch(engine, policies);
       hosted(ServiceHost.start(options.host(),
           executor -> List.of(new SamplerGrpcService(engine, metrics, executor)),
-          List.of(SamplerServiceGrpc.SERVICE_NAME), false, metrics::scrape));
+          List.of(SamplerServiceGrpc.SERVICE_NAME), false, metrics.role()));
     } catch (IOException | RuntimeException e) {
       close();
       throw e;
@@ -104,5 +104,6 @@ public final class SamplerServer extends HostedServer {
     if (ownsPolicies) { // outside the lock: an install in flight may call policyInstalled
       policies.close();
     }
+    metrics.close();
   }
 }

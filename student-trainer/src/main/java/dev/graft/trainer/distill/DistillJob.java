@@ -148,7 +148,8 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
       String teacherFingerprint, DistillListener listener) {
     RunPlan p = plan.plan();
     StudentPublisher publisher = p.onpolicy().enabled()
-        ? new StudentPublisher(student, plan.alphas(), peers.policies(), p.onpolicy().publishEvery()) : null;
+        ? new StudentPublisher(student, plan.alphas(), peers.policies(), p.onpolicy().publishEvery(),
+            listener, System::nanoTime) : null;
     OnPolicyData onPolicy = null;
     if (p.onpolicy().enabled()) {
       int[] stops = IntStream.concat(IntStream.concat(IntStream.of(eosId), IntStream.of(configEos(student))),

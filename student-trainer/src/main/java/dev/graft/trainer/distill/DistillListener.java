@@ -22,6 +22,12 @@ public interface DistillListener {
   default void onCheckpoint(long step, Path dir) {}
 
   /**
+   * Policy {@code version} was published for the samplers; {@code seconds} from reading the
+   * student's tensors to the version's commit (copy, packing, checksums).
+   */
+  default void onPublished(long version, double seconds) {}
+
+  /**
    * The run waits for {@code peers} ("samplers", "teachers"): none answered, or none delivered
    * usable data; {@code seconds} waited so far; {@code why} the last failure. Called on the
    * prefetch thread, again at every retry.
@@ -58,6 +64,11 @@ public interface DistillListener {
       @Override
       public void onCheckpoint(long step, Path dir) {
         ls.forEach(l -> l.onCheckpoint(step, dir));
+      }
+
+      @Override
+      public void onPublished(long version, double seconds) {
+        ls.forEach(l -> l.onPublished(version, seconds));
       }
 
       @Override

@@ -145,7 +145,7 @@ public final class Distiller {
     listener.onStep(new StepStats(step, lastLoss, lr, gradNorm, (tokensSeen - tokens0) / seconds,
         Arrays.stream(alphas).average().orElse(1), batches.waitSeconds(),
         publisher == null ? -1 : publisher.latestVersion(), ready.lag(), on == null ? 0 : on.staleDropped(),
-        on == null ? 0 : on.foreignDropped(), on == null ? 0 : on.fallbackRows()));
+        on == null ? 0 : on.foreignDropped(), on == null ? 0 : on.fallbackRows(), tokens));
   }
 
   private double microStep(Batch batch, Scores scores, int from, int to, long batchTokens) {

@@ -11,15 +11,16 @@ package dev.graft.trainer.distill;
  *     version, so far
  * @param fallbackRows on-policy rows trained on corpus text because samplers were unavailable,
  *     so far
+ * @param tokens the tokens (target positions) this step trained on
  */
 public record StepStats(long step, double loss, double lr, double gradNorm, double tokensPerSecond,
     double meanAlpha, double teacherWaitSeconds, long policyVersion, RolloutLag lag,
-    long staleRolloutsDropped, long foreignRolloutsDropped, long fallbackRows) {
+    long staleRolloutsDropped, long foreignRolloutsDropped, long fallbackRows, long tokens) {
 
-  /** Stats of an off-policy step. */
+  /** Stats of an off-policy step that trained on {@code tokens} tokens. */
   public StepStats(long step, double loss, double lr, double gradNorm, double tokensPerSecond,
-      double meanAlpha, double teacherWaitSeconds) {
-    this(step, loss, lr, gradNorm, tokensPerSecond, meanAlpha, teacherWaitSeconds, -1, null, 0, 0, 0);
+      double meanAlpha, double teacherWaitSeconds, long tokens) {
+    this(step, loss, lr, gradNorm, tokensPerSecond, meanAlpha, teacherWaitSeconds, -1, null, 0, 0, 0, tokens);
   }
 
   /** The oldest policy version this step's rollouts came from; -1 without rollout rows. */

@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 
 /**
  * Sends the student, exactly as it trains (its retrofit spec, its αs and every tensor), to the
@@ -23,14 +24,18 @@ final class StudentPublisher implements PublishedVersions {
   private final AlphaSchedule alphas;
   private final WeightPublisher sink;
   private final long every;
+  private final DistillListener listener;
+  private final LongSupplier nanoClock;
   private final AtomicLong latest = new AtomicLong(-1);
   private final Set<Long> published = new ConcurrentSkipListSet<>();
 
   /**
+   * @param listener hears every version published, with the time it took on {@code nanoClock}
    * @throws IllegalArgumentException when {@code sink} already published: a publisher is one run
    *     (one epoch), and a run's versions must not mix with another's
    */
-  StudentPublisher(RetrofitStudent student, AlphaSchedule alphas, WeightPublisher sink, long every) {
+  StudentPublisher(RetrofitStudent student, AlphaSchedule alphas, WeightPublisher sink, long every,
+      DistillListener listener, LongSupplier nanoClock) {
     sink.latest().ifPresent(v -> {
       throw new IllegalArgumentException("this weight publisher already published version " + v.version()
           + " of epoch " + Long.toUnsignedString(sink.epoch()) + "; every run needs its own (a new epoch)");
@@ -39,6 +44,8 @@ final class StudentPublisher implements PublishedVersions {
     this.alphas = alphas;
     this.sink = sink;
     this.every = every;
+    this.listener = listener;
+    this.nanoClock = nanoClock;
   }
 
   /** Publishes the student as version {@code step} unless a version that new exists. */
@@ -46,12 +53,14 @@ final class StudentPublisher implements PublishedVersions {
     if (latest.get() >= step) {
       return;
     }
+    long t0 = nanoClock.getAsLong();
     student.setAlphas(alphas.alphas(step));
     Map<String, float[]> tensors = new LinkedHashMap<>();
     student.state().forEach((n, a) -> tensors.put(n, a.toFloatArray()));
     sink.publish(new PolicyUpdate(step, student.spec(), tensors));
     published.add(step);
     latest.set(step);
+    listener.onPublished(step, (nanoClock.getAsLong() - t0) / 1e9);
   }
 
   /** Publishes after {@code step} when it is on the cadence and not the last step of the run. */

@@ -184,6 +184,8 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
     int metricsPort = c.server().metricsPort();
     p.require(metricsPort >= -1 && metricsPort <= 65535,
         () -> "server.metrics_port (" + metricsPort + ") must be -1 (off), 0 (any free port) or a port");
+    p.require(metricsPort == -1 || port != -1, () -> "server.metrics_port (" + metricsPort
+        + ") is served by the trainer's server: server.port must not be -1 (or turn metrics off with -1)");
     RunConfig.Teacher te = c.teacher();
     p.require(te.deadlineSeconds() > 0,
         () -> "teacher.deadline_seconds (" + te.deadlineSeconds() + ") must be > 0");

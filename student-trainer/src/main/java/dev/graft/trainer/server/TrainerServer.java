@@ -41,7 +41,7 @@ public final class TrainerServer implements AutoCloseable {
   /**
    * Serves {@code status} and, when {@code weights} is not null, the policy versions it publishes,
    * on {@code port} (0 = any free port), and {@code metrics} at {@code /metrics} on
-   * {@code metricsPort} (-1: off).
+   * {@code metricsPort} (-1: off); every call is counted and timed in {@code metrics} when given.
    *
    * @throws IllegalArgumentException for a port outside [0, 65535]
    * @throws IOException when a port cannot be bound
@@ -57,7 +57,7 @@ public final class TrainerServer implements AutoCloseable {
       services.add(policy);
     }
     ServiceHost host = ServiceHost.start(new ServiceHost.Options("trainer", port, metricsPort, Duration.ofSeconds(5)),
-        executor -> services, List.of(SERVICE), true, metrics == null ? null : metrics::scrape);
+        executor -> services, List.of(SERVICE), true, metrics == null ? null : metrics.role());
     return new TrainerServer(host, policy);
   }
 

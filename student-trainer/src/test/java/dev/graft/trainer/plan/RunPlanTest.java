@@ -52,6 +52,16 @@ class RunPlanTest {
   }
 
   @Test
+  void metricsPort_needsTheTrainersServer() {
+    assertEquals(9466, RunPlan.of(RunConfig.defaults().with("server.metrics_port=9466")).metricsPort());
+    RunConfig serverless = RunConfig.defaults().with("onpolicy.fraction=0").with("server.port=-1");
+    assertEquals(-1, RunPlan.of(serverless).metricsPort());
+    String e = error(() -> RunPlan.of(serverless.with("server.metrics_port=9466")));
+    assertTrue(e.contains("server.metrics_port (9466) is served by the trainer's server: server.port must not be -1"),
+        e);
+  }
+
+  @Test
   void file_thenOverrides_applyInOrder(@TempDir Path dir) throws Exception {
     Path f = dir.resolve("run.yaml");
     Files.writeString(f, "train:\n  steps: 50\n  lr: 2.0e-3\nloss:\n  divergence: jsd:0.5\n"

@@ -43,7 +43,7 @@ class TrainerServerTest {
         EvalMetrics before = new EvalMetrics(100, 50, 500, 400, 60); // KL 0.5
         status.onBaseline(new DistillEvaluator.Result(before, Map.of()));
         status.onStart(0, 10);
-        status.onStep(new StepStats(4, 0.25, 1e-3, 0.9, 1234, 0.5, 0.1));
+        status.onStep(new StepStats(4, 0.25, 1e-3, 0.9, 1234, 0.5, 0.1, 512));
         status.onEval(new Evaluation(4, 0.5, new DistillEvaluator.Result(new EvalMetrics(100, 10, 450, 400, 80),
             Map.of())));
         s = TrainerServiceGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)

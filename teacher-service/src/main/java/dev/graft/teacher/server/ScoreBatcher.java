@@ -80,6 +80,7 @@ public final class ScoreBatcher implements TeacherScorer {
   private final Deque<Ticket> queue = new ArrayDeque<>();
   private final Thread worker;
   private long reservedTokens;
+  private int reservedRequests;
   private boolean paused;
   private boolean closed;
 
@@ -128,6 +129,7 @@ public final class ScoreBatcher implements TeacherScorer {
             + ticket.tokens + "; retry later or on another replica");
       }
       reservedTokens += ticket.tokens;
+      reservedRequests++;
       queue.addLast(ticket);
       depth = queue.size();
       changed.signalAll();
@@ -163,6 +165,26 @@ public final class ScoreBatcher implements TeacherScorer {
 
   /** Requests queued and not yet taken into a forward pass. */
   public int queued() {
+    lock.lock();
+    try {
+      return queue.size();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Requests admitted whose tickets are not yet closed: queued, in a forward pass or streaming out. */
+  public int inFlightRequests() {
+    lock.lock();
+    try {
+      return reservedRequests;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Requests waiting for a forward pass. */
+  public int queuedRequests() {
     lock.lock();
     try {
       return queue.size();
@@ -295,6 +317,7 @@ public final class ScoreBatcher implements TeacherScorer {
     lock.lock();
     try {
       reservedTokens -= tokens;
+      reservedRequests--;
     } finally {
       lock.unlock();
     }

@@ -1,20 +1,23 @@
 package dev.graft.teacher.server;
 
+import dev.graft.service.RoleMetrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 
 /**
- * The teacher's metrics, in a Prometheus registry: requests by outcome, tokens scored, the size
- * of every shared forward pass (requests, sequences, tokens) and request latency, the
+ * The teacher's metrics, in its role's Prometheus registry ({@link RoleMetrics}: JVM, process and
+ * gRPC meters besides): requests by outcome, tokens scored, requests in flight and queued, the
+ * size of every shared forward pass (requests, sequences, tokens) and request latency, the
  * distributions with histogram buckets so that quantiles can be aggregated across replicas.
  */
-public final class TeacherMetrics implements ScoreBatcher.Listener {
+public final class TeacherMetrics implements ScoreBatcher.Listener, AutoCloseable {
 
-  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final RoleMetrics role = new RoleMetrics();
+  private final PrometheusMeterRegistry registry = role.registry();
   private final Counter tokensScored;
   private final DistributionSummary batchRequests;
   private final DistributionSummary batchSequences;
@@ -40,9 +43,14 @@ public final class TeacherMetrics implements ScoreBatcher.Listener {
         .publishPercentileHistogram().register(registry);
   }
 
-  /** Exposes {@code batcher}'s reserved tokens as a gauge. */
+  /** Exposes {@code batcher}'s reserved tokens, requests in flight and queued requests as gauges. */
   public void watch(ScoreBatcher batcher) {
-    registry.gauge("graft.teacher.inflight.tokens", batcher, ScoreBatcher::reservedTokens);
+    Gauge.builder("graft.teacher.inflight.tokens", batcher, ScoreBatcher::reservedTokens)
+        .description("Tokens reserved by admitted requests not yet finished").register(registry);
+    Gauge.builder("graft.teacher.inflight.requests", batcher, ScoreBatcher::inFlightRequests)
+        .description("Requests admitted and not yet finished: queued, scoring or streaming").register(registry);
+    Gauge.builder("graft.teacher.queue.depth", batcher, ScoreBatcher::queuedRequests)
+        .description("Requests waiting for a forward pass").register(registry);
   }
 
   /**
@@ -51,7 +59,8 @@ public final class TeacherMetrics implements ScoreBatcher.Listener {
    * @param outcome lower-case status, e.g. {@code ok}, {@code invalid_argument}
    */
   public void requestFinished(String outcome, Duration elapsed) {
-    registry.counter("graft.teacher.requests", "outcome", outcome).increment();
+    Counter.builder("graft.teacher.requests").description("Score requests finished, by outcome (status code)")
+        .tag("outcome", outcome).register(registry).increment();
     latency.record(elapsed);
   }
 
@@ -83,8 +92,18 @@ public final class TeacherMetrics implements ScoreBatcher.Listener {
     return registry;
   }
 
+  /** The role's registry with its gRPC interceptors, for the server and its {@code /metrics}. */
+  public RoleMetrics role() {
+    return role;
+  }
+
   /** The Prometheus text exposition of every metric. */
   public String scrape() {
     return registry.scrape();
+  }
+
+  @Override
+  public void close() {
+    role.close();
   }
 }

@@ -54,7 +54,7 @@ public final class TeacherServer extends HostedServer {
       metrics.watch(batcher);
       hosted(ServiceHost.start(options.host(),
           executor -> List.of(new TeacherGrpcService(batcher, options.chunkBytes(), metrics, executor)),
-          List.of(TeacherServiceGrpc.SERVICE_NAME), true, metrics::scrape));
+          List.of(TeacherServiceGrpc.SERVICE_NAME), true, metrics.role()));
     } catch (IOException | RuntimeException e) {
       close();
       throw e;
@@ -81,5 +81,6 @@ public final class TeacherServer extends HostedServer {
     if (ownsTeacher && teacher != null) {
       teacher.close();
     }
+    metrics.close();
   }
 }

@@ -13,6 +13,8 @@ final class SyncCounters {
   private final Map<RejectReason, AtomicLong> rejected = new EnumMap<>(RejectReason.class);
   private volatile Duration lastDuration = Duration.ZERO;
   private volatile long lastBytes;
+  private final AtomicLong totalNanos = new AtomicLong();
+  private final AtomicLong totalBytes = new AtomicLong();
 
   SyncCounters() {
     for (RejectReason r : RejectReason.values()) {
@@ -23,6 +25,8 @@ final class SyncCounters {
   void installed(Duration took, long bytes) {
     lastDuration = took;
     lastBytes = bytes;
+    totalNanos.addAndGet(took.toNanos());
+    totalBytes.addAndGet(bytes);
     installed.incrementAndGet();
   }
 
@@ -38,6 +42,6 @@ final class SyncCounters {
     Map<RejectReason, Long> counts = new EnumMap<>(RejectReason.class);
     rejected.forEach((r, n) -> counts.put(r, n.get()));
     return new SyncStats(servingVersion, newestAnnounced, installed.get(), retired.get(), counts,
-        lastDuration, lastBytes);
+        lastDuration, lastBytes, Duration.ofNanos(totalNanos.get()), totalBytes.get());
   }
 }

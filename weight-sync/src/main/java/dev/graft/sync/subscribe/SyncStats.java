@@ -14,9 +14,12 @@ import java.util.Map;
  * @param lastSyncDuration from first request to swap, for the last installed version;
  *     {@link Duration#ZERO} before the first
  * @param lastSyncBytes tensor bytes transferred for the last installed version
+ * @param totalSyncDuration the sum of the sync durations of every installed version
+ * @param totalSyncBytes tensor bytes transferred for every installed version
  */
 public record SyncStats(long servingVersion, long newestAnnounced, long versionsInstalled,
-    long policiesRetired, Map<RejectReason, Long> rejected, Duration lastSyncDuration, long lastSyncBytes) {
+    long policiesRetired, Map<RejectReason, Long> rejected, Duration lastSyncDuration, long lastSyncBytes,
+    Duration totalSyncDuration, long totalSyncBytes) {
 
   public SyncStats {
     rejected = Map.copyOf(rejected);

@@ -4,10 +4,13 @@ import dev.graft.service.Backoff;
 import dev.graft.service.HostPort;
 import dev.graft.sync.PolicyBytes;
 import io.grpc.Channel;
+import io.grpc.ClientInterceptor;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.LongSupplier;
 
 /**
@@ -62,6 +65,7 @@ public record WeightSubscriberOptions(PolicyInstaller installer, Backoff backoff
     private Backoff.Sleeper sleeper = Backoff.Sleeper.SYSTEM;
     private LongSupplier nanoTicker = System::nanoTime;
     private SyncListener listener = new SyncListener() {};
+    private final List<ClientInterceptor> interceptors = new ArrayList<>();
 
     /** The trainer as {@code host:port}; the subscriber creates and owns the channel. */
     public Builder endpoint(String hostPort) {
@@ -112,6 +116,18 @@ public record WeightSubscriberOptions(PolicyInstaller installer, Backoff backoff
       return this;
     }
 
+    /**
+     * Adds {@code interceptor} to the channel the subscriber opens for {@link #endpoint} (for
+     * example the sampler's metrics); a {@link #channel} given is the caller's and stays as it is.
+     */
+    public Builder intercept(ClientInterceptor interceptor) {
+      if (interceptor == null) {
+        throw new IllegalArgumentException("a client interceptor must not be null");
+      }
+      interceptors.add(interceptor);
+      return this;
+    }
+
     public Builder listener(SyncListener l) {
       this.listener = l;
       return this;
@@ -127,7 +143,7 @@ public record WeightSubscriberOptions(PolicyInstaller installer, Backoff backoff
           fetchDeadline, watchRenewal, sleeper, nanoTicker, listener);
       ManagedChannel owned = endpoint == null ? null
           : Grpc.newChannelBuilder(endpoint.toString(), InsecureChannelCredentials.create())
-              .maxInboundMessageSize(PolicyBytes.MAX_CHUNK_BYTES + 1024).build();
+              .maxInboundMessageSize(PolicyBytes.MAX_CHUNK_BYTES + 1024).intercept(interceptors).build();
       return new WeightSubscriber(options, owned != null ? owned : channel, owned);
     }
   }

@@ -25,7 +25,10 @@ import io.grpc.Server;
 import io.grpc.ServerInterceptors;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
+import java.lang.ref.Reference;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -181,6 +184,14 @@ class WeightSubscriberTest {
     assertEquals(1, installer.currentVersion());
     assertEquals(List.of(Duration.ofMillis(100)), sleeps);
     assertEquals(2, s.stats().rejected(RejectReason.CHECKSUM_MISMATCH));
+    MeterRegistry meters = new SimpleMeterRegistry();
+    SubscriberMetrics exported = new SubscriberMetrics(s::stats);
+    exported.bindTo(meters);
+    assertEquals(2, meters.get("graft.sync.rejects").tag("reason", "checksum_mismatch").functionCounter().count());
+    assertEquals(0, meters.get("graft.sync.rejects").tag("reason", "transport").functionCounter().count());
+    assertEquals(RejectReason.values().length, meters.get("graft.sync.rejects").functionCounters().size());
+    assertEquals(1, meters.get("graft.sync.fetch").functionTimer().count(), "version 1 was installed");
+    Reference.reachabilityFence(exported);
 
     faults.chunks = c -> c;
     publisher.publish(SyncFixtures.update(3, 3));
