@@ -65,7 +65,7 @@ public final class ReadinessWait {
       }
       if (!clock.instant().isBefore(deadline)) {
         throw new IllegalStateException("run " + names.run() + " not ready after " + timeout.toSeconds()
-            + " s (--ready-timeout): " + String.join(", ", waiting) + " not ready; `kubectl -n " + names.namespace()
+            + " s (--ready-timeout-s): " + String.join(", ", waiting) + " not ready; `kubectl -n " + names.namespace()
             + " describe pods -l " + RunNames.INSTANCE_LABEL + "=" + names.run() + "` says why");
       }
       sleeper.sleep(interval);
