@@ -66,7 +66,8 @@ class SubmitCommandTest {
     int before = statefulSets();
     Path bad = runYaml("bad.yaml", "train:\n  steps: 0\n");
     assertEquals(2, submit(bad.toString(), "--namespace", "graft-test"));
-    assertTrue(err.toString().startsWith("graft: error: invalid run config: train.steps (0) must be"), err.toString());
+    assertTrue(err.toString().startsWith("graft: error: invalid run config:"), err.toString());
+    assertTrue(err.toString().contains("- train.steps (0) must be > 0"), err.toString());
     assertEquals(before, statefulSets());
 
     Path typo = runYaml("typo.yaml", "train:\n  stepz: 10\n");
