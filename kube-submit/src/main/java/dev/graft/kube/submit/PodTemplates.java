@@ -17,6 +17,7 @@ import io.fabric8.kubernetes.api.model.VolumeMountBuilder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The pod of each role: one {@code graft} container with the role's arguments, gRPC probes on its
@@ -67,8 +68,7 @@ final class PodTemplates {
             .addNewPort().withName("grpc").withContainerPort(role.grpcPort()).withProtocol("TCP").endPort()
             .addNewPort().withName("metrics").withContainerPort(role.metricsPort()).withProtocol("TCP").endPort()
             .withEnv(new EnvVar("DJL_CACHE_DIR", CACHE_DIR + "/djl", null),
-                new EnvVar("ENGINE_CACHE_DIR", CACHE_DIR + "/djl", null),
-                new EnvVar("JAVA_TOOL_OPTIONS", "-Djava.io.tmpdir=" + TMP_DIR, null))
+                new EnvVar("ENGINE_CACHE_DIR", CACHE_DIR + "/djl", null))
             .withStartupProbe(grpcProbe(role, 5, 120))
             .withReadinessProbe(grpcProbe(role, 5, 3))
             .withLivenessProbe(grpcProbe(role, 10, 6))
@@ -97,8 +97,8 @@ final class PodTemplates {
     return new PodTemplateSpecBuilder()
         .withNewMetadata()
           .withLabels(names.labels(role))
-          .withAnnotations(Map.of("prometheus.io/scrape", "true",
-              "prometheus.io/port", Integer.toString(role.metricsPort()), "prometheus.io/path", "/metrics"))
+          .withAnnotations(new TreeMap<>(Map.of("prometheus.io/scrape", "true",
+              "prometheus.io/port", Integer.toString(role.metricsPort()), "prometheus.io/path", "/metrics")))
         .endMetadata()
         .withSpec(pod.build())
         .build();

@@ -1,6 +1,8 @@
 package dev.graft.kube.submit;
 
+import java.util.Collections;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.regex.Pattern;
 
 /**
@@ -102,17 +104,22 @@ public record RunNames(String namespace, String run) {
 
   /** Every label of {@code role}'s objects and pods. */
   public Map<String, String> labels(Role role) {
-    return Map.of(NAME_LABEL, "graft", INSTANCE_LABEL, run, COMPONENT_LABEL, role.component(),
-        MANAGED_BY_LABEL, "graft-submit");
+    return sorted(Map.of(NAME_LABEL, "graft", INSTANCE_LABEL, run, COMPONENT_LABEL, role.component(),
+        MANAGED_BY_LABEL, "graft-submit"));
   }
 
   /** The labels that select {@code role}'s pods (stable across versions, so no managed-by). */
   public Map<String, String> selector(Role role) {
-    return Map.of(NAME_LABEL, "graft", INSTANCE_LABEL, run, COMPONENT_LABEL, role.component());
+    return sorted(Map.of(NAME_LABEL, "graft", INSTANCE_LABEL, run, COMPONENT_LABEL, role.component()));
   }
 
   /** The labels every object of the run carries. */
   public Map<String, String> runSelector() {
-    return Map.of(NAME_LABEL, "graft", INSTANCE_LABEL, run);
+    return sorted(Map.of(NAME_LABEL, "graft", INSTANCE_LABEL, run));
+  }
+
+  /** In key order, so that printed objects read the same every time. */
+  private static Map<String, String> sorted(Map<String, String> labels) {
+    return Collections.unmodifiableMap(new TreeMap<>(labels));
   }
 }
