@@ -41,7 +41,8 @@ public final class StatusFollower {
 
   /**
    * Returns when the run has finished: the trainer reports DONE, or its container exited with
-   * code 0.
+   * code 0 at the run's last step (or before any status was read). A trainer that exits 0 earlier
+   * was stopped (SIGTERM) and resumes when restarted; following goes on.
    *
    * @throws IllegalStateException with the reason when the trainer reports FAILED, its pod
    *     failed or its container exited non-zero, or the run was deleted
@@ -50,6 +51,7 @@ public final class StatusFollower {
     String lastText = null;
     String lastProblem = null;
     TrainerStatus last = null;
+    int noticedRestarts = 0;
     while (true) {
       Pod pod;
       try {
@@ -67,9 +69,15 @@ public final class StatusFollower {
       } else {
         TrainerPods.requireNotFailed(pod);
         ContainerStateTerminated exit = TrainerPods.lastExit(pod);
-        if (exit != null) {
+        if (exit != null && (last == null || last.getStep() >= last.getTotalSteps())) {
           out.println("run " + names.run() + ": the trainer exited with code 0");
           return new Outcome("trainer exited with code 0", last);
+        }
+        if (exit != null && TrainerPods.restarts(pod) != noticedRestarts) {
+          // Stopped mid-run (SIGTERM: it checkpoints and exits 0); the restarted trainer resumes.
+          noticedRestarts = TrainerPods.restarts(pod);
+          out.println("the trainer stopped with code 0 at step " + last.getStep() + " of " + last.getTotalSteps()
+              + "; it resumes from its last checkpoint");
         }
         if (TrainerPods.ready(pod)) {
           TrainerStatus s = null;

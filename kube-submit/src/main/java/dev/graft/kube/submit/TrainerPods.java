@@ -43,6 +43,15 @@ final class TrainerPods {
     return null;
   }
 
+  /** How often the pod's containers were restarted. */
+  static int restarts(Pod pod) {
+    if (pod.getStatus() == null || pod.getStatus().getContainerStatuses() == null) {
+      return 0;
+    }
+    return pod.getStatus().getContainerStatuses().stream()
+        .mapToInt(cs -> cs.getRestartCount() == null ? 0 : cs.getRestartCount()).sum();
+  }
+
   /**
    * @throws IllegalStateException with the reason when the pod's phase is Failed or its container
    *     exited with a non-zero code

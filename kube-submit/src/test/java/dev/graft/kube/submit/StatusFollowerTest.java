@@ -120,6 +120,29 @@ class StatusFollowerTest {
   }
 
   @Test
+  void follow_trainerStoppedMidRunAndRestarted_isFollowedToTheEnd() throws InterruptedException {
+    submitWithTrainerPod("s", "Running", true, null, null);
+    var pods = client.pods().inNamespace("graft-test");
+    Runnable restarted = () -> pods.resource(new PodBuilder(pods.withName("s-trainer-0").get()).editStatus()
+        .withContainerStatuses().addNewContainerStatus().withName("trainer").withRestartCount(1)
+          .withNewLastState().withNewTerminated().withExitCode(0).withReason("Completed").endTerminated().endLastState()
+          .withNewState().withNewRunning().endRunning().endState().endContainerStatus()
+        .endStatus().build()).updateStatus();
+    Deque<Runnable> cluster = new ArrayDeque<>(List.of(restarted, () -> {}));
+    Script script = new Script(new ArrayDeque<>(List.of(
+        () -> status(RunPhase.RUN_PHASE_TRAINING, 1, ""),
+        () -> status(RunPhase.RUN_PHASE_TRAINING, 2, ""),
+        () -> status(RunPhase.RUN_PHASE_DONE, 3, ""))));
+    StatusFollower follower = new StatusFollower(client, new PrintStream(printed, true, StandardCharsets.UTF_8),
+        d -> cluster.removeFirst().run(), Duration.ZERO, s -> s.getPhase() + " step " + s.getStep() + "\n");
+
+    assertEquals("done", follower.follow(new RunNames("graft-test", "s"), script).how());
+    assertEquals(List.of("RUN_PHASE_TRAINING step 1",
+        "the trainer stopped with code 0 at step 1 of 3; it resumes from its last checkpoint",
+        "RUN_PHASE_TRAINING step 2", "RUN_PHASE_DONE step 3", "run s finished"), printed.toString().lines().toList());
+  }
+
+  @Test
   void follow_trainerExitedZero_isTheEndOfTheRun() throws InterruptedException {
     submitWithTrainerPod("z", "Running", false, 0, "Completed");
     assertEquals("trainer exited with code 0",
