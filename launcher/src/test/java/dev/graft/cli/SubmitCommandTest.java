@@ -3,6 +3,7 @@ package dev.graft.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.fabric8.kubernetes.api.model.DeleteOptions;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -10,6 +11,7 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import io.fabric8.mockwebserver.http.RecordedRequest;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -20,6 +22,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -102,7 +105,7 @@ class SubmitCommandTest {
   }
 
   @Test
-  void submit_createsTheRunThenReportsWhatIsNotReadyAtTheDeadline() throws IOException {
+  void submit_createsTheRunThenReportsWhatIsNotReadyAtTheDeadline() throws IOException, InterruptedException {
     Path run = runYaml("ready.yaml", "train:\n  steps: 500\n");
     assertEquals(2, submit(run.toString(), "--namespace", "graft-test", "--ready-timeout-s", "1", "--no-follow"));
     assertTrue(out.toString().contains("created StatefulSet ready-trainer"), out.toString());
@@ -117,9 +120,22 @@ class SubmitCommandTest {
     assertEquals(0, submit("--delete", "ready", "--namespace", "graft-test", "--propagation", "background"),
         err.toString());
     assertTrue(out.toString().contains("deleted StatefulSet/ready-trainer"), out.toString());
+    assertEquals("Background", propagationOfDelete("/apis/apps/v1/namespaces/graft-test/statefulsets/ready-trainer"));
     assertTrue(out.toString().contains("run ready deleted from namespace graft-test (7 objects; the cluster removes"
         + " the pods in the background)"), out.toString());
     assertEquals(null, client.apps().statefulSets().inNamespace("graft-test").withName("ready-trainer").get());
+  }
+
+  /** The propagation policy the client asked for when it deleted {@code path} (drains the recorded requests). */
+  private static String propagationOfDelete(String path) throws InterruptedException {
+    String policy = null;
+    for (RecordedRequest r = server.takeRequest(100, TimeUnit.MILLISECONDS); r != null;
+        r = server.takeRequest(100, TimeUnit.MILLISECONDS)) {
+      if (r.getMethod().equals("DELETE") && r.getPath().equals(path)) {
+        policy = new KubernetesSerialization().unmarshal(r.getUtf8Body(), DeleteOptions.class).getPropagationPolicy();
+      }
+    }
+    return policy;
   }
 
   @Test

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.graft.trainer.plan.RunConfig;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.DeleteOptions;
 import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.OwnerReference;
@@ -22,6 +23,8 @@ import io.fabric8.kubernetes.api.model.rbac.Role;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import io.fabric8.mockwebserver.http.RecordedRequest;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -30,8 +33,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** {@link RunSubmitter} against fabric8's mock API server in CRUD mode, through the real client. */
 @EnableKubernetesMockClient(crud = true)
@@ -179,7 +182,7 @@ class RunSubmitterTest {
   }
 
   @Test
-  void delete_removesTheTrainerAndEverythingOfTheRun() {
+  void delete_removesTheTrainerAndEverythingOfTheRun() throws InterruptedException {
     submitter.submit(Specs.spec("r7", 1, 1, SubmitSpec.Device.CPU, 3), false, Duration.ZERO);
     submitter.submit(Specs.spec("other", 1, 1, SubmitSpec.Device.CPU, 0), false, Duration.ZERO);
 
@@ -187,6 +190,7 @@ class RunSubmitterTest {
         Duration.ofSeconds(5));
 
     assertEquals("StatefulSet/r7-trainer", removed.get(0));
+    assertEquals("Foreground", propagationOfDelete("/apis/apps/v1/namespaces/graft-test/statefulsets/r7-trainer"));
     assertEquals(List.of("ConfigMap/r7-config", "Deployment/r7-sampler", "Deployment/r7-teacher",
         "Role/r7-trainer", "RoleBinding/r7-trainer", "Service/r7-sampler", "Service/r7-teacher",
         "Service/r7-trainer", "ServiceAccount/r7-trainer", "StatefulSet/r7-trainer"),
@@ -207,6 +211,19 @@ class RunSubmitterTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> submitter.delete(new RunNames("graft-test", "nope"), DeletionPropagation.BACKGROUND, Duration.ZERO));
     assertEquals("no run nope in namespace graft-test (no StatefulSet nope-trainer)", e.getMessage());
+  }
+
+  /** The propagation policy the client asked for when it deleted {@code path} (drains the recorded requests). */
+  static String propagationOfDelete(String path) throws InterruptedException {
+    String policy = null;
+    for (RecordedRequest r = server.takeRequest(100, TimeUnit.MILLISECONDS); r != null;
+        r = server.takeRequest(100, TimeUnit.MILLISECONDS)) {
+      if (r.getMethod().equals("DELETE") && r.getPath().equals(path)) {
+        DeleteOptions options = new KubernetesSerialization().unmarshal(r.getUtf8Body(), DeleteOptions.class);
+        policy = options.getPropagationPolicy();
+      }
+    }
+    return policy;
   }
 
   private static List<PodSpec> podSpecs(String run) {
