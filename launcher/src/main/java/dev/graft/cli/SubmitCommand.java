@@ -118,8 +118,15 @@ final class SubmitCommand implements Callable<Integer> {
   private final PrintStream out;
 
   SubmitCommand() {
-    this(ctx -> new KubernetesClientBuilder().withConfig(Config.autoConfigure(ctx)).build(), System.out,
-        Duration.ofSeconds(5));
+    this(SubmitCommand::connect, System.out, Duration.ofSeconds(5));
+  }
+
+  /** A client for the kubeconfig's {@code context} (null: the current one). */
+  private static KubernetesClient connect(String context) {
+    Config config = Config.autoConfigure(context);
+    // A person is waiting: three retries (about a second), not the client's default of ten (about 20 s).
+    config.setRequestRetryBackoffLimit(3);
+    return new KubernetesClientBuilder().withConfig(config).build();
   }
 
   /** For tests: a client for the context, where to print, how often to poll. */

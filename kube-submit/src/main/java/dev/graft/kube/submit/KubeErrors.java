@@ -45,6 +45,6 @@ final class KubeErrors {
     while (t.getCause() != null) {
       t = t.getCause();
     }
-    return t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
+    return t.getClass().getSimpleName() + (t.getMessage() != null ? ": " + t.getMessage() : "");
   }
 }
