@@ -58,6 +58,20 @@ class RunObjectsTest {
   }
 
   @Test
+  void spec_rejectsABadImageOrVolumeSize() {
+    RunNames names = new RunNames("ns", "r");
+    assertEquals("--storage 'ten' must be a Kubernetes quantity such as 10Gi",
+        assertThrows(IllegalArgumentException.class, () -> new SubmitSpec(names, Specs.plan("train.steps=500"), 1, 1,
+            SubmitSpec.Device.CPU, "graft:1", "ten", 0)).getMessage());
+    assertEquals("--storage (0Gi) must be positive",
+        assertThrows(IllegalArgumentException.class, () -> new SubmitSpec(names, Specs.plan("train.steps=500"), 1, 1,
+            SubmitSpec.Device.CPU, "graft:1", "0Gi", 0)).getMessage());
+    assertEquals("--image 'graft 1' must be an image reference without spaces, e.g. registry.example.com/graft:0.1.0",
+        assertThrows(IllegalArgumentException.class, () -> new SubmitSpec(names, Specs.plan("train.steps=500"), 1, 1,
+            SubmitSpec.Device.CPU, "graft 1", "1Gi", 0)).getMessage());
+  }
+
+  @Test
   void spec_offPolicyRunNeedsNoSamplers() {
     SubmitSpec spec = new SubmitSpec(new RunNames("ns", "off"), Specs.plan("train.steps=500",
         "onpolicy.fraction=0"), 1, 0, SubmitSpec.Device.CPU, "graft:1", "1Gi", 0);
