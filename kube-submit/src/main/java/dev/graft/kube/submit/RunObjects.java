@@ -23,7 +23,6 @@ import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /**
  * The Kubernetes objects of one run, built with fabric8's builders: the trainer StatefulSet (one
@@ -217,10 +216,5 @@ public final class RunObjects {
     return List.of("sampler", "--trainer", names.serviceAddress(Role.TRAINER),
         "--port", Integer.toString(Role.SAMPLER.grpcPort()),
         "--metrics-port", Integer.toString(Role.SAMPLER.metricsPort()), "--device", spec.device().flag());
-  }
-
-  /** The labels of a role's pods, for callers that look them up. */
-  public Map<String, String> selector(Role role) {
-    return names.selector(role);
   }
 }

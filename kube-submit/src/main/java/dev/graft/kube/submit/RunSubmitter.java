@@ -3,16 +3,18 @@ package dev.graft.kube.submit;
 import dev.graft.kube.submit.RunNames.Role;
 import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.KubernetesResourceList;
 import io.fabric8.kubernetes.api.model.StatusDetails;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.dsl.Resource;
 import io.fabric8.kubernetes.client.dsl.NonNamespaceOperation;
+import io.fabric8.kubernetes.client.dsl.Resource;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 
@@ -111,7 +113,7 @@ public final class RunSubmitter {
       }
       removed.add("StatefulSet/" + names.of(Role.TRAINER));
       String ns = names.namespace();
-      var labels = names.runSelector();
+      Map<String, String> labels = names.runSelector();
       removed.addAll(deleteLabelled("Deployment", client.apps().deployments().inNamespace(ns), labels));
       removed.addAll(deleteLabelled("Service", client.services().inNamespace(ns), labels));
       removed.addAll(deleteLabelled("ConfigMap", client.configMaps().inNamespace(ns), labels));
@@ -128,9 +130,8 @@ public final class RunSubmitter {
     return List.copyOf(removed);
   }
 
-  private static <T extends HasMetadata, L extends io.fabric8.kubernetes.api.model.KubernetesResourceList<T>>
-      List<String> deleteLabelled(String kind, NonNamespaceOperation<T, L, ? extends Resource<T>> op,
-          java.util.Map<String, String> labels) {
+  private static <T extends HasMetadata, L extends KubernetesResourceList<T>> List<String> deleteLabelled(
+      String kind, NonNamespaceOperation<T, L, ? extends Resource<T>> op, Map<String, String> labels) {
     List<String> removed = new ArrayList<>();
     for (T item : op.withLabels(labels).list().getItems()) {
       String name = item.getMetadata().getName();
@@ -143,10 +144,5 @@ public final class RunSubmitter {
 
   private Resource<StatefulSet> trainer(RunNames names) {
     return client.apps().statefulSets().inNamespace(names.namespace()).withName(names.of(Role.TRAINER));
-  }
-
-  /** The trainer StatefulSet as the API server has it; null when absent. */
-  public StatefulSet trainerObject(RunNames names) {
-    return trainer(names).get();
   }
 }
