@@ -19,6 +19,7 @@ import picocli.CommandLine;
     subcommands = {SetupCommand.class, PretrainCommand.class, LocalCommand.class, DistillCommand.class,
         TeacherCommand.class, SamplerCommand.class, TrainerCommand.class, TrainerStatusCommand.class,
         ConfigCommand.class, BenchCommand.class, ExperimentCommand.class, ScoreCommand.class,
+        SubmitCommand.class,
         CommandLine.HelpCommand.class})
 public final class GraftCommand {
 

@@ -1,5 +1,6 @@
 package dev.graft.cli;
 
+import dev.graft.kube.submit.TrainerWaiting;
 import dev.graft.trainer.Home;
 import dev.graft.trainer.Trainer;
 import dev.graft.trainer.plan.RunPlan;
@@ -36,6 +37,9 @@ final class TrainerCommand implements Callable<Integer> {
           + "the run config's server.metrics_port. Default: the environment variable GRAFT_METRICS_PORT, else 9466.")
   String metricsPort;
 
+  @Mixin
+  AutoscaleOptions autoscale = new AutoscaleOptions();
+
   @Override
   public Integer call() throws Exception {
     RunPlan plan = plan();
@@ -48,9 +52,12 @@ final class TrainerCommand implements Callable<Integer> {
           + " sampler-services: set onpolicy.samplers (or use `graft distill`)");
     }
     Home home = new Home(parent.home);
+    var autoscalePolicy = autoscale.policy(plan);
+    TrainerWaiting waiting = new TrainerWaiting();
     try (Trainer trainer = Trainer.open(plan, home, home.model(new PretrainOptions().modelName("brown")), fresh,
-        System.out, device.device())) {
-      trainer.run(plan.teacher().endpoints(), plan.onpolicy().samplers(), System.console() != null);
+            System.out, device.device());
+        AutoCloseable autoscaler = autoscale.start(autoscalePolicy, waiting, System.out)) {
+      trainer.run(plan.teacher().endpoints(), plan.onpolicy().samplers(), System.console() != null, waiting);
     }
     return 0;
   }

@@ -43,7 +43,8 @@ class ArchitectureTest {
           "dev.graft.model.KvCache", "dev.graft.model.DecodeStep", "dev.graft.model.Scalars"),
       "weight-sync", List.of("dev.graft.teacher", "dev.graft.sampler", "dev.graft.trainer", "dev.graft.cli"),
       "student-trainer", List.of("dev.graft.teacher.server", "dev.graft.sampler.server", "dev.graft.sync.subscribe",
-          "dev.graft.cli"));
+          "dev.graft.cli"),
+      "kube-submit", List.of("dev.graft.teacher.server", "dev.graft.sampler.server", "dev.graft.sync", "dev.graft.cli"));
 
   @Test
   void everyModuleImportsOnlyWhatItsRoleMayUse() throws IOException {

@@ -171,6 +171,15 @@ public final class Trainer implements AutoCloseable {
    * @param console whether progress may redraw a terminal line
    */
   public DistillReport run(List<HostPort> teachers, List<HostPort> samplers, boolean console) throws IOException {
+    return run(teachers, samplers, console, new DistillListener() {});
+  }
+
+  /**
+   * {@link #run(List, List, boolean)}, also telling {@code listener} the run's progress (e.g. the
+   * sampler autoscaler's waiting signal).
+   */
+  public DistillReport run(List<HostPort> teachers, List<HostPort> samplers, boolean console,
+      DistillListener listener) throws IOException {
     RunPlan p = plan.plan();
     if (teachers.isEmpty()) {
       throw new IllegalArgumentException("the trainer needs teacher-services: set teacher.endpoints"
@@ -200,7 +209,8 @@ public final class Trainer implements AutoCloseable {
           DistillProgress progress = new DistillProgress(log, console, 25)) {
         Peers peers = new Peers(training, sampling, weights);
         DistillJob job = new DistillJob(plan, teacherDir, runDir, studentDir());
-        report = job.run(peers, exact, corpus, manager, DistillListener.all(progress, steps, evals, status, metrics),
+        report = job.run(peers, exact, corpus, manager, DistillListener.all(progress, steps, evals, status, metrics,
+            listener),
             log);
       }
       Path html = RunReportPage.write(runDir, studentDir(), report, p.source().toYaml());
