@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 class TrainerWaitingTest {
 
   private static StepStats step(long step, double waited) {
-    return new StepStats(step, 1.0, 1e-3, 1.0, 100, 1.0, waited);
+    return new StepStats(step, 1.0, 1e-3, 1.0, 100, 1.0, waited, 0);
   }
 
   @Test
