@@ -31,6 +31,9 @@ final class TrainerCommand implements Callable<Integer> {
   @Mixin
   DeviceOption device = new DeviceOption();
 
+  @Mixin
+  TlsOptions tls = new TlsOptions();
+
   @Override
   public Integer call() throws Exception {
     RunPlan plan = run.plan();
@@ -44,7 +47,7 @@ final class TrainerCommand implements Callable<Integer> {
     }
     Home home = new Home(parent.home);
     try (Trainer trainer = Trainer.open(plan, home, home.model(new PretrainOptions().modelName("brown")), fresh,
-        System.out, device.device())) {
+        System.out, device.device(), tls.security("graft trainer", true))) {
       trainer.run(plan.teacher().endpoints(), plan.onpolicy().samplers(), System.console() != null);
     }
     return 0;

@@ -5,13 +5,13 @@ import dev.graft.proto.v1.TrainerServiceGrpc;
 import dev.graft.proto.v1.TrainerStatus;
 import dev.graft.trainer.distill.Evaluation;
 import io.grpc.Grpc;
-import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
 /** {@code graft status}: asks a running student-trainer where its run stands. */
@@ -22,6 +22,9 @@ final class TrainerStatusCommand implements Callable<Integer> {
 
   @Parameters(paramLabel = "HOST:PORT", description = "The trainer's status address, as printed when it starts.")
   String endpoint;
+
+  @Mixin
+  TlsOptions tls = new TlsOptions();
 
   /**
    * The status as lines for a person; a mid-ramp evaluation is labelled as a blended student
@@ -52,7 +55,8 @@ final class TrainerStatusCommand implements Callable<Integer> {
   @Override
   public Integer call() throws InterruptedException {
     dev.graft.service.HostPort.parse(endpoint);
-    ManagedChannel ch = Grpc.newChannelBuilder(endpoint, InsecureChannelCredentials.create()).build();
+    ManagedChannel ch = Grpc.newChannelBuilder(endpoint, tls.security("graft status", false).channelCredentials())
+        .build();
     try {
       TrainerStatus s = TrainerServiceGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)
           .getStatus(GetStatusRequest.getDefaultInstance());

@@ -1,7 +1,6 @@
 package dev.graft.service;
 
 import io.grpc.Grpc;
-import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import java.util.List;
 
@@ -26,8 +25,13 @@ public final class Replicas implements AutoCloseable {
 
   /** Opens a plaintext channel to each endpoint; {@link #close()} shuts them down. */
   public static Replicas open(List<HostPort> endpoints, int maxInboundMessageBytes) {
+    return open(endpoints, maxInboundMessageBytes, TransportSecurity.plaintext());
+  }
+
+  /** Opens a channel secured as {@code security} says to each endpoint; {@link #close()} shuts them down. */
+  public static Replicas open(List<HostPort> endpoints, int maxInboundMessageBytes, TransportSecurity security) {
     List<ManagedChannel> channels = endpoints.stream()
-        .map(e -> Grpc.newChannelBuilder(e.toString(), InsecureChannelCredentials.create())
+        .map(e -> Grpc.newChannelBuilder(e.toString(), security.channelCredentials())
             .maxInboundMessageSize(maxInboundMessageBytes).build())
         .toList();
     return new Replicas(channels, endpoints.stream().map(HostPort::toString).toList(), true);

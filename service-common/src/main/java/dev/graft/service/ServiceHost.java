@@ -2,15 +2,16 @@ package dev.graft.service;
 
 import io.grpc.BindableService;
 import io.grpc.Grpc;
-import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
+import io.grpc.ServerInterceptors;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
@@ -22,7 +23,9 @@ import java.util.function.Supplier;
 /**
  * The lifecycle every Graft gRPC server shares: a role's services plus gRPC health
  * ({@code grpc.health.v1}) and server reflection on one port, served by a pool of daemon threads,
- * optionally Prometheus metrics over HTTP at {@code /metrics}, and a graceful shutdown.
+ * optionally Prometheus metrics over HTTP at {@code /metrics}, and a graceful shutdown. The port is
+ * plaintext or TLS as {@link Options#security()} says; with an allow-list of client identities the
+ * role's services refuse other callers ({@link AllowedClients}) while health and reflection stay open.
  *
  * <p>Health starts as the role asks (SERVING, or NOT_SERVING until the role is ready) for
  * {@code ""} and each of the role's service names, and is NOT_SERVING for good from
@@ -36,14 +39,23 @@ public final class ServiceHost implements AutoCloseable {
    * @param port gRPC port; 0 picks a free one
    * @param metricsPort HTTP port of {@code /metrics}; 0 picks a free one, -1 turns it off
    * @param shutdownGrace how long {@link #close()} lets in-flight calls finish
+   * @param security plaintext or TLS, and which clients the role's services accept
    */
-  public record Options(String name, int port, int metricsPort, Duration shutdownGrace) {
+  public record Options(String name, int port, int metricsPort, Duration shutdownGrace, TransportSecurity security) {
     public Options {
       checkPort("port", port, 0);
       checkPort("metrics port", metricsPort, -1);
       if (shutdownGrace == null || shutdownGrace.isNegative()) {
         throw new IllegalArgumentException("shutdown grace (" + shutdownGrace + ") must be >= 0");
       }
+      if (security == null) {
+        throw new IllegalArgumentException("transport security is required (TransportSecurity.plaintext() for none)");
+      }
+    }
+
+    /** Plaintext options, for loopback servers and tests. */
+    public Options(String name, int port, int metricsPort, Duration shutdownGrace) {
+      this(name, port, metricsPort, shutdownGrace, TransportSecurity.plaintext());
     }
 
     private static void checkPort(String what, int port, int min) {
@@ -57,6 +69,7 @@ public final class ServiceHost implements AutoCloseable {
   private final List<String> healthNames;
   private final HealthStatusManager health = new HealthStatusManager();
   private final ExecutorService executor;
+  private TransportSecurity.ServerSide credentials;
   private Server server;
   private int port = -1; // as bound; the server forgets it once terminated
   private MetricsHttpServer metricsHttp;
@@ -83,9 +96,14 @@ public final class ServiceHost implements AutoCloseable {
     ServiceHost host = new ServiceHost(options, healthNames);
     try {
       host.setServing(serving);
-      ServerBuilder<?> b = Grpc.newServerBuilderForPort(options.port(), InsecureServerCredentials.create())
+      host.credentials = options.security().openServer();
+      ServerBuilder<?> b = Grpc.newServerBuilderForPort(options.port(), host.credentials.credentials())
           .executor(host.executor);
-      services.apply(host.executor).forEach(b::addService);
+      Set<String> allowed = options.security().allowedClients();
+      for (BindableService s : services.apply(host.executor)) {
+        b.addService(allowed.isEmpty() ? s.bindService()
+            : ServerInterceptors.intercept(s, new AllowedClients(allowed))); // health, reflection stay open
+      }
       host.server = b.addService(host.health.getHealthService())
           .addService(ProtoReflectionServiceV1.newInstance())
           .build()
@@ -170,6 +188,9 @@ public final class ServiceHost implements AutoCloseable {
       closed = true;
       if (metricsHttp != null) {
         metricsHttp.close();
+      }
+      if (credentials != null) {
+        credentials.close();
       }
       executor.shutdown();
     }

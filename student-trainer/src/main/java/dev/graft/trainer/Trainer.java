@@ -8,6 +8,7 @@ import dev.graft.model.LlamaConfig;
 import dev.graft.proto.v1.DType;
 import dev.graft.sampler.SamplerClient;
 import dev.graft.service.HostPort;
+import dev.graft.service.TransportSecurity;
 import dev.graft.sync.publish.WeightPublisher;
 import dev.graft.teacher.TeacherClient;
 import dev.graft.trainer.checkpoint.RunCheckpoints;
@@ -53,10 +54,12 @@ public final class Trainer implements AutoCloseable {
   private final WeightPublisher weights; // null when off-policy
   private final TrainerServer server; // null when server.port is -1
   private final ComputeDevice device;
+  private final TransportSecurity security;
 
   private Trainer(RunPlan.Bound plan, Home home, Path teacherDir, Path runDir, PrintStream log,
-      RunStatus status, WeightPublisher weights, ComputeDevice device) {
+      RunStatus status, WeightPublisher weights, ComputeDevice device, TransportSecurity security) {
     this.device = device;
+    this.security = security;
     this.plan = plan;
     this.home = home;
     this.teacherDir = teacherDir;
@@ -64,18 +67,19 @@ public final class Trainer implements AutoCloseable {
     this.log = log;
     this.status = status;
     this.weights = weights;
-    this.server = start(plan.plan(), status, weights, metrics, log);
+    this.server = start(plan.plan(), status, weights, metrics, log, security);
   }
 
   private static TrainerServer start(RunPlan plan, RunStatus status, WeightPublisher weights, TrainerMetrics metrics,
-      PrintStream log) {
+      PrintStream log, TransportSecurity security) {
     if (plan.serverPort() < 0) {
       return null;
     }
     try {
-      TrainerServer server = TrainerServer.start(plan.serverPort(), plan.metricsPort(), status, weights, metrics);
-      log.printf("student-trainer: status%s service on localhost:%d%s%n", weights != null ? " and policy" : "",
-          server.port(), server.metricsPort() >= 0
+      TrainerServer server = TrainerServer.start(plan.serverPort(), plan.metricsPort(), status, weights, metrics,
+          security);
+      log.printf("student-trainer: status%s service on localhost:%d (%s)%s%n", weights != null ? " and policy" : "",
+          server.port(), security.describe(), server.metricsPort() >= 0
               ? " (metrics http://localhost:" + server.metricsPort() + "/metrics)" : "");
       return server;
     } catch (IOException e) {
@@ -98,6 +102,15 @@ public final class Trainer implements AutoCloseable {
   /** {@link #open(RunPlan, Home, Path, boolean, PrintStream)} computing on {@code device}. */
   public static Trainer open(RunPlan plan, Home home, Path defaultTeacher, boolean fresh, PrintStream log,
       ComputeDevice device) throws IOException {
+    return open(plan, home, defaultTeacher, fresh, log, device, TransportSecurity.plaintext());
+  }
+
+  /**
+   * {@link #open(RunPlan, Home, Path, boolean, PrintStream, ComputeDevice)} with the trainer's
+   * server and its channels to teachers and samplers secured as {@code security} says.
+   */
+  public static Trainer open(RunPlan plan, Home home, Path defaultTeacher, boolean fresh, PrintStream log,
+      ComputeDevice device, TransportSecurity security) throws IOException {
     device.checkAvailable();
     Path teacherDir = teacherDir(plan, defaultTeacher);
     RunPlan.Bound bound = plan.bind(LlamaConfig.read(teacherDir.resolve(HfCheckpoint.CONFIG_FILE)));
@@ -108,7 +121,7 @@ public final class Trainer implements AutoCloseable {
     }
     RunStatus status = new RunStatus(runDir.getFileName().toString());
     WeightPublisher weights = plan.onpolicy().enabled() ? new WeightPublisher() : null; // a new epoch per run
-    return new Trainer(bound, home, teacherDir, runDir, log, status, weights, device);
+    return new Trainer(bound, home, teacherDir, runDir, log, status, weights, device, security);
   }
 
   /**
@@ -179,12 +192,13 @@ public final class Trainer implements AutoCloseable {
     try {
       List<Document> corpus = Corpora.load(home, p.data().corpus(), log);
       DistillReport report;
-      try (TeacherClient training = TeacherClient.builder().endpoints(teacherEndpoints)
+      try (TeacherClient training = TeacherClient.builder().endpoints(teacherEndpoints).security(security)
               .deadline(p.teacher().deadline()).valueType(p.loss().valueDtype().proto()).build();
-          TeacherClient exact = TeacherClient.builder().endpoints(teacherEndpoints)
+          TeacherClient exact = TeacherClient.builder().endpoints(teacherEndpoints).security(security)
               .deadline(p.teacher().deadline()).valueType(DType.DTYPE_FLOAT32).build();
           SamplerClient sampling = p.onpolicy().enabled()
-              ? SamplerClient.builder().endpoints(samplers.stream().map(HostPort::toString).toList()).build()
+              ? SamplerClient.builder().endpoints(samplers.stream().map(HostPort::toString).toList())
+                  .security(security).build()
               : null;
           NDManager manager = device.newManager();
           StepLog steps = new StepLog(runDir);

@@ -2,10 +2,10 @@ package dev.graft.sync.subscribe;
 
 import dev.graft.service.Backoff;
 import dev.graft.service.HostPort;
+import dev.graft.service.TransportSecurity;
 import dev.graft.sync.PolicyBytes;
 import io.grpc.Channel;
 import io.grpc.Grpc;
-import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import java.time.Duration;
 import java.util.function.LongSupplier;
@@ -62,10 +62,20 @@ public record WeightSubscriberOptions(PolicyInstaller installer, Backoff backoff
     private Backoff.Sleeper sleeper = Backoff.Sleeper.SYSTEM;
     private LongSupplier nanoTicker = System::nanoTime;
     private SyncListener listener = new SyncListener() {};
+    private TransportSecurity security = TransportSecurity.plaintext();
 
     /** The trainer as {@code host:port}; the subscriber creates and owns the channel. */
     public Builder endpoint(String hostPort) {
       this.endpoint = HostPort.parse(hostPort);
+      return this;
+    }
+
+    /**
+     * How the channel to {@link #endpoint} is secured (default: plaintext, for loopback); under
+     * TLS the trainer serves weights only to a client certificate on its allow-list.
+     */
+    public Builder security(TransportSecurity s) {
+      this.security = java.util.Objects.requireNonNull(s, "security");
       return this;
     }
 
@@ -126,7 +136,7 @@ public record WeightSubscriberOptions(PolicyInstaller installer, Backoff backoff
           new Backoff(initialBackoff, maxBackoff), maxAttemptsPerVersion, manifestDeadline,
           fetchDeadline, watchRenewal, sleeper, nanoTicker, listener);
       ManagedChannel owned = endpoint == null ? null
-          : Grpc.newChannelBuilder(endpoint.toString(), InsecureChannelCredentials.create())
+          : Grpc.newChannelBuilder(endpoint.toString(), security.channelCredentials())
               .maxInboundMessageSize(PolicyBytes.MAX_CHUNK_BYTES + 1024).build();
       return new WeightSubscriber(options, owned != null ? owned : channel, owned);
     }

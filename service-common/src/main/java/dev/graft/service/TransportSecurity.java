@@ -1,0 +1,286 @@
+package dev.graft.service;
+
+import io.grpc.ChannelCredentials;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.InsecureServerCredentials;
+import io.grpc.ServerCredentials;
+import io.grpc.TlsChannelCredentials;
+import io.grpc.TlsServerCredentials;
+import io.grpc.util.AdvancedTlsX509KeyManager;
+import io.grpc.util.AdvancedTlsX509TrustManager;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * How a process's gRPC links are secured: plaintext, or TLS from PEM files with optional mutual
+ * TLS and an allow-list of client identities. Every server ({@link ServiceHost}) and every client
+ * channel ({@link Replicas}, the weight subscriber, the CLI's clients) takes its credentials from
+ * here, so a link's security is decided in one place.
+ *
+ * <p>The certificate, key and CA files are read again every {@link #refresh()} when they have
+ * changed (grpc-util's {@code AdvancedTlsX509KeyManager} / {@code AdvancedTlsX509TrustManager}):
+ * certificates mounted from a Kubernetes Secret are picked up on rotation by new connections.
+ *
+ * @param tls false for plaintext (then every other setting is empty)
+ * @param cert PEM certificate chain this process presents: required to serve, optional for a
+ *     client (its identity under mutual TLS)
+ * @param key PEM private key of {@code cert} (PKCS#8)
+ * @param ca PEM certificates this process trusts: a server verifies client certificates with
+ *     them, a client the server's; null for a client means the system's trusted roots
+ * @param clientAuth whether a server asks for and requires client certificates
+ * @param allowedClients identities (certificate subject CN or DNS subject alternative name) a
+ *     server's role services accept; empty accepts every client the handshake admitted. Health and
+ *     reflection stay open.
+ * @param refresh how often the files are checked for changes
+ */
+public record TransportSecurity(boolean tls, Path cert, Path key, Path ca, ClientAuth clientAuth,
+    Set<String> allowedClients, Duration refresh) {
+
+  /** Whether a TLS server asks clients for a certificate. */
+  public enum ClientAuth {
+    /** No client certificates (TLS only). */
+    NONE,
+    /** Verified when presented; role services with an allow-list still refuse calls without one. */
+    OPTIONAL,
+    /** The handshake fails without a certificate the CA signed (mutual TLS). */
+    REQUIRE;
+
+    TlsServerCredentials.ClientAuth grpc() {
+      return TlsServerCredentials.ClientAuth.valueOf(name());
+    }
+
+    /** @throws IllegalArgumentException naming the accepted values */
+    public static ClientAuth parse(String text) {
+      for (ClientAuth a : values()) {
+        if (a.name().equalsIgnoreCase(text.strip())) {
+          return a;
+        }
+      }
+      throw new IllegalArgumentException("client auth '" + text + "' must be one of none, optional, require");
+    }
+  }
+
+  /** How often certificate files are checked for changes unless {@link #withRefresh} says otherwise. */
+  public static final Duration DEFAULT_REFRESH = Duration.ofMinutes(1);
+
+  private static final TransportSecurity PLAINTEXT =
+      new TransportSecurity(false, null, null, null, ClientAuth.NONE, Set.of(), DEFAULT_REFRESH);
+  private static final Map<TransportSecurity, ChannelCredentials> CLIENTS = new ConcurrentHashMap<>();
+
+  /**
+   * @throws IllegalArgumentException listing every inconsistent or unreadable setting
+   */
+  public TransportSecurity {
+    clientAuth = clientAuth == null ? ClientAuth.NONE : clientAuth;
+    allowedClients = allowedClients == null ? Set.of() : Set.copyOf(new TreeSet<>(allowedClients));
+    List<String> problems = new ArrayList<>();
+    if (refresh == null || refresh.isNegative() || refresh.isZero()) {
+      problems.add("the certificate refresh period (" + refresh + ") must be > 0");
+    }
+    if (!tls) {
+      if (cert != null || key != null || ca != null || clientAuth != ClientAuth.NONE || !allowedClients.isEmpty()) {
+        problems.add("plaintext takes no certificate, key, CA, client auth or allowed clients");
+      }
+    } else {
+      if ((cert == null) != (key == null)) {
+        problems.add("a certificate (--tls-cert) and its key (--tls-key) go together; got "
+            + (cert == null ? "only a key " + key : "only a certificate " + cert));
+      }
+      readable("certificate (--tls-cert)", cert, problems);
+      readable("key (--tls-key)", key, problems);
+      readable("CA (--tls-ca)", ca, problems);
+      if (clientAuth != ClientAuth.NONE && ca == null) {
+        problems.add("client auth " + clientAuth.name().toLowerCase() + " verifies client certificates"
+            + " against a CA: set --tls-ca");
+      }
+      if (!allowedClients.isEmpty() && clientAuth == ClientAuth.NONE) {
+        problems.add("allowed clients " + allowedClients + " are told apart by client certificate: set"
+            + " --tls-client-auth require (or optional)");
+      }
+      allowedClients.forEach(c -> {
+        if (c.isBlank()) {
+          problems.add("an allowed client identity is blank");
+        }
+      });
+    }
+    if (!problems.isEmpty()) {
+      throw new IllegalArgumentException("invalid TLS settings: " + String.join("; ", problems));
+    }
+  }
+
+  private static void readable(String what, Path file, List<String> problems) {
+    if (file != null && !Files.isReadable(file)) {
+      problems.add("the " + what + " file " + file + " does not exist or cannot be read");
+    }
+  }
+
+  /** Plaintext links: for loopback and tests, never a default of a role command. */
+  public static TransportSecurity plaintext() {
+    return PLAINTEXT;
+  }
+
+  /**
+   * TLS presenting {@code cert}/{@code key} (both null for a client without an identity),
+   * trusting {@code ca} (null: the system's roots, client side only), no client certificates.
+   */
+  public static TransportSecurity tls(Path cert, Path key, Path ca) {
+    return new TransportSecurity(true, cert, key, ca, ClientAuth.NONE, Set.of(), DEFAULT_REFRESH);
+  }
+
+  /** The same, with servers asking for client certificates as {@code auth} says. */
+  public TransportSecurity withClientAuth(ClientAuth auth) {
+    return new TransportSecurity(tls, cert, key, ca, auth, allowedClients, refresh);
+  }
+
+  /** The same, with servers accepting only these client identities on their role services. */
+  public TransportSecurity withAllowedClients(Collection<String> identities) {
+    return new TransportSecurity(tls, cert, key, ca, clientAuth, Set.copyOf(identities), refresh);
+  }
+
+  /** The same, checking the files for changes every {@code period}. */
+  public TransportSecurity withRefresh(Duration period) {
+    return new TransportSecurity(tls, cert, key, ca, clientAuth, allowedClients, period);
+  }
+
+  /** "plaintext", or "TLS" / "mutual TLS" with the allow-list, for start-up lines. */
+  public String describe() {
+    if (!tls) {
+      return "plaintext";
+    }
+    String mode = switch (clientAuth) {
+      case NONE -> "TLS";
+      case OPTIONAL -> "TLS, client certificates optional";
+      case REQUIRE -> "mutual TLS";
+    };
+    return mode + (allowedClients.isEmpty() ? "" : ", clients " + String.join(",", allowedClients));
+  }
+
+  /**
+   * Credentials for a server, reloading the files until {@link ServerSide#close()}.
+   *
+   * @throws IllegalArgumentException without a certificate, or when a file cannot be parsed
+   */
+  public ServerSide openServer() {
+    if (!tls) {
+      return new ServerSide(InsecureServerCredentials.create(), List.of());
+    }
+    if (cert == null) {
+      throw new IllegalArgumentException("a TLS server needs a certificate and key (--tls-cert, --tls-key)");
+    }
+    List<Closeable> reloads = new ArrayList<>();
+    try {
+      TlsServerCredentials.Builder b = TlsServerCredentials.newBuilder().keyManager(keyManager(reloads))
+          .clientAuth(clientAuth.grpc());
+      if (ca != null) {
+        b.trustManager(trustManager(AdvancedTlsX509TrustManager.Verification.CERTIFICATE_ONLY_VERIFICATION, reloads));
+      }
+      return new ServerSide(b.build(), reloads);
+    } catch (RuntimeException e) {
+      closeAll(reloads);
+      throw e;
+    }
+  }
+
+  /**
+   * Credentials for client channels: one key and trust manager per distinct setting, shared by
+   * every channel of the process and reloading for its lifetime (a process has one identity).
+   *
+   * @throws IllegalArgumentException when a file cannot be parsed
+   */
+  public ChannelCredentials channelCredentials() {
+    if (!tls) {
+      return InsecureChannelCredentials.create();
+    }
+    return CLIENTS.computeIfAbsent(this, s -> {
+      TlsChannelCredentials.Builder b = TlsChannelCredentials.newBuilder();
+      List<Closeable> forProcess = new ArrayList<>();
+      if (cert != null) {
+        b.keyManager(keyManager(forProcess));
+      }
+      if (ca != null) {
+        b.trustManager(trustManager(
+            AdvancedTlsX509TrustManager.Verification.CERTIFICATE_AND_HOST_NAME_VERIFICATION, forProcess));
+      }
+      return b.build();
+    });
+  }
+
+  private AdvancedTlsX509KeyManager keyManager(List<Closeable> reloads) {
+    AdvancedTlsX509KeyManager km = new AdvancedTlsX509KeyManager();
+    try {
+      reloads.add(km.updateIdentityCredentials(cert.toFile(), key.toFile(), refresh.toMillis(),
+          TimeUnit.MILLISECONDS, Reloads.EXECUTOR));
+    } catch (IOException | GeneralSecurityException e) {
+      throw new IllegalArgumentException("cannot load the TLS certificate " + cert + " with key " + key
+          + " (PEM certificate chain and PKCS#8 key expected): " + e.getMessage(), e);
+    }
+    return km;
+  }
+
+  private AdvancedTlsX509TrustManager trustManager(AdvancedTlsX509TrustManager.Verification verification,
+      List<Closeable> reloads) {
+    try {
+      AdvancedTlsX509TrustManager tm = AdvancedTlsX509TrustManager.newBuilder().setVerification(verification).build();
+      reloads.add(tm.updateTrustCredentials(ca.toFile(), refresh.toMillis(), TimeUnit.MILLISECONDS,
+          Reloads.EXECUTOR));
+      return tm;
+    } catch (IOException | GeneralSecurityException e) {
+      throw new IllegalArgumentException("cannot load the TLS CA certificates " + ca + " (PEM expected): "
+          + e.getMessage(), e);
+    }
+  }
+
+  private static void closeAll(List<Closeable> reloads) {
+    for (Closeable c : reloads) {
+      try {
+        c.close();
+      } catch (IOException e) {
+        // a cancelled reload task has nothing left to release
+      }
+    }
+  }
+
+  /** A server's credentials and the reload tasks behind them. */
+  public static final class ServerSide implements AutoCloseable {
+    private final ServerCredentials credentials;
+    private final List<Closeable> reloads;
+
+    private ServerSide(ServerCredentials credentials, List<Closeable> reloads) {
+      this.credentials = credentials;
+      this.reloads = List.copyOf(reloads);
+    }
+
+    public ServerCredentials credentials() {
+      return credentials;
+    }
+
+    /** Stops reloading the files. */
+    @Override
+    public void close() {
+      closeAll(reloads);
+    }
+  }
+
+  /** The one daemon thread that checks every process's certificate files. */
+  private static final class Reloads {
+    static final ScheduledExecutorService EXECUTOR = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "graft-tls-reload");
+      t.setDaemon(true);
+      return t;
+    });
+  }
+}
