@@ -6,13 +6,9 @@ import io.grpc.InsecureServerCredentials;
 import io.grpc.ServerCredentials;
 import io.grpc.TlsChannelCredentials;
 import io.grpc.TlsServerCredentials;
-import io.grpc.util.AdvancedTlsX509KeyManager;
 import io.grpc.util.AdvancedTlsX509TrustManager;
-import java.io.Closeable;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.GeneralSecurityException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -21,9 +17,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 
 /**
  * How a process's gRPC links are secured: plaintext, or TLS from PEM files with optional mutual
@@ -31,9 +24,10 @@ import java.util.concurrent.TimeUnit;
  * channel ({@link Replicas}, the weight subscriber, the CLI's clients) takes its credentials from
  * here, so a link's security is decided in one place.
  *
- * <p>The certificate, key and CA files are read again every {@link #refresh()} when they have
- * changed (grpc-util's {@code AdvancedTlsX509KeyManager} / {@code AdvancedTlsX509TrustManager}):
- * certificates mounted from a Kubernetes Secret are picked up on rotation by new connections.
+ * <p>The certificate, key and CA files are checked every {@link #refresh()} and loaded again when
+ * their content changed, into grpc-util's {@code AdvancedTlsX509KeyManager} /
+ * {@code AdvancedTlsX509TrustManager}: certificates mounted from a Kubernetes Secret are picked
+ * up on rotation by new connections (connections already open keep their session).
  *
  * @param tls false for plaintext (then every other setting is empty)
  * @param cert PEM certificate chain this process presents: required to serve, optional for a
@@ -176,23 +170,19 @@ public record TransportSecurity(boolean tls, Path cert, Path key, Path ca, Clien
    */
   public ServerSide openServer() {
     if (!tls) {
-      return new ServerSide(InsecureServerCredentials.create(), List.of());
+      return new ServerSide(InsecureServerCredentials.create(), null);
     }
     if (cert == null) {
       throw new IllegalArgumentException("a TLS server needs a certificate and key (--tls-cert, --tls-key)");
     }
-    List<Closeable> reloads = new ArrayList<>();
-    try {
-      TlsServerCredentials.Builder b = TlsServerCredentials.newBuilder().keyManager(keyManager(reloads))
-          .clientAuth(clientAuth.grpc());
-      if (ca != null) {
-        b.trustManager(trustManager(AdvancedTlsX509TrustManager.Verification.CERTIFICATE_ONLY_VERIFICATION, reloads));
-      }
-      return new ServerSide(b.build(), reloads);
-    } catch (RuntimeException e) {
-      closeAll(reloads);
-      throw e;
+    CertificateFiles files = new CertificateFiles(cert, key, ca,
+        AdvancedTlsX509TrustManager.Verification.CERTIFICATE_ONLY_VERIFICATION, refresh);
+    TlsServerCredentials.Builder b = TlsServerCredentials.newBuilder().keyManager(files.keyManager())
+        .clientAuth(clientAuth.grpc());
+    if (files.trustManager() != null) {
+      b.trustManager(files.trustManager());
     }
+    return new ServerSide(b.build(), files);
   }
 
   /**
@@ -206,81 +196,39 @@ public record TransportSecurity(boolean tls, Path cert, Path key, Path ca, Clien
       return InsecureChannelCredentials.create();
     }
     return CLIENTS.computeIfAbsent(this, s -> {
+      CertificateFiles files = new CertificateFiles(cert, key, ca,
+          AdvancedTlsX509TrustManager.Verification.CERTIFICATE_AND_HOST_NAME_VERIFICATION, refresh);
       TlsChannelCredentials.Builder b = TlsChannelCredentials.newBuilder();
-      List<Closeable> forProcess = new ArrayList<>();
-      if (cert != null) {
-        b.keyManager(keyManager(forProcess));
+      if (files.keyManager() != null) {
+        b.keyManager(files.keyManager());
       }
-      if (ca != null) {
-        b.trustManager(trustManager(
-            AdvancedTlsX509TrustManager.Verification.CERTIFICATE_AND_HOST_NAME_VERIFICATION, forProcess));
+      if (files.trustManager() != null) {
+        b.trustManager(files.trustManager());
       }
       return b.build();
     });
   }
 
-  private AdvancedTlsX509KeyManager keyManager(List<Closeable> reloads) {
-    AdvancedTlsX509KeyManager km = new AdvancedTlsX509KeyManager();
-    try {
-      reloads.add(km.updateIdentityCredentials(cert.toFile(), key.toFile(), refresh.toMillis(),
-          TimeUnit.MILLISECONDS, Reloads.EXECUTOR));
-    } catch (IOException | GeneralSecurityException e) {
-      throw new IllegalArgumentException("cannot load the TLS certificate " + cert + " with key " + key
-          + " (PEM certificate chain and PKCS#8 key expected): " + e.getMessage(), e);
-    }
-    return km;
-  }
-
-  private AdvancedTlsX509TrustManager trustManager(AdvancedTlsX509TrustManager.Verification verification,
-      List<Closeable> reloads) {
-    try {
-      AdvancedTlsX509TrustManager tm = AdvancedTlsX509TrustManager.newBuilder().setVerification(verification).build();
-      reloads.add(tm.updateTrustCredentials(ca.toFile(), refresh.toMillis(), TimeUnit.MILLISECONDS,
-          Reloads.EXECUTOR));
-      return tm;
-    } catch (IOException | GeneralSecurityException e) {
-      throw new IllegalArgumentException("cannot load the TLS CA certificates " + ca + " (PEM expected): "
-          + e.getMessage(), e);
-    }
-  }
-
-  private static void closeAll(List<Closeable> reloads) {
-    for (Closeable c : reloads) {
-      try {
-        c.close();
-      } catch (IOException e) {
-        // a cancelled reload task has nothing left to release
-      }
-    }
-  }
-
-  /** A server's credentials and the reload tasks behind them. */
+  /** A server's credentials and the file checks behind them. */
   public static final class ServerSide implements AutoCloseable {
     private final ServerCredentials credentials;
-    private final List<Closeable> reloads;
+    private final CertificateFiles files; // null for plaintext
 
-    private ServerSide(ServerCredentials credentials, List<Closeable> reloads) {
+    private ServerSide(ServerCredentials credentials, CertificateFiles files) {
       this.credentials = credentials;
-      this.reloads = List.copyOf(reloads);
+      this.files = files;
     }
 
     public ServerCredentials credentials() {
       return credentials;
     }
 
-    /** Stops reloading the files. */
+    /** Stops checking the files. */
     @Override
     public void close() {
-      closeAll(reloads);
+      if (files != null) {
+        files.close();
+      }
     }
-  }
-
-  /** The one daemon thread that checks every process's certificate files. */
-  private static final class Reloads {
-    static final ScheduledExecutorService EXECUTOR = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "graft-tls-reload");
-      t.setDaemon(true);
-      return t;
-    });
   }
 }
