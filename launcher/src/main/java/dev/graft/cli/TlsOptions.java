@@ -3,6 +3,8 @@ package dev.graft.cli;
 import dev.graft.service.TransportSecurity;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
 import picocli.CommandLine.Option;
 
 /**
@@ -39,6 +41,13 @@ final class TlsOptions {
           + " Required by the trainer under TLS (for example sampler,operator). Env GRAFT_TLS_ALLOWED_CLIENTS.")
   List<String> allowedClients;
 
+  @Option(names = "--plaintext-health-port", paramLabel = "PORT",
+      defaultValue = "${env:GRAFT_PLAINTEXT_HEALTH_PORT:--1}",
+      description = "Under TLS, also serve gRPC health alone without TLS on this port, for probes that cannot speak"
+          + " TLS (Kubernetes' native gRPC probes); -1 serves none. Default: ${DEFAULT-VALUE}"
+          + " (env GRAFT_PLAINTEXT_HEALTH_PORT).")
+  int plaintextHealthPort;
+
   @Option(names = "--plaintext", defaultValue = "${env:GRAFT_PLAINTEXT:-false}",
       description = "Run every link of this process without TLS (a trusted network or loopback only)."
           + " Env GRAFT_PLAINTEXT.")
@@ -54,7 +63,7 @@ final class TlsOptions {
    */
   TransportSecurity security(String command, boolean needsIdentity) {
     boolean anyTls = cert != null || key != null || ca != null || !"none".equalsIgnoreCase(clientAuth.strip())
-        || (allowedClients != null && !allowedClients.isEmpty());
+        || (allowedClients != null && !allowedClients.isEmpty()) || plaintextHealthPort != -1;
     if (plaintext) {
       if (anyTls) {
         throw new IllegalArgumentException(command + ": --plaintext and the --tls-* options (or GRAFT_TLS_*"
@@ -67,8 +76,10 @@ final class TlsOptions {
           + " --tls-key (with --tls-ca for mutual TLS), or GRAFT_TLS_CERT/GRAFT_TLS_KEY/GRAFT_TLS_CA, or"
           + " --plaintext (GRAFT_PLAINTEXT=true) to run without encryption");
     }
-    return TransportSecurity.tls(cert, key, ca)
-        .withClientAuth(TransportSecurity.ClientAuth.parse(clientAuth))
-        .withAllowedClients(allowedClients == null ? List.of() : allowedClients.stream().map(String::strip).toList());
+    TransportSecurity.ClientAuth auth = TransportSecurity.ClientAuth.parse(clientAuth);
+    Set<String> allowed = allowedClients == null ? Set.of()
+        : allowedClients.stream().map(String::strip).collect(Collectors.toSet());
+    return new TransportSecurity(true, cert, key, ca, auth, allowed, TransportSecurity.DEFAULT_REFRESH,
+        needsIdentity ? plaintextHealthPort : -1); // one constructor: every problem at once
   }
 }

@@ -2,6 +2,7 @@ package dev.graft.service;
 
 import io.grpc.BindableService;
 import io.grpc.Grpc;
+import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
 import io.grpc.ServerInterceptors;
@@ -71,6 +72,8 @@ public final class ServiceHost implements AutoCloseable {
   private final ExecutorService executor;
   private TransportSecurity.ServerSide credentials;
   private Server server;
+  private Server plaintextHealth; // health alone without TLS, for probes; null when off
+  private int plaintextHealthPort = -1;
   private int port = -1; // as bound; the server forgets it once terminated
   private MetricsHttpServer metricsHttp;
   private boolean shuttingDown;
@@ -109,6 +112,12 @@ public final class ServiceHost implements AutoCloseable {
           .build()
           .start();
       host.port = host.server.getPort();
+      if (options.security().plaintextHealthPort() >= 0) {
+        host.plaintextHealth = Grpc.newServerBuilderForPort(options.security().plaintextHealthPort(),
+                InsecureServerCredentials.create())
+            .executor(host.executor).addService(host.health.getHealthService()).build().start();
+        host.plaintextHealthPort = host.plaintextHealth.getPort();
+      }
       if (options.metricsPort() >= 0) {
         host.metricsHttp = MetricsHttpServer.start(options.metricsPort(), metrics);
       }
@@ -134,6 +143,11 @@ public final class ServiceHost implements AutoCloseable {
     return port;
   }
 
+  /** The bound port of health without TLS, or -1 when there is none. */
+  public int plaintextHealthPort() {
+    return plaintextHealthPort;
+  }
+
   /** The bound metrics port, or -1 when metrics over HTTP are off. */
   public int metricsPort() {
     return metricsHttp == null ? -1 : metricsHttp.port();
@@ -149,6 +163,7 @@ public final class ServiceHost implements AutoCloseable {
     if (server != null) {
       server.shutdown();
     }
+
   }
 
   /** Waits until every call has finished after {@link #shutdown()}; false on timeout. */
@@ -188,6 +203,9 @@ public final class ServiceHost implements AutoCloseable {
       closed = true;
       if (metricsHttp != null) {
         metricsHttp.close();
+      }
+      if (plaintextHealth != null) {
+        plaintextHealth.shutdownNow(); // kept until now so probes see NOT_SERVING while calls drain
       }
       if (credentials != null) {
         credentials.close();

@@ -40,9 +40,12 @@ import java.util.concurrent.ConcurrentHashMap;
  *     server's role services accept; empty accepts every client the handshake admitted. Health and
  *     reflection stay open.
  * @param refresh how often the files are checked for changes
+ * @param plaintextHealthPort a server's second port serving gRPC health alone without TLS, for
+ *     probes that cannot speak TLS (the kubelet's native gRPC probes); 0 picks a free one, -1 (the
+ *     default) serves none. Only with TLS: a plaintext server answers health on its own port.
  */
 public record TransportSecurity(boolean tls, Path cert, Path key, Path ca, ClientAuth clientAuth,
-    Set<String> allowedClients, Duration refresh) {
+    Set<String> allowedClients, Duration refresh, int plaintextHealthPort) {
 
   /** Whether a TLS server asks clients for a certificate. */
   public enum ClientAuth {
@@ -72,7 +75,7 @@ public record TransportSecurity(boolean tls, Path cert, Path key, Path ca, Clien
   public static final Duration DEFAULT_REFRESH = Duration.ofMinutes(1);
 
   private static final TransportSecurity PLAINTEXT =
-      new TransportSecurity(false, null, null, null, ClientAuth.NONE, Set.of(), DEFAULT_REFRESH);
+      new TransportSecurity(false, null, null, null, ClientAuth.NONE, Set.of(), DEFAULT_REFRESH, -1);
   private static final Map<TransportSecurity, ChannelCredentials> CLIENTS = new ConcurrentHashMap<>();
 
   /**
@@ -85,9 +88,14 @@ public record TransportSecurity(boolean tls, Path cert, Path key, Path ca, Clien
     if (refresh == null || refresh.isNegative() || refresh.isZero()) {
       problems.add("the certificate refresh period (" + refresh + ") must be > 0");
     }
+    if (plaintextHealthPort < -1 || plaintextHealthPort > 65535) {
+      problems.add("the plaintext health port (" + plaintextHealthPort + ") must be in [-1, 65535]");
+    }
     if (!tls) {
-      if (cert != null || key != null || ca != null || clientAuth != ClientAuth.NONE || !allowedClients.isEmpty()) {
-        problems.add("plaintext takes no certificate, key, CA, client auth or allowed clients");
+      if (cert != null || key != null || ca != null || clientAuth != ClientAuth.NONE || !allowedClients.isEmpty()
+          || plaintextHealthPort != -1) {
+        problems.add("plaintext takes no certificate, key, CA, client auth, allowed clients or plaintext health"
+            + " port (the gRPC port itself serves health)");
       }
     } else {
       if ((cert == null) != (key == null)) {
@@ -132,22 +140,27 @@ public record TransportSecurity(boolean tls, Path cert, Path key, Path ca, Clien
    * trusting {@code ca} (null: the system's roots, client side only), no client certificates.
    */
   public static TransportSecurity tls(Path cert, Path key, Path ca) {
-    return new TransportSecurity(true, cert, key, ca, ClientAuth.NONE, Set.of(), DEFAULT_REFRESH);
+    return new TransportSecurity(true, cert, key, ca, ClientAuth.NONE, Set.of(), DEFAULT_REFRESH, -1);
   }
 
   /** The same, with servers asking for client certificates as {@code auth} says. */
   public TransportSecurity withClientAuth(ClientAuth auth) {
-    return new TransportSecurity(tls, cert, key, ca, auth, allowedClients, refresh);
+    return new TransportSecurity(tls, cert, key, ca, auth, allowedClients, refresh, plaintextHealthPort);
   }
 
   /** The same, with servers accepting only these client identities on their role services. */
   public TransportSecurity withAllowedClients(Collection<String> identities) {
-    return new TransportSecurity(tls, cert, key, ca, clientAuth, Set.copyOf(identities), refresh);
+    return new TransportSecurity(tls, cert, key, ca, clientAuth, Set.copyOf(identities), refresh, plaintextHealthPort);
   }
 
   /** The same, checking the files for changes every {@code period}. */
   public TransportSecurity withRefresh(Duration period) {
-    return new TransportSecurity(tls, cert, key, ca, clientAuth, allowedClients, period);
+    return new TransportSecurity(tls, cert, key, ca, clientAuth, allowedClients, period, plaintextHealthPort);
+  }
+
+  /** The same, with servers also answering health without TLS on {@code port} (0: any free one). */
+  public TransportSecurity withPlaintextHealthPort(int port) {
+    return new TransportSecurity(tls, cert, key, ca, clientAuth, allowedClients, refresh, port);
   }
 
   /** "plaintext", or "TLS" / "mutual TLS" with the allow-list, for start-up lines. */

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.graft.proto.v1.FetchWeightsRequest;
 import dev.graft.proto.v1.GetManifestRequest;
 import dev.graft.proto.v1.PolicyServiceGrpc;
+import dev.graft.service.ServiceHost;
 import dev.graft.service.TransportSecurity;
 import dev.graft.service.TransportSecurity.ClientAuth;
 import dev.graft.sync.FakeInstaller;
@@ -173,6 +174,24 @@ class SecuredLinksTest {
     assertEquals(1, PolicyServiceGrpc.newBlockingStub(channel(port, client("sampler", ca)))
         .withDeadlineAfter(10, TimeUnit.SECONDS).getManifest(GetManifestRequest.newBuilder().setVersion(1).build())
         .getVersion());
+  }
+
+  @Test
+  void plaintextHealthPort_servesHealthAlone_forProbesThatCannotSpeakTls() throws Exception {
+    ServiceHost host = ServiceHost.start(new ServiceHost.Options("policy", 0, -1, Duration.ofSeconds(1),
+            serverTls().withClientAuth(ClientAuth.REQUIRE).withAllowedClients(List.of("sampler"))
+                .withPlaintextHealthPort(0)),
+        executor -> List.of(new PolicyGrpcService(publisher)), List.of(PolicyServiceGrpc.SERVICE_NAME), true, null);
+    open.add(host);
+    ManagedChannel probe = Grpc.newChannelBuilder("localhost:" + host.plaintextHealthPort(),
+        InsecureChannelCredentials.create()).build();
+    open.add(probe::shutdownNow);
+    assertEquals(ServingStatus.SERVING, HealthGrpc.newBlockingStub(probe).withDeadlineAfter(10, TimeUnit.SECONDS)
+        .check(HealthCheckRequest.newBuilder().setService(PolicyServiceGrpc.SERVICE_NAME).build()).getStatus());
+    assertEquals(Status.Code.UNIMPLEMENTED, manifestFails(probe).getCode(), "nothing but health without TLS");
+
+    host.shutdown();
+    assertEquals(ServingStatus.NOT_SERVING, health(probe), "probes see the drain");
   }
 
   @Test
