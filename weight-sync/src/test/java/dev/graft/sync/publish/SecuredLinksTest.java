@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.graft.proto.v1.FetchWeightsRequest;
 import dev.graft.proto.v1.GetManifestRequest;
 import dev.graft.proto.v1.PolicyServiceGrpc;
+import dev.graft.service.HostPort;
+import dev.graft.service.Replicas;
 import dev.graft.service.ServiceHost;
 import dev.graft.service.TransportSecurity;
 import dev.graft.service.TransportSecurity.ClientAuth;
@@ -90,10 +92,11 @@ class SecuredLinksTest {
     return server.port();
   }
 
+  /** A channel as every replica client opens one (the trainer's to teachers and samplers). */
   private ManagedChannel channel(int port, TransportSecurity security) {
-    ManagedChannel c = Grpc.newChannelBuilder("localhost:" + port, security.channelCredentials()).build();
-    open.add(c::shutdownNow);
-    return c;
+    Replicas replicas = Replicas.open(List.of(new HostPort("localhost", port)), 1 << 20, security);
+    open.add(replicas);
+    return replicas.channels().get(0);
   }
 
   private static ServingStatus health(ManagedChannel c) {
