@@ -55,7 +55,7 @@ final class SamplerCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    TransportSecurity security = tls.security("graft sampler", true);
+    TransportSecurity security = tls.security("graft sampler");
     SamplerReplica replica = SamplerReplica.start(SamplerServer.builder().device(device.device())
             .port(port).metricsPort(metricsPort)
             .slots(slots).maxQueuedSequences(maxQueued).maxNewTokensLimit(maxNewTokens)

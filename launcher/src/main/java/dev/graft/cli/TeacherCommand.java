@@ -84,7 +84,7 @@ final class TeacherCommand implements Callable<Integer> {
         .capacityTokens(capacityTokens).maxBatchTokens(maxBatchTokens).maxWait(Duration.ofMillis(maxWaitMs))
         .chunkBytes(chunkBytes)
         .vocabBudget(vocabBudgetMb == null ? null : VocabBudget.ofMegabytes(vocabBudgetMb, "--vocab-budget-mb"))
-        .shutdownGrace(Duration.ofSeconds(shutdownGraceSeconds)).security(tls.security("graft teacher", true))
+        .shutdownGrace(Duration.ofSeconds(shutdownGraceSeconds)).security(tls.security("graft teacher"))
         .build().start();
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "teacher-shutdown"));
     System.out.println("teacher-service serving " + dir + " on port " + server.port()

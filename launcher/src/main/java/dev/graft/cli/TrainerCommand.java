@@ -47,7 +47,7 @@ final class TrainerCommand implements Callable<Integer> {
     }
     Home home = new Home(parent.home);
     try (Trainer trainer = Trainer.open(plan, home, home.model(new PretrainOptions().modelName("brown")), fresh,
-        System.out, device.device(), tls.security("graft trainer", true))) {
+        System.out, device.device(), tls.security("graft trainer"))) {
       trainer.run(plan.teacher().endpoints(), plan.onpolicy().samplers(), System.console() != null);
     }
     return 0;

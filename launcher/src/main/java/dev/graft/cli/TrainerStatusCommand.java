@@ -24,7 +24,7 @@ final class TrainerStatusCommand implements Callable<Integer> {
   String endpoint;
 
   @Mixin
-  TlsOptions tls = new TlsOptions();
+  TlsClientOptions tls = new TlsClientOptions();
 
   /**
    * The status as lines for a person; a mid-ramp evaluation is labelled as a blended student
@@ -55,7 +55,7 @@ final class TrainerStatusCommand implements Callable<Integer> {
   @Override
   public Integer call() throws InterruptedException {
     dev.graft.service.HostPort.parse(endpoint);
-    ManagedChannel ch = Grpc.newChannelBuilder(endpoint, tls.security("graft status", false).channelCredentials())
+    ManagedChannel ch = Grpc.newChannelBuilder(endpoint, tls.security("graft status").channelCredentials())
         .build();
     try {
       TrainerStatus s = TrainerServiceGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)

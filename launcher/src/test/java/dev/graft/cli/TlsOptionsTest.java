@@ -31,6 +31,18 @@ class TlsOptionsTest {
     return h.tls;
   }
 
+  @Command(name = "client")
+  static final class ClientHolder {
+    @Mixin
+    TlsClientOptions tls = new TlsClientOptions();
+  }
+
+  private static TlsClientOptions parseClient(String... args) {
+    ClientHolder h = new ClientHolder();
+    new CommandLine(h).parseArgs(args);
+    return h.tls;
+  }
+
   private static String refusal(String... args) {
     StringWriter err = new StringWriter();
     CommandLine cl = GraftCommand.commandLine();
@@ -54,10 +66,10 @@ class TlsOptionsTest {
   void plaintextAndCertificates_excludeEachOther(@TempDir Path dir) throws Exception {
     Path cert = Files.writeString(dir.resolve("tls.crt"), "x");
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> parse("--plaintext", "--tls-cert", cert.toString()).security("graft teacher", true));
+        () -> parse("--plaintext", "--tls-cert", cert.toString()).security("graft teacher"));
     assertEquals("graft teacher: --plaintext and the --tls-* options (or GRAFT_TLS_* variables) exclude each other;"
         + " give one or the other", e.getMessage());
-    assertEquals(TransportSecurity.plaintext(), parse("--plaintext").security("graft teacher", true));
+    assertEquals(TransportSecurity.plaintext(), parse("--plaintext").security("graft teacher"));
   }
 
   @Test
@@ -66,15 +78,15 @@ class TlsOptionsTest {
     Path key = Files.writeString(dir.resolve("tls.key"), "k");
     Path ca = Files.writeString(dir.resolve("ca.crt"), "a");
     TransportSecurity s = parse("--tls-cert", cert.toString(), "--tls-key", key.toString(), "--tls-ca", ca.toString(),
-        "--tls-client-auth", "require", "--tls-allowed-clients", "sampler, operator").security("graft trainer", true);
+        "--tls-client-auth", "require", "--tls-allowed-clients", "sampler, operator").security("graft trainer");
     assertEquals(TransportSecurity.tls(cert, key, ca).withClientAuth(ClientAuth.REQUIRE)
         .withAllowedClients(List.of("operator", "sampler")), s);
     assertEquals("mutual TLS, clients operator,sampler", s.describe());
 
     // a client without an identity of its own: the CA alone
-    assertEquals(TransportSecurity.tls(null, null, ca), parse("--tls-ca", ca.toString()).security("graft status", false));
+    assertEquals(TransportSecurity.tls(null, null, ca), parseClient("--tls-ca", ca.toString()).security("graft status"));
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> parse("--tls-ca", ca.toString()).security("graft sampler", true));
+        () -> parse("--tls-ca", ca.toString()).security("graft sampler"));
     assertTrue(e.getMessage().startsWith("graft sampler needs TLS settings or --plaintext"), e.getMessage());
   }
 
@@ -82,12 +94,12 @@ class TlsOptionsTest {
   void inconsistentTlsOptions_areRefusedWithEveryProblem(@TempDir Path dir) throws Exception {
     Path cert = Files.writeString(dir.resolve("tls.crt"), "c");
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> parse("--tls-cert",
-        cert.toString(), "--tls-client-auth", "require").security("graft teacher", true));
+        cert.toString(), "--tls-client-auth", "require").security("graft teacher"));
     assertTrue(e.getMessage().contains("only a certificate " + cert), e.getMessage());
     assertTrue(e.getMessage().contains("client auth require verifies client certificates against a CA: set --tls-ca"),
         e.getMessage());
     e = assertThrows(IllegalArgumentException.class, () -> parse("--tls-cert", cert.toString(), "--tls-key",
-        cert.toString(), "--tls-client-auth", "sometimes").security("graft teacher", true));
+        cert.toString(), "--tls-client-auth", "sometimes").security("graft teacher"));
     assertEquals("client auth 'sometimes' must be one of none, optional, require", e.getMessage());
   }
 }
