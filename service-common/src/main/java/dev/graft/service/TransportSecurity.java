@@ -83,7 +83,7 @@ public record TransportSecurity(boolean tls, Path cert, Path key, Path ca, Clien
    */
   public TransportSecurity {
     clientAuth = clientAuth == null ? ClientAuth.NONE : clientAuth;
-    allowedClients = allowedClients == null ? Set.of() : Set.copyOf(new TreeSet<>(allowedClients));
+    allowedClients = allowedClients == null ? Set.of() : Set.copyOf(allowedClients);
     List<String> problems = new ArrayList<>();
     if (refresh == null || refresh.isNegative() || refresh.isZero()) {
       problems.add("the certificate refresh period (" + refresh + ") must be > 0");
@@ -173,7 +173,7 @@ public record TransportSecurity(boolean tls, Path cert, Path key, Path ca, Clien
       case OPTIONAL -> "TLS, client certificates optional";
       case REQUIRE -> "mutual TLS";
     };
-    return mode + (allowedClients.isEmpty() ? "" : ", clients " + String.join(",", allowedClients));
+    return mode + (allowedClients.isEmpty() ? "" : ", clients " + String.join(",", new TreeSet<>(allowedClients)));
   }
 
   /**
