@@ -6,6 +6,7 @@ import dev.graft.proto.v1.TrainerStatus;
 import dev.graft.trainer.distill.Evaluation;
 import io.grpc.Grpc;
 import io.grpc.ManagedChannel;
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -52,6 +53,22 @@ final class TrainerStatusCommand implements Callable<Integer> {
     return sb.toString();
   }
 
+  /** A status as one line: its code, description and the innermost cause (a TLS alert, say). */
+  static String describe(Status status) {
+    StringBuilder sb = new StringBuilder(status.getCode().name());
+    if (status.getDescription() != null) {
+      sb.append(": ").append(status.getDescription());
+    }
+    Throwable root = status.getCause();
+    while (root != null && root.getCause() != null) {
+      root = root.getCause();
+    }
+    if (root != null && root.getMessage() != null) {
+      sb.append(" (").append(root.getMessage()).append(')');
+    }
+    return sb.toString();
+  }
+
   @Override
   public Integer call() throws InterruptedException {
     dev.graft.service.HostPort.parse(endpoint);
@@ -63,7 +80,7 @@ final class TrainerStatusCommand implements Callable<Integer> {
       System.out.print(describe(s));
       return 0;
     } catch (StatusRuntimeException e) {
-      System.err.println("graft: error: cannot reach the trainer at " + endpoint + ": " + e.getStatus());
+      System.err.println("graft: error: cannot reach the trainer at " + endpoint + ": " + describe(e.getStatus()));
       return 3;
     } finally {
       ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
