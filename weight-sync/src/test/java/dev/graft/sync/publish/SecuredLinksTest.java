@@ -212,7 +212,7 @@ class SecuredLinksTest {
       try {
         seen = servedSerial(port); // each on a new connection
       } catch (StatusRuntimeException e) {
-        // key and certificate are replaced one after the other; a handshake in between may fail
+        throw new AssertionError("a handshake failed during rotation: " + e.getStatus(), e);
       }
     }
     assertEquals(want, seen, "the server still presents serial " + seen + " after rotation");
@@ -247,5 +247,10 @@ class SecuredLinksTest {
     e = assertThrows(IllegalArgumentException.class, () ->
         serverTls().withClientAuth(ClientAuth.NONE).withAllowedClients(Set.of("sampler")));
     assertTrue(e.getMessage().contains("set --tls-client-auth require"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> PolicyServer.start(publisher, 0, 64 * 1024,
+        Duration.ofSeconds(1), TransportSecurity.tls(caFile, serverDir.resolve("tls.key"), caFile)));
+    assertEquals("cannot load TLS files (certificate " + caFile + ", key " + serverDir.resolve("tls.key") + ", CA "
+        + caFile + "; PEM certificates and a PKCS#8 PEM key expected): the key " + serverDir.resolve("tls.key")
+        + " does not belong to the certificate " + caFile + " (CN=graft-test-ca)", e.getMessage());
   }
 }
