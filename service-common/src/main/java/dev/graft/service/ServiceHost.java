@@ -163,7 +163,6 @@ public final class ServiceHost implements AutoCloseable {
     if (server != null) {
       server.shutdown();
     }
-
   }
 
   /** Waits until every call has finished after {@link #shutdown()}; false on timeout. */
