@@ -73,6 +73,12 @@ public final class TestCertificates {
         new GeneralName(GeneralName.dNSName, "localhost"), new GeneralName(GeneralName.iPAddress, "127.0.0.1")}));
   }
 
+  /** A server certificate for {@code cn} naming only {@code dnsName}. */
+  public Issued server(String cn, String dnsName) {
+    return issue(cn, KeyPurposeId.id_kp_serverAuth,
+        new GeneralNames(new GeneralName(GeneralName.dNSName, dnsName)));
+  }
+
   /** A client certificate whose identity is its subject CN alone. */
   public Issued client(String cn) {
     return issue(cn, KeyPurposeId.id_kp_clientAuth, null);

@@ -132,6 +132,19 @@ class SecuredLinksTest {
   }
 
   @Test
+  void serverCertificate_forAnotherHostName_isRefusedByTheClient() throws Exception {
+    ca.server("teacher", "graft-teacher.graft.svc").writeTo(serverDir);
+    int port = serve(serverTls());
+    Status s = healthFails(channel(port, TransportSecurity.tls(null, null, caFile)));
+    assertEquals(Status.Code.UNAVAILABLE, s.getCode(), "localhost is not a name of the certificate: " + s);
+    StringBuilder causes = new StringBuilder();
+    for (Throwable t = s.getCause(); t != null; t = t.getCause()) {
+      causes.append(t.getMessage()).append('\n');
+    }
+    assertTrue(causes.toString().contains("No subject alternative DNS name matching localhost"), causes.toString());
+  }
+
+  @Test
   void mutualTls_refusesClientsWithoutACertificateOrWithAnotherCasOne_andServesTheAuthorisedSampler()
       throws Exception {
     int port = serve(serverTls().withClientAuth(ClientAuth.REQUIRE).withAllowedClients(List.of("sampler")));
