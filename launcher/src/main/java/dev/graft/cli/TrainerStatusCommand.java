@@ -3,7 +3,9 @@ package dev.graft.cli;
 import dev.graft.proto.v1.GetStatusRequest;
 import dev.graft.proto.v1.TrainerServiceGrpc;
 import dev.graft.proto.v1.TrainerStatus;
+import dev.graft.service.TransportSecurity;
 import dev.graft.trainer.distill.Evaluation;
+import io.grpc.ChannelCredentials;
 import io.grpc.Grpc;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
@@ -72,8 +74,8 @@ final class TrainerStatusCommand implements Callable<Integer> {
   @Override
   public Integer call() throws InterruptedException {
     dev.graft.service.HostPort.parse(endpoint);
-    ManagedChannel ch = Grpc.newChannelBuilder(endpoint, tls.security("graft status").channelCredentials())
-        .build();
+    TransportSecurity.Opened<ChannelCredentials> credentials = tls.security("graft status").openClient();
+    ManagedChannel ch = Grpc.newChannelBuilder(endpoint, credentials.credentials()).build();
     try {
       TrainerStatus s = TrainerServiceGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)
           .getStatus(GetStatusRequest.getDefaultInstance());
@@ -84,6 +86,7 @@ final class TrainerStatusCommand implements Callable<Integer> {
       return 3;
     } finally {
       ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      credentials.close();
     }
   }
 }

@@ -1,5 +1,6 @@
 package dev.graft.service;
 
+import io.grpc.ChannelCredentials;
 import io.grpc.Grpc;
 import io.grpc.ManagedChannel;
 import java.util.List;
@@ -13,14 +14,17 @@ public final class Replicas implements AutoCloseable {
   private final List<ManagedChannel> channels;
   private final List<String> names;
   private final boolean owned;
+  private final TransportSecurity.Opened<?> credentials; // of owned channels; null otherwise
 
-  private Replicas(List<ManagedChannel> channels, List<String> names, boolean owned) {
+  private Replicas(List<ManagedChannel> channels, List<String> names, boolean owned,
+      TransportSecurity.Opened<?> credentials) {
     if (channels.isEmpty()) {
       throw new IllegalArgumentException("at least one replica is needed");
     }
     this.channels = List.copyOf(channels);
     this.names = List.copyOf(names);
     this.owned = owned;
+    this.credentials = credentials;
   }
 
   /** Opens a plaintext channel to each endpoint; {@link #close()} shuts them down. */
@@ -30,16 +34,17 @@ public final class Replicas implements AutoCloseable {
 
   /** Opens a channel secured as {@code security} says to each endpoint; {@link #close()} shuts them down. */
   public static Replicas open(List<HostPort> endpoints, int maxInboundMessageBytes, TransportSecurity security) {
+    TransportSecurity.Opened<ChannelCredentials> credentials = security.openClient();
     List<ManagedChannel> channels = endpoints.stream()
-        .map(e -> Grpc.newChannelBuilder(e.toString(), security.channelCredentials())
+        .map(e -> Grpc.newChannelBuilder(e.toString(), credentials.credentials())
             .maxInboundMessageSize(maxInboundMessageBytes).build())
         .toList();
-    return new Replicas(channels, endpoints.stream().map(HostPort::toString).toList(), true);
+    return new Replicas(channels, endpoints.stream().map(HostPort::toString).toList(), true, credentials);
   }
 
   /** Uses the caller's channels, named by their authority; the caller closes them. */
   public static Replicas borrow(List<ManagedChannel> channels) {
-    return new Replicas(channels, channels.stream().map(ManagedChannel::authority).toList(), false);
+    return new Replicas(channels, channels.stream().map(ManagedChannel::authority).toList(), false, null);
   }
 
   public List<ManagedChannel> channels() {
@@ -51,11 +56,12 @@ public final class Replicas implements AutoCloseable {
     return names;
   }
 
-  /** Shuts down the channels this object opened; borrowed ones stay open. */
+  /** Shuts down the channels this object opened, and their certificate checks; borrowed ones stay open. */
   @Override
   public void close() {
     if (owned) {
       channels.forEach(ManagedChannel::shutdownNow);
+      credentials.close();
     }
   }
 }

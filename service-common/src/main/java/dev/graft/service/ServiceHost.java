@@ -5,6 +5,7 @@ import io.grpc.Grpc;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
+import io.grpc.ServerCredentials;
 import io.grpc.ServerInterceptors;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.protobuf.services.HealthStatusManager;
@@ -70,7 +71,7 @@ public final class ServiceHost implements AutoCloseable {
   private final List<String> healthNames;
   private final HealthStatusManager health = new HealthStatusManager();
   private final ExecutorService executor;
-  private TransportSecurity.ServerSide credentials;
+  private TransportSecurity.Opened<ServerCredentials> credentials;
   private Server server;
   private Server plaintextHealth; // health alone without TLS, for probes; null when off
   private int plaintextHealthPort = -1;

@@ -13,10 +13,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * How a process's gRPC links are secured: plaintext, or TLS from PEM files with optional mutual
@@ -76,7 +74,6 @@ public record TransportSecurity(boolean tls, Path cert, Path key, Path ca, Clien
 
   private static final TransportSecurity PLAINTEXT =
       new TransportSecurity(false, null, null, null, ClientAuth.NONE, Set.of(), DEFAULT_REFRESH, -1);
-  private static final Map<TransportSecurity, ChannelCredentials> CLIENTS = new ConcurrentHashMap<>();
 
   /**
    * @throws IllegalArgumentException listing every inconsistent or unreadable setting
@@ -177,13 +174,13 @@ public record TransportSecurity(boolean tls, Path cert, Path key, Path ca, Clien
   }
 
   /**
-   * Credentials for a server, reloading the files until {@link ServerSide#close()}.
+   * Credentials for a server, reloading the files until {@link Opened#close()}.
    *
    * @throws IllegalArgumentException without a certificate, or when a file cannot be parsed
    */
-  public ServerSide openServer() {
+  public Opened<ServerCredentials> openServer() {
     if (!tls) {
-      return new ServerSide(InsecureServerCredentials.create(), null);
+      return new Opened<>(InsecureServerCredentials.create(), null);
     }
     if (cert == null) {
       throw new IllegalArgumentException("a TLS server needs a certificate and key (--tls-cert, --tls-key)");
@@ -195,48 +192,51 @@ public record TransportSecurity(boolean tls, Path cert, Path key, Path ca, Clien
     if (files.trustManager() != null) {
       b.trustManager(files.trustManager());
     }
-    return new ServerSide(b.build(), files);
+    return new Opened<>(b.build(), files);
   }
 
   /**
-   * Credentials for client channels: one key and trust manager per distinct setting, shared by
-   * every channel of the process and reloading for its lifetime (a process has one identity).
+   * Credentials for client channels, reloading the files until {@link Opened#close()}: the owner
+   * of the channels closes them after the channels. Servers' host names are verified against their
+   * certificates.
    *
    * @throws IllegalArgumentException when a file cannot be parsed
    */
-  public ChannelCredentials channelCredentials() {
+  public Opened<ChannelCredentials> openClient() {
     if (!tls) {
-      return InsecureChannelCredentials.create();
+      return new Opened<>(InsecureChannelCredentials.create(), null);
     }
-    return CLIENTS.computeIfAbsent(this, s -> {
-      CertificateFiles files = new CertificateFiles(cert, key, ca,
-          AdvancedTlsX509TrustManager.Verification.CERTIFICATE_AND_HOST_NAME_VERIFICATION, refresh);
-      TlsChannelCredentials.Builder b = TlsChannelCredentials.newBuilder();
-      if (files.keyManager() != null) {
-        b.keyManager(files.keyManager());
-      }
-      if (files.trustManager() != null) {
-        b.trustManager(files.trustManager());
-      }
-      return b.build();
-    });
+    CertificateFiles files = new CertificateFiles(cert, key, ca,
+        AdvancedTlsX509TrustManager.Verification.CERTIFICATE_AND_HOST_NAME_VERIFICATION, refresh);
+    TlsChannelCredentials.Builder b = TlsChannelCredentials.newBuilder();
+    if (files.keyManager() != null) {
+      b.keyManager(files.keyManager());
+    }
+    if (files.trustManager() != null) {
+      b.trustManager(files.trustManager());
+    }
+    return new Opened<>(b.build(), files);
   }
 
-  /** A server's credentials and the file checks behind them. */
-  public static final class ServerSide implements AutoCloseable {
-    private final ServerCredentials credentials;
+  /**
+   * Credentials and the file checks behind them.
+   *
+   * @param <C> server or channel credentials
+   */
+  public static final class Opened<C> implements AutoCloseable {
+    private final C credentials;
     private final CertificateFiles files; // null for plaintext
 
-    private ServerSide(ServerCredentials credentials, CertificateFiles files) {
+    private Opened(C credentials, CertificateFiles files) {
       this.credentials = credentials;
       this.files = files;
     }
 
-    public ServerCredentials credentials() {
+    public C credentials() {
       return credentials;
     }
 
-    /** Stops checking the files. */
+    /** Stops checking the files; connections made go on. Idempotent. */
     @Override
     public void close() {
       if (files != null) {

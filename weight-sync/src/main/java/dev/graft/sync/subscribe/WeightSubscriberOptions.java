@@ -5,6 +5,7 @@ import dev.graft.service.HostPort;
 import dev.graft.service.TransportSecurity;
 import dev.graft.sync.PolicyBytes;
 import io.grpc.Channel;
+import io.grpc.ChannelCredentials;
 import io.grpc.Grpc;
 import io.grpc.ManagedChannel;
 import java.time.Duration;
@@ -135,10 +136,13 @@ public record WeightSubscriberOptions(PolicyInstaller installer, Backoff backoff
       WeightSubscriberOptions options = new WeightSubscriberOptions(installer,
           new Backoff(initialBackoff, maxBackoff), maxAttemptsPerVersion, manifestDeadline,
           fetchDeadline, watchRenewal, sleeper, nanoTicker, listener);
-      ManagedChannel owned = endpoint == null ? null
-          : Grpc.newChannelBuilder(endpoint.toString(), security.channelCredentials())
-              .maxInboundMessageSize(PolicyBytes.MAX_CHUNK_BYTES + 1024).build();
-      return new WeightSubscriber(options, owned != null ? owned : channel, owned);
+      if (endpoint == null) {
+        return new WeightSubscriber(options, channel, null, null);
+      }
+      TransportSecurity.Opened<ChannelCredentials> credentials = security.openClient();
+      ManagedChannel owned = Grpc.newChannelBuilder(endpoint.toString(), credentials.credentials())
+          .maxInboundMessageSize(PolicyBytes.MAX_CHUNK_BYTES + 1024).build();
+      return new WeightSubscriber(options, owned, owned, credentials);
     }
   }
 }

@@ -30,7 +30,9 @@ import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.stub.ClientCalls;
 import java.math.BigInteger;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -229,6 +231,30 @@ class SecuredLinksTest {
       }
     }
     assertEquals(want, seen, "the server still presents serial " + seen + " after rotation");
+  }
+
+  @Test
+  void rotatedCaFile_ofAClient_isTrustedByItsNextConnections() throws Exception {
+    TestCertificates next = TestCertificates.authority("next-ca");
+    next.server("trainer").writeTo(serverDir);
+    int port = serve(TransportSecurity.tls(serverDir.resolve("tls.crt"), serverDir.resolve("tls.key"), null));
+    Path clientCa = ca.writeCa(dir.resolve("client-ca.crt"));
+    TransportSecurity client = TransportSecurity.tls(null, null, clientCa).withRefresh(Duration.ofMillis(50));
+    assertEquals(Status.Code.UNAVAILABLE, healthFails(channel(port, client)).getCode(), "not trusted yet");
+
+    next.writeCa(dir.resolve("next-ca.crt"));
+    Files.move(dir.resolve("next-ca.crt"), clientCa, StandardCopyOption.REPLACE_EXISTING,
+        StandardCopyOption.ATOMIC_MOVE);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    ServingStatus seen = null;
+    while (seen == null && System.nanoTime() < deadline) {
+      try {
+        seen = health(channel(port, client)); // the client's channels share one reloading trust manager
+      } catch (StatusRuntimeException e) {
+        // still the old CA: the next check of the file has not run yet
+      }
+    }
+    assertEquals(ServingStatus.SERVING, seen, "the client never trusted the rotated CA");
   }
 
   /**
