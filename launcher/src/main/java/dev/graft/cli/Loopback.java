@@ -4,6 +4,7 @@ import dev.graft.model.ComputeDevice;
 import dev.graft.sampler.server.SamplerReplica;
 import dev.graft.sampler.server.SamplerServer;
 import dev.graft.service.HostPort;
+import dev.graft.service.TransportSecurity;
 import dev.graft.sync.subscribe.WeightSubscriber;
 import dev.graft.teacher.server.TeacherServer;
 import dev.graft.trainer.Home;
@@ -43,7 +44,8 @@ final class Loopback implements AutoCloseable {
     threads.apply();
     o.println(threads.describe());
     o.println("device: " + device + (device.kind() == ComputeDevice.Kind.AUTO ? " (" + device.djl() + ")" : ""));
-    try (Trainer trainer = Trainer.open(plan, home, defaultTeacher, fresh, o, device);
+    try (Trainer trainer = Trainer.open(plan, home, defaultTeacher, fresh, o, device,
+            TransportSecurity.plaintext()); // local mode: every link is on loopback
         Loopback peers = start(trainer, o)) {
       return trainer.run(peers.teachers, peers.samplers, System.console() != null);
     }

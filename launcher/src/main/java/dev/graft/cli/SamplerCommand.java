@@ -2,6 +2,7 @@ package dev.graft.cli;
 
 import dev.graft.sampler.server.SamplerReplica;
 import dev.graft.sampler.server.SamplerServer;
+import dev.graft.service.TransportSecurity;
 import dev.graft.sync.subscribe.WeightSubscriber;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -56,13 +57,17 @@ final class SamplerCommand implements Callable<Integer> {
   @Mixin
   DeviceOption device = new DeviceOption();
 
+  @Mixin
+  TlsOptions tls = new TlsOptions();
+
   @Override
   public Integer call() throws Exception {
+    TransportSecurity security = tls.security("graft sampler");
     SamplerReplica replica = SamplerReplica.start(SamplerServer.builder().device(device.device())
             .port(port).metricsPort(metricsPort)
             .slots(slots).maxQueuedSequences(maxQueued).maxNewTokensLimit(maxNewTokens)
-            .shutdownGrace(Duration.ofSeconds(shutdownGraceSeconds)),
-        WeightSubscriber.builder().endpoint(trainer));
+            .shutdownGrace(Duration.ofSeconds(shutdownGraceSeconds)).security(security),
+        WeightSubscriber.builder().endpoint(trainer).security(security));
     Runtime.getRuntime().addShutdownHook(new Thread(replica::close, "sampler-shutdown"));
     System.out.println("sampler-service on port " + replica.port() + ", following policy versions from "
         + trainer + (replica.metricsPort() >= 0 ? ", metrics on port " + replica.metricsPort() : ""));

@@ -6,6 +6,7 @@ import dev.graft.model.ComputeDevice;
 import dev.graft.model.LlamaConfig;
 import dev.graft.model.VocabBudget;
 import dev.graft.service.HostPort;
+import dev.graft.service.TransportSecurity;
 import dev.graft.teacher.TeacherClient;
 import dev.graft.teacher.TeacherScorer;
 import dev.graft.teacher.server.LocalTeacher;
@@ -38,7 +39,8 @@ import picocli.CommandLine.ParentCommand;
             + "exactness check and evaluation. A run refuses a store whose key differs from its own, naming "
             + "each field.",
         "",
-        "The teacher is the one the run would use: teacher.endpoints if set (gRPC), else teacher.model (or "
+        "The teacher is the one the run would use: teacher.endpoints if set (gRPC; give --tls-* or "
+            + "--plaintext), else teacher.model (or "
             + "the embedded base model) scored in this process. The store is written to DIR.partial and "
             + "renamed to DIR when complete; an interrupted write resumes from its finished chunks.",
         "",
@@ -73,6 +75,9 @@ final class ScoreCommand implements Callable<Integer> {
   @Mixin
   DeviceOption device = new DeviceOption();
 
+  @Mixin
+  TlsClientOptions tls = new TlsClientOptions();
+
   @Override
   public Integer call() throws Exception {
     RunPlan plan = run.plan();
@@ -85,18 +90,28 @@ final class ScoreCommand implements Callable<Integer> {
     TargetStoreJob job = new TargetStoreJob(bound, teacherDir, dir, TargetStoreJob.Selection.parse(sequences, plan),
         rowsPerRequest, chunkMb * (1L << 20), false);
     List<Document> corpus = Corpora.load(home, plan.data().corpus(), System.out);
-    try (TeacherScorer teacher = teacher(plan, teacherDir, device.device())) {
+    TransportSecurity security = plan.teacher().endpoints().isEmpty() ? null : tls.security("graft score");
+    try (TeacherScorer teacher = teacher(plan, teacherDir, device.device(), security)) {
       job.run(teacher, corpus, System.out, System.console() != null, System::nanoTime);
     }
     System.out.println("use it with: --set teacher.store=" + dir.toAbsolutePath());
     return 0;
   }
 
-  /** The run's teacher-services over gRPC at the run's wire dtype, or its checkpoint in this process. */
+  /** {@link #teacher(RunPlan, Path, ComputeDevice, TransportSecurity)} in plaintext, as local mode runs. */
   static TeacherScorer teacher(RunPlan plan, Path teacherDir, ComputeDevice device) throws IOException {
+    return teacher(plan, teacherDir, device, TransportSecurity.plaintext());
+  }
+
+  /**
+   * The run's teacher-services over gRPC at the run's wire dtype, secured as {@code security} says,
+   * or its checkpoint in this process.
+   */
+  static TeacherScorer teacher(RunPlan plan, Path teacherDir, ComputeDevice device, TransportSecurity security)
+      throws IOException {
     List<HostPort> endpoints = plan.teacher().endpoints();
     if (!endpoints.isEmpty()) {
-      return TeacherClient.builder().endpoints(endpoints.stream().map(HostPort::toString).toList())
+      return TeacherClient.builder().endpoints(endpoints.stream().map(HostPort::toString).toList()).security(security)
           .deadline(plan.teacher().deadline()).valueType(plan.loss().valueDtype().proto()).build();
     }
     return LocalTeacher.load(teacherDir, 0, 0, VocabBudget.forMachine(), device);

@@ -85,6 +85,9 @@ final class TeacherCommand implements Callable<Integer> {
   @Mixin
   DeviceOption device = new DeviceOption();
 
+  @Mixin
+  TlsOptions tls = new TlsOptions();
+
   @Override
   public Integer call() throws Exception {
     Path dir = checkpoint != null ? checkpoint
@@ -94,7 +97,8 @@ final class TeacherCommand implements Callable<Integer> {
         .capacityTokens(capacityTokens).maxBatchTokens(maxBatchTokens).maxWait(Duration.ofMillis(maxWaitMs))
         .chunkBytes(chunkBytes)
         .vocabBudget(vocabBudgetMb == null ? null : VocabBudget.ofMegabytes(vocabBudgetMb, "--vocab-budget-mb"))
-        .shutdownGrace(Duration.ofSeconds(shutdownGraceSeconds)).build().start();
+        .shutdownGrace(Duration.ofSeconds(shutdownGraceSeconds)).security(tls.security("graft teacher"))
+        .build().start();
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "teacher-shutdown"));
     System.out.println("teacher-service serving " + dir + " on port " + server.port()
         + (server.metricsPort() >= 0 ? ", metrics on http://0.0.0.0:" + server.metricsPort() + "/metrics" : ""));

@@ -40,6 +40,9 @@ final class TrainerCommand implements Callable<Integer> {
   @Mixin
   AutoscaleOptions autoscale = new AutoscaleOptions();
 
+  @Mixin
+  TlsOptions tls = new TlsOptions();
+
   @Override
   public Integer call() throws Exception {
     RunPlan plan = plan();
@@ -55,7 +58,7 @@ final class TrainerCommand implements Callable<Integer> {
     var autoscalePolicy = autoscale.policy(plan);
     TrainerWaiting waiting = new TrainerWaiting();
     try (Trainer trainer = Trainer.open(plan, home, home.model(new PretrainOptions().modelName("brown")), fresh,
-            System.out, device.device());
+            System.out, device.device(), tls.security("graft trainer"));
         AutoCloseable autoscaler = autoscale.start(autoscalePolicy, waiting, System.out)) {
       trainer.run(plan.teacher().endpoints(), plan.onpolicy().samplers(), System.console() != null, waiting);
     }

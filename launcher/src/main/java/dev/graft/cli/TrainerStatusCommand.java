@@ -3,15 +3,18 @@ package dev.graft.cli;
 import dev.graft.proto.v1.GetStatusRequest;
 import dev.graft.proto.v1.TrainerServiceGrpc;
 import dev.graft.proto.v1.TrainerStatus;
+import dev.graft.service.TransportSecurity;
 import dev.graft.trainer.distill.Evaluation;
+import io.grpc.ChannelCredentials;
 import io.grpc.Grpc;
-import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
 /** {@code graft status}: asks a running student-trainer where its run stands. */
@@ -22,6 +25,9 @@ final class TrainerStatusCommand implements Callable<Integer> {
 
   @Parameters(paramLabel = "HOST:PORT", description = "The trainer's status address, as printed when it starts.")
   String endpoint;
+
+  @Mixin
+  TlsClientOptions tls = new TlsClientOptions();
 
   /**
    * The status as lines for a person; a mid-ramp evaluation is labelled as a blended student
@@ -49,20 +55,38 @@ final class TrainerStatusCommand implements Callable<Integer> {
     return sb.toString();
   }
 
+  /** A status as one line: its code, description and the innermost cause (a TLS alert, say). */
+  static String describe(Status status) {
+    StringBuilder sb = new StringBuilder(status.getCode().name());
+    if (status.getDescription() != null) {
+      sb.append(": ").append(status.getDescription());
+    }
+    Throwable root = status.getCause();
+    while (root != null && root.getCause() != null) {
+      root = root.getCause();
+    }
+    if (root != null && root.getMessage() != null) {
+      sb.append(" (").append(root.getMessage()).append(')');
+    }
+    return sb.toString();
+  }
+
   @Override
   public Integer call() throws InterruptedException {
     dev.graft.service.HostPort.parse(endpoint);
-    ManagedChannel ch = Grpc.newChannelBuilder(endpoint, InsecureChannelCredentials.create()).build();
+    TransportSecurity.Opened<ChannelCredentials> credentials = tls.security("graft status").openClient();
+    ManagedChannel ch = Grpc.newChannelBuilder(endpoint, credentials.credentials()).build();
     try {
       TrainerStatus s = TrainerServiceGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)
           .getStatus(GetStatusRequest.getDefaultInstance());
       System.out.print(describe(s));
       return 0;
     } catch (StatusRuntimeException e) {
-      System.err.println("graft: error: cannot reach the trainer at " + endpoint + ": " + e.getStatus());
+      System.err.println("graft: error: cannot reach the trainer at " + endpoint + ": " + describe(e.getStatus()));
       return 3;
     } finally {
       ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      credentials.close();
     }
   }
 }

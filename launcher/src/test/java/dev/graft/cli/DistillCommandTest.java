@@ -120,7 +120,7 @@ class DistillCommandTest {
     try (TeacherServer server = TeacherServer.builder().checkpoint(teacher).port(0).build().start()) {
       StringWriter err = new StringWriter();
       Path out = home.resolve("run");
-      assertEquals(0, exec(err, "--home", home.toString(), "trainer", "--steps", "8",
+      assertEquals(0, exec(err, "--home", home.toString(), "trainer", "--plaintext", "--steps", "8",
           "--set", "teacher.model=" + teacher, "--set", "teacher.endpoints=localhost:" + server.port(),
           "--set", "data.corpus=" + data, "--set", "data.seq_len=64", "--set", "data.validation_fraction=0.1",
           "--set", "train.batch_size=8", "--set", "train.micro_batch=8", "--set", "retrofit.kv_heads=1",

@@ -253,7 +253,7 @@ class ReplicaRestartTest {
       ProcessBuilder pb = new ProcessBuilder(java.toString(), "-Dai.djl.offline=true", "-Xmx1g",
           "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", cp, GraftCommand.class.getName(),
           "--home", home.toString(), "sampler", "--trainer", trainer, "--port", Integer.toString(port),
-          "--metrics-port", "-1", "--slots", "4", "--shutdown-grace-s", "1");
+          "--metrics-port", "-1", "--slots", "4", "--shutdown-grace-s", "1", "--plaintext");
       pb.environment().put("OMP_NUM_THREADS", "1");
       Path log = home.resolve("sampler-" + (++starts) + ".log");
       pb.redirectErrorStream(true).redirectOutput(log.toFile());

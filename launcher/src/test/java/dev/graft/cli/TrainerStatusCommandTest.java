@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import dev.graft.proto.v1.EvalSummary;
 import dev.graft.proto.v1.RunPhase;
 import dev.graft.proto.v1.TrainerStatus;
+import io.grpc.Status;
 import org.junit.jupiter.api.Test;
 
 class TrainerStatusCommandTest {
@@ -30,5 +31,14 @@ class TrainerStatusCommandTest {
     assertEquals("held-out at step 40 (alpha = 1): KL 0.1000, perplexity 90.02 (teacher 54.60),"
         + " top-1 agreement 0.800, gap recovered 80.0%",
         TrainerStatusCommand.describe(status(1)).lines().toList().get(1));
+  }
+
+  @Test
+  void describe_failedCall_namesTheCodeAndTheInnermostCause() {
+    Status s = Status.UNAVAILABLE.withDescription("ssl exception")
+        .withCause(new RuntimeException("decoder", new IllegalStateException("TLSV1_ALERT_CERTIFICATE_REQUIRED")));
+    assertEquals("UNAVAILABLE: ssl exception (TLSV1_ALERT_CERTIFICATE_REQUIRED)", TrainerStatusCommand.describe(s));
+    assertEquals("PERMISSION_DENIED: client intruder may not call it",
+        TrainerStatusCommand.describe(Status.PERMISSION_DENIED.withDescription("client intruder may not call it")));
   }
 }

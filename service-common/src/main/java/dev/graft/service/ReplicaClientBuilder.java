@@ -26,6 +26,7 @@ public abstract class ReplicaClientBuilder<B extends ReplicaClientBuilder<B>> {
   private Duration initialBackoff = Duration.ofMillis(50);
   private Duration maxBackoff = Duration.ofSeconds(2);
   private Backoff.Sleeper sleeper = Backoff.Sleeper.SYSTEM;
+  private TransportSecurity security = TransportSecurity.plaintext();
 
   /**
    * @param role what the replicas are, for messages ("teacher", "sampler")
@@ -91,6 +92,12 @@ public abstract class ReplicaClientBuilder<B extends ReplicaClientBuilder<B>> {
     return self();
   }
 
+  /** How channels opened to endpoints are secured (default: plaintext, for loopback). */
+  public B security(TransportSecurity s) {
+    this.security = java.util.Objects.requireNonNull(s, "security");
+    return self();
+  }
+
   /**
    * The validated shared settings.
    *
@@ -111,7 +118,7 @@ public abstract class ReplicaClientBuilder<B extends ReplicaClientBuilder<B>> {
       throw new IllegalArgumentException("a " + role
           + " client needs endpoints or channels (exactly one of the two, non-empty)");
     }
-    return channels.isEmpty() ? Replicas.open(endpoints, maxInboundMessageBytes, interceptors)
+    return channels.isEmpty() ? Replicas.open(endpoints, maxInboundMessageBytes, security, interceptors)
         : Replicas.borrow(channels);
   }
 

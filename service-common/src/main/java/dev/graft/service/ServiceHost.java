@@ -5,12 +5,15 @@ import io.grpc.Grpc;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
+import io.grpc.ServerCredentials;
+import io.grpc.ServerInterceptors;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
@@ -21,7 +24,9 @@ import java.util.function.Function;
 /**
  * The lifecycle every Graft gRPC server shares: a role's services plus gRPC health
  * ({@code grpc.health.v1}) and server reflection on one port, served by a pool of daemon threads,
- * optionally Prometheus metrics over HTTP at {@code /metrics}, and a graceful shutdown.
+ * optionally Prometheus metrics over HTTP at {@code /metrics}, and a graceful shutdown. The port is
+ * plaintext or TLS as {@link Options#security()} says; with an allow-list of client identities the
+ * role's services refuse other callers ({@link AllowedClients}) while health and reflection stay open.
  *
  * <p>Health starts as the role asks (SERVING, or NOT_SERVING until the role is ready) for
  * {@code ""} and each of the role's service names, and is NOT_SERVING for good from
@@ -35,14 +40,23 @@ public final class ServiceHost implements AutoCloseable {
    * @param port gRPC port; 0 picks a free one
    * @param metricsPort HTTP port of {@code /metrics}; 0 picks a free one, -1 turns it off
    * @param shutdownGrace how long {@link #close()} lets in-flight calls finish
+   * @param security plaintext or TLS, and which clients the role's services accept
    */
-  public record Options(String name, int port, int metricsPort, Duration shutdownGrace) {
+  public record Options(String name, int port, int metricsPort, Duration shutdownGrace, TransportSecurity security) {
     public Options {
       checkPort("port", port, 0);
       checkPort("metrics port", metricsPort, -1);
       if (shutdownGrace == null || shutdownGrace.isNegative()) {
         throw new IllegalArgumentException("shutdown grace (" + shutdownGrace + ") must be >= 0");
       }
+      if (security == null) {
+        throw new IllegalArgumentException("transport security is required (TransportSecurity.plaintext() for none)");
+      }
+    }
+
+    /** Plaintext options, for loopback servers and tests. */
+    public Options(String name, int port, int metricsPort, Duration shutdownGrace) {
+      this(name, port, metricsPort, shutdownGrace, TransportSecurity.plaintext());
     }
 
     private static void checkPort(String what, int port, int min) {
@@ -56,7 +70,10 @@ public final class ServiceHost implements AutoCloseable {
   private final List<String> healthNames;
   private final HealthStatusManager health = new HealthStatusManager();
   private final ExecutorService executor;
+  private TransportSecurity.Opened<ServerCredentials> credentials;
   private Server server;
+  private Server plaintextHealth; // health alone without TLS, for probes; null when off
+  private int plaintextHealthPort = -1;
   private int port = -1; // as bound; the server forgets it once terminated
   private MetricsHttpServer metricsHttp;
   private boolean shuttingDown;
@@ -86,10 +103,15 @@ public final class ServiceHost implements AutoCloseable {
     ServiceHost host = new ServiceHost(options, healthNames);
     try {
       host.setServing(serving);
-      ServerBuilder<?> b = Grpc.newServerBuilderForPort(options.port(), InsecureServerCredentials.create())
+      host.credentials = options.security().openServer();
+      ServerBuilder<?> b = Grpc.newServerBuilderForPort(options.port(), host.credentials.credentials())
           .executor(host.executor);
       List<BindableService> roleServices = services.apply(host.executor);
-      roleServices.forEach(b::addService);
+      Set<String> allowed = options.security().allowedClients();
+      for (BindableService s : roleServices) {
+        b.addService(allowed.isEmpty() ? s.bindService()
+            : ServerInterceptors.intercept(s, new AllowedClients(allowed))); // health, reflection stay open
+      }
       if (metrics != null) {
         metrics.preregister(roleServices);
         b.intercept(metrics.serverInterceptor());
@@ -99,6 +121,12 @@ public final class ServiceHost implements AutoCloseable {
           .build()
           .start();
       host.port = host.server.getPort();
+      if (options.security().plaintextHealthPort() >= 0) {
+        host.plaintextHealth = Grpc.newServerBuilderForPort(options.security().plaintextHealthPort(),
+                InsecureServerCredentials.create())
+            .executor(host.executor).addService(host.health.getHealthService()).build().start();
+        host.plaintextHealthPort = host.plaintextHealth.getPort();
+      }
       if (options.metricsPort() >= 0) {
         host.metricsHttp = MetricsHttpServer.start(options.metricsPort(), metrics::scrape);
       }
@@ -122,6 +150,11 @@ public final class ServiceHost implements AutoCloseable {
   /** The bound gRPC port (the actual one when 0 was asked for), also after shutdown. */
   public int port() {
     return port;
+  }
+
+  /** The bound port of health without TLS, or -1 when there is none. */
+  public int plaintextHealthPort() {
+    return plaintextHealthPort;
   }
 
   /** The bound metrics port, or -1 when metrics over HTTP are off. */
@@ -178,6 +211,12 @@ public final class ServiceHost implements AutoCloseable {
       closed = true;
       if (metricsHttp != null) {
         metricsHttp.close();
+      }
+      if (plaintextHealth != null) {
+        plaintextHealth.shutdownNow(); // kept until now so probes see NOT_SERVING while calls drain
+      }
+      if (credentials != null) {
+        credentials.close();
       }
       executor.shutdown();
     }

@@ -28,7 +28,8 @@ class RoleMetricsTest {
         ServiceHost host = ServiceHost.start(new ServiceHost.Options("test", 0, 0, Duration.ZERO),
             executor -> List.of(), List.of(), true, server);
         Replicas replicas = Replicas.open(List.of(new HostPort("localhost", host.port())),
-            ReplicaClientBuilder.DEFAULT_MAX_INBOUND_BYTES, List.of(client.clientInterceptor()))) {
+            ReplicaClientBuilder.DEFAULT_MAX_INBOUND_BYTES, TransportSecurity.plaintext(),
+            List.of(client.clientInterceptor()))) {
       for (int i = 0; i < 2; i++) {
         assertEquals(HealthCheckResponse.ServingStatus.SERVING, HealthGrpc.newBlockingStub(replicas.channels().get(0))
             .withDeadlineAfter(10, TimeUnit.SECONDS).check(HealthCheckRequest.getDefaultInstance()).getStatus());

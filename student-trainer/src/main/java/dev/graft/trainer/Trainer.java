@@ -8,6 +8,7 @@ import dev.graft.model.LlamaConfig;
 import dev.graft.proto.v1.DType;
 import dev.graft.sampler.SamplerClient;
 import dev.graft.service.HostPort;
+import dev.graft.service.TransportSecurity;
 import dev.graft.sync.publish.WeightPublisher;
 import dev.graft.teacher.TeacherClient;
 import dev.graft.trainer.checkpoint.RunCheckpoints;
@@ -54,10 +55,12 @@ public final class Trainer implements AutoCloseable {
   private final WeightPublisher weights; // null when off-policy
   private final TrainerServer server; // null when server.port is -1
   private final ComputeDevice device;
+  private final TransportSecurity security;
 
   private Trainer(RunPlan.Bound plan, Home home, Path teacherDir, Path runDir, PrintStream log,
-      RunStatus status, WeightPublisher weights, ComputeDevice device) {
+      RunStatus status, WeightPublisher weights, ComputeDevice device, TransportSecurity security) {
     this.device = device;
+    this.security = security;
     this.plan = plan;
     this.home = home;
     this.teacherDir = teacherDir;
@@ -65,18 +68,19 @@ public final class Trainer implements AutoCloseable {
     this.log = log;
     this.status = status;
     this.weights = weights;
-    this.server = start(plan.plan(), status, weights, metrics, log);
+    this.server = start(plan.plan(), status, weights, metrics, log, security);
   }
 
   private static TrainerServer start(RunPlan plan, RunStatus status, WeightPublisher weights, TrainerMetrics metrics,
-      PrintStream log) {
+      PrintStream log, TransportSecurity security) {
     if (plan.serverPort() < 0) {
       return null;
     }
     try {
-      TrainerServer server = TrainerServer.start(plan.serverPort(), plan.metricsPort(), status, weights, metrics);
-      log.printf("student-trainer: status%s service on localhost:%d%s%n", weights != null ? " and policy" : "",
-          server.port(), server.metricsPort() >= 0
+      TrainerServer server = TrainerServer.start(plan.serverPort(), plan.metricsPort(), status, weights, metrics,
+          security);
+      log.printf("student-trainer: status%s service on localhost:%d (%s)%s%n", weights != null ? " and policy" : "",
+          server.port(), security.describe(), server.metricsPort() >= 0
               ? " (metrics http://localhost:" + server.metricsPort() + "/metrics)" : "");
       return server;
     } catch (IOException e) {
@@ -99,6 +103,15 @@ public final class Trainer implements AutoCloseable {
   /** {@link #open(RunPlan, Home, Path, boolean, PrintStream)} computing on {@code device}. */
   public static Trainer open(RunPlan plan, Home home, Path defaultTeacher, boolean fresh, PrintStream log,
       ComputeDevice device) throws IOException {
+    return open(plan, home, defaultTeacher, fresh, log, device, TransportSecurity.plaintext());
+  }
+
+  /**
+   * {@link #open(RunPlan, Home, Path, boolean, PrintStream, ComputeDevice)} with the trainer's
+   * server and its channels to teachers and samplers secured as {@code security} says.
+   */
+  public static Trainer open(RunPlan plan, Home home, Path defaultTeacher, boolean fresh, PrintStream log,
+      ComputeDevice device, TransportSecurity security) throws IOException {
     device.checkAvailable();
     Path teacherDir = teacherDir(plan, defaultTeacher);
     RunPlan.Bound bound = plan.bind(LlamaConfig.read(teacherDir.resolve(HfCheckpoint.CONFIG_FILE)));
@@ -109,7 +122,7 @@ public final class Trainer implements AutoCloseable {
     }
     RunStatus status = new RunStatus(runDir.getFileName().toString());
     WeightPublisher weights = plan.onpolicy().enabled() ? new WeightPublisher() : null; // a new epoch per run
-    return new Trainer(bound, home, teacherDir, runDir, log, status, weights, device);
+    return new Trainer(bound, home, teacherDir, runDir, log, status, weights, device, security);
   }
 
   /**
@@ -195,13 +208,13 @@ public final class Trainer implements AutoCloseable {
       List<Document> corpus = Corpora.load(home, p.data().corpus(), log);
       DistillReport report;
       ClientInterceptor counted = metrics.role().clientInterceptor(); // every channel of the role
-      try (TeacherClient training = TeacherClient.builder().endpoints(teacherEndpoints).intercept(counted)
-              .deadline(p.teacher().deadline()).valueType(p.loss().valueDtype().proto()).build();
-          TeacherClient exact = TeacherClient.builder().endpoints(teacherEndpoints).intercept(counted)
-              .deadline(p.teacher().deadline()).valueType(DType.DTYPE_FLOAT32).build();
+      try (TeacherClient training = TeacherClient.builder().endpoints(teacherEndpoints).security(security)
+              .intercept(counted).deadline(p.teacher().deadline()).valueType(p.loss().valueDtype().proto()).build();
+          TeacherClient exact = TeacherClient.builder().endpoints(teacherEndpoints).security(security)
+              .intercept(counted).deadline(p.teacher().deadline()).valueType(DType.DTYPE_FLOAT32).build();
           SamplerClient sampling = p.onpolicy().enabled()
               ? SamplerClient.builder().endpoints(samplers.stream().map(HostPort::toString).toList())
-                  .intercept(counted).build()
+                  .security(security).intercept(counted).build()
               : null;
           NDManager manager = device.newManager();
           StepLog steps = new StepLog(runDir);

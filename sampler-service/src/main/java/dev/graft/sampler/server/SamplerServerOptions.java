@@ -2,6 +2,7 @@ package dev.graft.sampler.server;
 
 import dev.graft.model.ComputeDevice;
 import dev.graft.service.ServiceHost;
+import dev.graft.service.TransportSecurity;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,10 +19,11 @@ import java.util.List;
  * @param shutdownGrace how long {@link SamplerServer#close()} lets in-flight streams finish
  * @param listeners extra observers of the engine (tests, logging)
  * @param device where a holder the server creates keeps its models; ignored for a given holder
+ * @param security plaintext or TLS, and which clients may generate
  */
 public record SamplerServerOptions(PolicyHolder policies, int port, GenerationEngine.Options engine,
     int metricsPort, Duration shutdownGrace, List<GenerationEngine.Listener> listeners,
-    ComputeDevice device) {
+    ComputeDevice device, TransportSecurity security) {
 
   public SamplerServerOptions {
     if (engine == null) {
@@ -30,13 +32,13 @@ public record SamplerServerOptions(PolicyHolder policies, int port, GenerationEn
     if (device == null) {
       throw new IllegalArgumentException("a device is required (ComputeDevice.AUTO for the engine's default)");
     }
-    new ServiceHost.Options("sampler", port, metricsPort, shutdownGrace); // validates
+    new ServiceHost.Options("sampler", port, metricsPort, shutdownGrace, security); // validates
     listeners = List.copyOf(listeners);
   }
 
   /** The lifecycle settings of the replica's server. */
   ServiceHost.Options host() {
-    return new ServiceHost.Options("sampler", port, metricsPort, shutdownGrace);
+    return new ServiceHost.Options("sampler", port, metricsPort, shutdownGrace, security);
   }
 
   /** Builds {@link SamplerServerOptions}; values are validated in {@link #options()}. */
@@ -50,6 +52,13 @@ public record SamplerServerOptions(PolicyHolder policies, int port, GenerationEn
     private Duration shutdownGrace = Duration.ofSeconds(30);
     private final List<GenerationEngine.Listener> listeners = new ArrayList<>();
     private ComputeDevice device = ComputeDevice.AUTO;
+    private TransportSecurity security = TransportSecurity.plaintext();
+
+    /** How the port is secured (default: plaintext, for loopback; `graft sampler` always says). */
+    public Builder security(TransportSecurity s) {
+      this.security = s;
+      return this;
+    }
 
     /** Where a holder the server creates keeps its models (default: the engine's default device). */
     public Builder device(ComputeDevice d) {
@@ -103,7 +112,7 @@ public record SamplerServerOptions(PolicyHolder policies, int port, GenerationEn
     public SamplerServerOptions options() {
       return new SamplerServerOptions(policies, port,
           new GenerationEngine.Options(slots, maxQueuedSequences, maxNewTokensLimit), metricsPort,
-          shutdownGrace, listeners, device);
+          shutdownGrace, listeners, device, security);
     }
 
     /** A server with these options, not yet started. */

@@ -1,6 +1,7 @@
 package dev.graft.trainer.server;
 
 import dev.graft.service.ServiceHost;
+import dev.graft.service.TransportSecurity;
 import dev.graft.sync.publish.PolicyGrpcService;
 import dev.graft.sync.publish.WeightPublisher;
 import io.grpc.BindableService;
@@ -48,6 +49,24 @@ public final class TrainerServer implements AutoCloseable {
    */
   public static TrainerServer start(int port, int metricsPort, RunStatus status, WeightPublisher weights,
       TrainerMetrics metrics) throws IOException {
+    return start(port, metricsPort, status, weights, metrics, TransportSecurity.plaintext());
+  }
+
+  /**
+   * As {@link #start(int, int, RunStatus, WeightPublisher, TrainerMetrics)}, secured as
+   * {@code security} says. Under TLS the status and policy services serve only the client
+   * identities on its allow-list (weights and control go to authorised certificates alone), so TLS
+   * without an allow-list is refused.
+   *
+   * @throws IllegalArgumentException for TLS without allowed clients
+   */
+  public static TrainerServer start(int port, int metricsPort, RunStatus status, WeightPublisher weights,
+      TrainerMetrics metrics, TransportSecurity security) throws IOException {
+    if (security.tls() && security.allowedClients().isEmpty()) {
+      throw new IllegalArgumentException("the trainer serves policy weights and status only to authorised"
+          + " client certificates: set --tls-allowed-clients (for example sampler,operator) with"
+          + " --tls-client-auth require and --tls-ca");
+    }
     if (metricsPort >= 0 && metrics == null) {
       throw new IllegalArgumentException("a metrics port needs metrics");
     }
@@ -56,7 +75,8 @@ public final class TrainerServer implements AutoCloseable {
     if (policy != null) {
       services.add(policy);
     }
-    ServiceHost host = ServiceHost.start(new ServiceHost.Options("trainer", port, metricsPort, Duration.ofSeconds(5)),
+    ServiceHost host = ServiceHost.start(
+        new ServiceHost.Options("trainer", port, metricsPort, Duration.ofSeconds(5), security),
         executor -> services, List.of(SERVICE), true, metrics == null ? null : metrics.role());
     return new TrainerServer(host, policy);
   }

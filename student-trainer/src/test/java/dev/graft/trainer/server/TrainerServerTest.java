@@ -10,6 +10,7 @@ import dev.graft.proto.v1.RunPhase;
 import dev.graft.proto.v1.TrainerServiceGrpc;
 import dev.graft.proto.v1.TrainerStatus;
 import dev.graft.service.Descriptions;
+import dev.graft.service.TransportSecurity;
 import dev.graft.trainer.distill.DistillEvaluator;
 import dev.graft.trainer.distill.EvalMetrics;
 import dev.graft.trainer.distill.Evaluation;
@@ -21,9 +22,12 @@ import io.grpc.Status;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class TrainerServerTest {
 
@@ -79,6 +83,16 @@ class TrainerServerTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> TrainerServer.start(70000, new RunStatus("x")));
     assertTrue(e.getMessage().contains("70000"), e.getMessage());
+  }
+
+  @Test
+  void start_tlsWithoutAllowedClients_isRefused_beforeBinding(@TempDir Path dir) throws Exception {
+    Path cert = Files.writeString(dir.resolve("tls.crt"), "not parsed: refused before");
+    Path key = Files.writeString(dir.resolve("tls.key"), "not parsed: refused before");
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TrainerServer.start(0, -1,
+        new RunStatus("x"), null, null, TransportSecurity.tls(cert, key, null)));
+    assertTrue(e.getMessage().startsWith("the trainer serves policy weights and status only to authorised client"
+        + " certificates: set --tls-allowed-clients"), e.getMessage());
   }
 
   @Test

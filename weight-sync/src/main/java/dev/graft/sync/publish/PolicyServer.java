@@ -2,6 +2,7 @@ package dev.graft.sync.publish;
 
 import dev.graft.proto.v1.PolicyServiceGrpc;
 import dev.graft.service.ServiceHost;
+import dev.graft.service.TransportSecurity;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
@@ -33,8 +34,17 @@ public final class PolicyServer implements AutoCloseable {
    */
   public static PolicyServer start(WeightPublisher publisher, int port, int chunkBytes,
       Duration grace) throws IOException {
+    return start(publisher, port, chunkBytes, grace, TransportSecurity.plaintext());
+  }
+
+  /**
+   * As {@link #start(WeightPublisher, int, int, Duration)}, secured as {@code security} says (with
+   * an allow-list, weights go only to those client identities).
+   */
+  public static PolicyServer start(WeightPublisher publisher, int port, int chunkBytes,
+      Duration grace, TransportSecurity security) throws IOException {
     PolicyGrpcService service = new PolicyGrpcService(publisher, chunkBytes);
-    ServiceHost host = ServiceHost.start(new ServiceHost.Options("policy", port, -1, grace),
+    ServiceHost host = ServiceHost.start(new ServiceHost.Options("policy", port, -1, grace, security),
         executor -> List.of(service), List.of(PolicyServiceGrpc.SERVICE_NAME), true, null);
     return new PolicyServer(host, service);
   }

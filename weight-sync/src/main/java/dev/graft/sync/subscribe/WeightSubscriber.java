@@ -1,5 +1,6 @@
 package dev.graft.sync.subscribe;
 
+import dev.graft.service.TransportSecurity;
 import dev.graft.sync.PolicyUpdate;
 import io.grpc.Channel;
 import io.grpc.Context;
@@ -42,6 +43,7 @@ public final class WeightSubscriber implements AutoCloseable {
   private final WeightSubscriberOptions options;
   private final Channel channel;
   private final ManagedChannel ownedChannel;
+  private final TransportSecurity.Opened<?> ownedCredentials; // of ownedChannel; null with it
   private final PolicyInstaller installer;
   private final PolicyFetcher fetcher;
   private final CompletableFuture<Long> ready = new CompletableFuture<>();
@@ -60,10 +62,12 @@ public final class WeightSubscriber implements AutoCloseable {
   private final RetryTracker retries;
   private Context.CancellableContext download;
 
-  WeightSubscriber(WeightSubscriberOptions options, Channel channel, ManagedChannel ownedChannel) {
+  WeightSubscriber(WeightSubscriberOptions options, Channel channel, ManagedChannel ownedChannel,
+      TransportSecurity.Opened<?> ownedCredentials) {
     this.options = options;
     this.channel = channel;
     this.ownedChannel = ownedChannel;
+    this.ownedCredentials = ownedCredentials;
     this.installer = options.installer();
     this.fetcher = new PolicyFetcher(channel, options.manifestDeadline(), options.fetchDeadline());
     this.retries = new RetryTracker(options.maxAttemptsPerVersion());
@@ -152,6 +156,7 @@ public final class WeightSubscriber implements AutoCloseable {
     }
     if (ownedChannel != null) {
       ownedChannel.shutdownNow();
+      ownedCredentials.close();
     }
     ready.completeExceptionally(new IllegalStateException("the weight subscriber is closed"));
   }

@@ -2,11 +2,12 @@ package dev.graft.sync.subscribe;
 
 import dev.graft.service.Backoff;
 import dev.graft.service.HostPort;
+import dev.graft.service.TransportSecurity;
 import dev.graft.sync.PolicyBytes;
 import io.grpc.Channel;
+import io.grpc.ChannelCredentials;
 import io.grpc.ClientInterceptor;
 import io.grpc.Grpc;
-import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -66,10 +67,20 @@ public record WeightSubscriberOptions(PolicyInstaller installer, Backoff backoff
     private LongSupplier nanoTicker = System::nanoTime;
     private SyncListener listener = new SyncListener() {};
     private final List<ClientInterceptor> interceptors = new ArrayList<>();
+    private TransportSecurity security = TransportSecurity.plaintext();
 
     /** The trainer as {@code host:port}; the subscriber creates and owns the channel. */
     public Builder endpoint(String hostPort) {
       this.endpoint = HostPort.parse(hostPort);
+      return this;
+    }
+
+    /**
+     * How the channel to {@link #endpoint} is secured (default: plaintext, for loopback); under
+     * TLS the trainer serves weights only to a client certificate on its allow-list.
+     */
+    public Builder security(TransportSecurity s) {
+      this.security = java.util.Objects.requireNonNull(s, "security");
       return this;
     }
 
@@ -141,10 +152,13 @@ public record WeightSubscriberOptions(PolicyInstaller installer, Backoff backoff
       WeightSubscriberOptions options = new WeightSubscriberOptions(installer,
           new Backoff(initialBackoff, maxBackoff), maxAttemptsPerVersion, manifestDeadline,
           fetchDeadline, watchRenewal, sleeper, nanoTicker, listener);
-      ManagedChannel owned = endpoint == null ? null
-          : Grpc.newChannelBuilder(endpoint.toString(), InsecureChannelCredentials.create())
-              .maxInboundMessageSize(PolicyBytes.MAX_CHUNK_BYTES + 1024).intercept(interceptors).build();
-      return new WeightSubscriber(options, owned != null ? owned : channel, owned);
+      if (endpoint == null) {
+        return new WeightSubscriber(options, channel, null, null);
+      }
+      TransportSecurity.Opened<ChannelCredentials> credentials = security.openClient();
+      ManagedChannel owned = Grpc.newChannelBuilder(endpoint.toString(), credentials.credentials())
+          .maxInboundMessageSize(PolicyBytes.MAX_CHUNK_BYTES + 1024).intercept(interceptors).build();
+      return new WeightSubscriber(options, owned, owned, credentials);
     }
   }
 }
