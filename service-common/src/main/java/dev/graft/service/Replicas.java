@@ -24,10 +24,15 @@ public final class Replicas implements AutoCloseable {
     this.owned = owned;
   }
 
-  /** Opens a plaintext channel to each endpoint; {@link #close()} shuts them down. */
+  /**
+   * Opens a plaintext channel to each endpoint; {@link #close()} shuts them down. A resolved
+   * endpoint ({@code dns:///}, {@code k8s:///}) gets one channel that balances round-robin over
+   * the replicas its resolver currently reports.
+   */
   public static Replicas open(List<HostPort> endpoints, int maxInboundMessageBytes) {
     List<ManagedChannel> channels = endpoints.stream()
         .map(e -> Grpc.newChannelBuilder(e.toString(), InsecureChannelCredentials.create())
+            .defaultLoadBalancingPolicy(e.resolved() ? "round_robin" : "pick_first")
             .maxInboundMessageSize(maxInboundMessageBytes).build())
         .toList();
     return new Replicas(channels, endpoints.stream().map(HostPort::toString).toList(), true);
