@@ -19,7 +19,8 @@ import picocli.CommandLine.Option;
 final class SamplerCommand implements Callable<Integer> {
 
   @Option(names = "--trainer", required = true, paramLabel = "HOST:PORT",
-      description = "The student-trainer's address (its status/policy port).")
+      description = "The student-trainer's address (its status/policy port): host:port, "
+          + "dns:///host:port or k8s:///service.namespace:port.")
   String trainer;
 
   @Option(names = "--port", paramLabel = "PORT", defaultValue = "50052",
@@ -46,6 +47,12 @@ final class SamplerCommand implements Callable<Integer> {
       description = "Seconds in-flight streams may finish after SIGTERM before they are cancelled. Default: ${DEFAULT-VALUE}.")
   long shutdownGraceSeconds;
 
+  @Option(names = "--max-connection-age-s", paramLabel = "SECONDS", defaultValue = "300",
+      description = "Seconds a client connection lives before the client is asked to reconnect, so that "
+          + "long-lived channels rebalance over replicas that started later; in-flight calls get the "
+          + "shutdown grace to finish. 0 = for ever. Default: ${DEFAULT-VALUE}.")
+  long maxConnectionAgeSeconds;
+
   @Mixin
   DeviceOption device = new DeviceOption();
 
@@ -54,7 +61,8 @@ final class SamplerCommand implements Callable<Integer> {
     SamplerReplica replica = SamplerReplica.start(SamplerServer.builder().device(device.device())
             .port(port).metricsPort(metricsPort)
             .slots(slots).maxQueuedSequences(maxQueued).maxNewTokensLimit(maxNewTokens)
-            .shutdownGrace(Duration.ofSeconds(shutdownGraceSeconds)),
+            .shutdownGrace(Duration.ofSeconds(shutdownGraceSeconds))
+            .maxConnectionAge(Duration.ofSeconds(maxConnectionAgeSeconds)),
         WeightSubscriber.builder().endpoint(trainer));
     Runtime.getRuntime().addShutdownHook(new Thread(replica::close, "sampler-shutdown"));
     System.out.println("sampler-service on port " + replica.port() + ", following policy versions from "

@@ -69,6 +69,12 @@ final class TeacherCommand implements Callable<Integer> {
       description = "Seconds in-flight streams may finish after SIGTERM before they are cancelled. Default: ${DEFAULT-VALUE}.")
   long shutdownGraceSeconds;
 
+  @Option(names = "--max-connection-age-s", paramLabel = "SECONDS", defaultValue = "300",
+      description = "Seconds a client connection lives before the client is asked to reconnect, so that "
+          + "long-lived channels rebalance over replicas that started later; in-flight calls get the "
+          + "shutdown grace to finish. 0 = for ever. Default: ${DEFAULT-VALUE}.")
+  long maxConnectionAgeSeconds;
+
   @Mixin
   DeviceOption device = new DeviceOption();
 
@@ -81,7 +87,8 @@ final class TeacherCommand implements Callable<Integer> {
         .capacityTokens(capacityTokens).maxBatchTokens(maxBatchTokens).maxWait(Duration.ofMillis(maxWaitMs))
         .chunkBytes(chunkBytes)
         .vocabBudget(vocabBudgetMb == null ? null : VocabBudget.ofMegabytes(vocabBudgetMb, "--vocab-budget-mb"))
-        .shutdownGrace(Duration.ofSeconds(shutdownGraceSeconds)).build().start();
+        .shutdownGrace(Duration.ofSeconds(shutdownGraceSeconds))
+        .maxConnectionAge(Duration.ofSeconds(maxConnectionAgeSeconds)).build().start();
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "teacher-shutdown"));
     System.out.println("teacher-service serving " + dir + " on port " + server.port()
         + (server.metricsPort() >= 0 ? ", metrics on http://0.0.0.0:" + server.metricsPort() + "/metrics" : ""));

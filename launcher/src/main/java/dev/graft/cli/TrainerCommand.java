@@ -1,5 +1,6 @@
 package dev.graft.cli;
 
+import dev.graft.kube.discovery.EndpointSliceResolverProvider;
 import dev.graft.trainer.Home;
 import dev.graft.trainer.Trainer;
 import dev.graft.trainer.plan.RunPlan;
@@ -42,6 +43,8 @@ final class TrainerCommand implements Callable<Integer> {
       throw new IllegalArgumentException("graft trainer with onpolicy.fraction > 0 needs running"
           + " sampler-services: set onpolicy.samplers (or use `graft distill`)");
     }
+    TeacherReplicaCheck.install(EndpointSliceResolverProvider.register(), plan.teacher().endpoints(),
+        plan.teacher().deadline());
     Home home = new Home(parent.home);
     try (Trainer trainer = Trainer.open(plan, home, home.model(new PretrainOptions().modelName("brown")), fresh,
         System.out, device.device())) {

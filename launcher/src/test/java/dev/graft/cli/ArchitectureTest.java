@@ -43,7 +43,9 @@ class ArchitectureTest {
           "dev.graft.model.KvCache", "dev.graft.model.DecodeStep", "dev.graft.model.Scalars"),
       "weight-sync", List.of("dev.graft.teacher", "dev.graft.sampler", "dev.graft.trainer", "dev.graft.cli"),
       "student-trainer", List.of("dev.graft.teacher.server", "dev.graft.sampler.server", "dev.graft.sync.subscribe",
-          "dev.graft.cli"));
+          "dev.graft.cli"),
+      "kube-discovery", List.of("dev.graft.model", "dev.graft.teacher", "dev.graft.sampler", "dev.graft.sync",
+          "dev.graft.trainer", "dev.graft.cli"));
 
   @Test
   void everyModuleImportsOnlyWhatItsRoleMayUse() throws IOException {
@@ -82,6 +84,21 @@ class ArchitectureTest {
       String text = Files.readString(file);
       if (shared && (text.contains("import dev.graft.sync.publish.") || text.contains("import dev.graft.sync.subscribe."))) {
         violations.add(ROOT.relativize(file) + ": shared weight-sync types depend on one side");
+      }
+    }
+    assertEquals(List.of(), violations);
+  }
+
+  /** The Kubernetes client stays out of the roles: only kube-discovery and the launcher use it. */
+  @Test
+  void onlyKubeDiscoveryAndTheLauncher_importFabric8() throws IOException {
+    List<String> violations = new ArrayList<>();
+    for (String module : List.of("model", "service-common", "teacher-api", "teacher-service", "sampler-api",
+        "sampler-service", "weight-sync", "student-trainer")) {
+      for (Path file : javaFiles(ROOT.resolve(module).resolve("src/main/java"))) {
+        if (Files.readString(file).contains("import io.fabric8.")) {
+          violations.add(ROOT.relativize(file) + " imports io.fabric8");
+        }
       }
     }
     assertEquals(List.of(), violations);

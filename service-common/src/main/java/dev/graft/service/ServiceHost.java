@@ -36,14 +36,25 @@ public final class ServiceHost implements AutoCloseable {
    * @param port gRPC port; 0 picks a free one
    * @param metricsPort HTTP port of {@code /metrics}; 0 picks a free one, -1 turns it off
    * @param shutdownGrace how long {@link #close()} lets in-flight calls finish
+   * @param maxConnectionAge how long a client connection lives before the server asks the client
+   *     to reconnect (GOAWAY), so that long-lived channels rebalance over replicas that came later;
+   *     its calls then have {@code shutdownGrace} to finish. Zero: connections live for ever.
    */
-  public record Options(String name, int port, int metricsPort, Duration shutdownGrace) {
+  public record Options(String name, int port, int metricsPort, Duration shutdownGrace, Duration maxConnectionAge) {
     public Options {
       checkPort("port", port, 0);
       checkPort("metrics port", metricsPort, -1);
       if (shutdownGrace == null || shutdownGrace.isNegative()) {
         throw new IllegalArgumentException("shutdown grace (" + shutdownGrace + ") must be >= 0");
       }
+      if (maxConnectionAge == null || maxConnectionAge.isNegative()) {
+        throw new IllegalArgumentException("max connection age (" + maxConnectionAge + ") must be >= 0 (0 = off)");
+      }
+    }
+
+    /** Options whose connections live for ever. */
+    public Options(String name, int port, int metricsPort, Duration shutdownGrace) {
+      this(name, port, metricsPort, shutdownGrace, Duration.ZERO);
     }
 
     private static void checkPort(String what, int port, int min) {
@@ -85,6 +96,10 @@ public final class ServiceHost implements AutoCloseable {
       host.setServing(serving);
       ServerBuilder<?> b = Grpc.newServerBuilderForPort(options.port(), InsecureServerCredentials.create())
           .executor(host.executor);
+      if (!options.maxConnectionAge().isZero()) {
+        b.maxConnectionAge(options.maxConnectionAge().toNanos(), TimeUnit.NANOSECONDS)
+            .maxConnectionAgeGrace(options.shutdownGrace().toNanos(), TimeUnit.NANOSECONDS);
+      }
       services.apply(host.executor).forEach(b::addService);
       host.server = b.addService(host.health.getHealthService())
           .addService(ProtoReflectionServiceV1.newInstance())

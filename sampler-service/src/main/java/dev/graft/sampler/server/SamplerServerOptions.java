@@ -18,10 +18,12 @@ import java.util.List;
  * @param shutdownGrace how long {@link SamplerServer#close()} lets in-flight streams finish
  * @param listeners extra observers of the engine (tests, logging)
  * @param device where a holder the server creates keeps its models; ignored for a given holder
+ * @param maxConnectionAge how long a client connection lives before the client is asked to
+ *     reconnect (so channels rebalance over replicas); zero: for ever
  */
 public record SamplerServerOptions(PolicyHolder policies, int port, GenerationEngine.Options engine,
     int metricsPort, Duration shutdownGrace, List<GenerationEngine.Listener> listeners,
-    ComputeDevice device) {
+    ComputeDevice device, Duration maxConnectionAge) {
 
   public SamplerServerOptions {
     if (engine == null) {
@@ -30,13 +32,13 @@ public record SamplerServerOptions(PolicyHolder policies, int port, GenerationEn
     if (device == null) {
       throw new IllegalArgumentException("a device is required (ComputeDevice.AUTO for the engine's default)");
     }
-    new ServiceHost.Options("sampler", port, metricsPort, shutdownGrace); // validates
+    new ServiceHost.Options("sampler", port, metricsPort, shutdownGrace, maxConnectionAge); // validates
     listeners = List.copyOf(listeners);
   }
 
   /** The lifecycle settings of the replica's server. */
   ServiceHost.Options host() {
-    return new ServiceHost.Options("sampler", port, metricsPort, shutdownGrace);
+    return new ServiceHost.Options("sampler", port, metricsPort, shutdownGrace, maxConnectionAge);
   }
 
   /** Builds {@link SamplerServerOptions}; values are validated in {@link #options()}. */
@@ -50,6 +52,16 @@ public record SamplerServerOptions(PolicyHolder policies, int port, GenerationEn
     private Duration shutdownGrace = Duration.ofSeconds(30);
     private final List<GenerationEngine.Listener> listeners = new ArrayList<>();
     private ComputeDevice device = ComputeDevice.AUTO;
+    private Duration maxConnectionAge = Duration.ZERO;
+
+    /**
+     * How long a client connection lives before the client is asked to reconnect, so that
+     * long-lived channels rebalance over replicas that came later (default: zero, for ever).
+     */
+    public Builder maxConnectionAge(Duration d) {
+      this.maxConnectionAge = d;
+      return this;
+    }
 
     /** Where a holder the server creates keeps its models (default: the engine's default device). */
     public Builder device(ComputeDevice d) {
@@ -103,7 +115,7 @@ public record SamplerServerOptions(PolicyHolder policies, int port, GenerationEn
     public SamplerServerOptions options() {
       return new SamplerServerOptions(policies, port,
           new GenerationEngine.Options(slots, maxQueuedSequences, maxNewTokensLimit), metricsPort,
-          shutdownGrace, listeners, device);
+          shutdownGrace, listeners, device, maxConnectionAge);
     }
 
     /** A server with these options, not yet started. */

@@ -29,6 +29,8 @@ import java.util.List;
  * @param vocabBudget the memory (positions × vocabulary) buffers may take at once, for a loaded
  *     checkpoint; null means {@link VocabBudget#forMachine()}
  * @param device where a loaded checkpoint computes
+ * @param maxConnectionAge how long a client connection lives before the client is asked to
+ *     reconnect (so channels rebalance over replicas); zero: for ever
  */
 public record TeacherServerOptions(
     Path checkpoint,
@@ -44,7 +46,8 @@ public record TeacherServerOptions(
     Duration shutdownGrace,
     List<ScoreBatcher.Listener> listeners,
     VocabBudget vocabBudget,
-    ComputeDevice device) {
+    ComputeDevice device,
+    Duration maxConnectionAge) {
 
   /** Default response message budget: 1 MiB, a quarter of gRPC's default 4 MiB limit. */
   public static final int DEFAULT_CHUNK_BYTES = 1 << 20;
@@ -68,7 +71,8 @@ public record TeacherServerOptions(
       throw new IllegalArgumentException("request limits and the vocabulary budget apply to a loaded"
           + " checkpoint; a given teacher brings its own (build the LocalTeacher with them instead)");
     }
-    new ServiceHost.Options("teacher", port, metricsPort, shutdownGrace == null ? Duration.ZERO : shutdownGrace);
+    new ServiceHost.Options("teacher", port, metricsPort, shutdownGrace == null ? Duration.ZERO : shutdownGrace,
+        maxConnectionAge);
     if (capacityTokens < 0 || maxBatchTokens < 0) {
       throw new IllegalArgumentException("capacity_tokens (" + capacityTokens
           + ") and max_batch_tokens (" + maxBatchTokens + ") must be >= 0 (0 = default)");
@@ -86,7 +90,7 @@ public record TeacherServerOptions(
 
   /** The lifecycle settings of the replica's server. */
   ServiceHost.Options host() {
-    return new ServiceHost.Options("teacher", port, metricsPort, shutdownGrace);
+    return new ServiceHost.Options("teacher", port, metricsPort, shutdownGrace, maxConnectionAge);
   }
 
   /** The batcher settings for a teacher with {@code limits}, defaults filled in. */
@@ -112,6 +116,16 @@ public record TeacherServerOptions(
     private final List<ScoreBatcher.Listener> listeners = new ArrayList<>();
     private VocabBudget vocabBudget;
     private ComputeDevice device = ComputeDevice.AUTO;
+    private Duration maxConnectionAge = Duration.ZERO;
+
+    /**
+     * How long a client connection lives before the client is asked to reconnect, so that
+     * long-lived channels rebalance over replicas that came later (default: zero, for ever).
+     */
+    public Builder maxConnectionAge(Duration d) {
+      this.maxConnectionAge = d;
+      return this;
+    }
 
     /** Where a loaded checkpoint computes (default: the engine's default device). */
     public Builder device(ComputeDevice d) {
@@ -191,7 +205,7 @@ public record TeacherServerOptions(
       return new TeacherServerOptions(checkpoint, teacher, maxSequenceLength,
           maxTokensPerRequest, port, capacityTokens,
           maxBatchTokens, maxWait, chunkBytes, metricsPort, shutdownGrace, listeners, vocabBudget,
-          device);
+          device, maxConnectionAge);
     }
 
     /** A server with these options, not yet started. */
