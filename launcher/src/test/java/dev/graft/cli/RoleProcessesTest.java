@@ -61,8 +61,10 @@ class RoleProcessesTest {
           "server.port=" + trainerPort));
       await("3 steps trained", trainer, () -> steps(out) >= 3);
       assertTrue(steps(out) < STEPS, "killed mid-run, not after it");
+      long killedAt = steps(out);
       teachers.get(0).destroyForcibly().waitFor(30, TimeUnit.SECONDS);
       samplers.get(0).destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+      System.out.printf("role processes: a teacher and a sampler killed (SIGKILL) after step %d of %d%n", killedAt, STEPS);
       assertTrue(trainer.waitFor(PROCESS_SECONDS, TimeUnit.SECONDS), "the trainer did not finish");
       assertEquals(0, trainer.exitValue(), log(home, "trainer"));
       JsonNode report = JSON.readTree(out.resolve("student/report.json").toFile());
@@ -87,8 +89,10 @@ class RoleProcessesTest {
       Process reference = start(all, home, "reference", trainerArgs(whole, teachers, "server.port=-1"));
       Process first = start(all, home, "first", trainerArgs(cut, teachers, "server.port=-1"));
       await("3 steps trained", first, () -> steps(cut) >= 3);
+      long sigterm = System.nanoTime();
       first.destroy(); // SIGTERM
       assertTrue(first.waitFor(120, TimeUnit.SECONDS), "the trainer did not stop after SIGTERM");
+      double stopSeconds = (System.nanoTime() - sigterm) / 1e9;
       assertEquals(0, first.exitValue(), log(home, "first"));
       long stoppedAt = steps(cut);
       assertTrue(stoppedAt < STEPS, "stopped mid-run: " + stoppedAt + " steps");
@@ -96,6 +100,8 @@ class RoleProcessesTest {
       assertTrue(Files.readString(home.resolve("first.log")).contains("stopped after step " + stoppedAt),
           log(home, "first"));
       assertFalse(Files.exists(cut.resolve("student/report.json")), "the first run did not finish");
+      System.out.printf("role processes: trainer sent SIGTERM stopped after step %d of %d with a checkpoint,"
+          + " exit 0, %.1f s after the signal%n", stoppedAt, STEPS, stopSeconds);
 
       Process second = start(all, home, "second", trainerArgs(cut, teachers, "server.port=-1"));
       assertTrue(second.waitFor(PROCESS_SECONDS, TimeUnit.SECONDS), "the restarted trainer did not finish");
@@ -109,6 +115,10 @@ class RoleProcessesTest {
       assertEquals(STEPS, b.path("training").path("steps").asInt());
       assertEquals(a.path("overall"), b.path("overall"), "final held-out evaluation, uninterrupted vs resumed");
       assertEquals(a.path("training").path("final_train_loss"), b.path("training").path("final_train_loss"));
+      assertTrue(Files.readString(home.resolve("second.log")).contains("resuming at step " + stoppedAt + " of " + STEPS),
+          log(home, "second"));
+      System.out.printf("role processes: resumed run's final KL %s = uninterrupted run's %s%n",
+          b.path("overall").path("kl_after"), a.path("overall").path("kl_after"));
     } finally {
       all.forEach(Process::destroyForcibly);
     }
