@@ -6,14 +6,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.graft.teacher.TeacherClient;
+import dev.graft.teacher.TeacherUnavailableException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -54,12 +58,13 @@ class RoleProcessesTest {
             "--port", Integer.toString(port), "--metrics-port", "-1", "--slots", "4", "--shutdown-grace-s", "1"));
         samplerEndpoints.add("localhost:" + port);
       }
+      teacherEndpoints.forEach(RoleProcessesTest::awaitTeacher);
       Path out = home.resolve("onpolicy");
       Process trainer = start(all, home, "trainer", trainerArgs(out, teacherEndpoints, "onpolicy.fraction=0.5",
           "onpolicy.samplers=" + String.join(",", samplerEndpoints), "onpolicy.prompt_tokens=8",
           "onpolicy.max_new_tokens=8", "onpolicy.publish_every=2", "onpolicy.patience_seconds=120",
           "server.port=" + trainerPort));
-      await("3 steps trained", trainer, () -> steps(out) >= 3);
+      await("3 steps trained", trainer, home.resolve("trainer.log"), () -> steps(out) >= 3);
       assertTrue(steps(out) < STEPS, "killed mid-run, not after it");
       long killedAt = steps(out);
       teachers.get(0).destroyForcibly().waitFor(30, TimeUnit.SECONDS);
@@ -84,11 +89,12 @@ class RoleProcessesTest {
       start(all, home, "teacher", "teacher", "--checkpoint", TinyBase.teacher().toString(),
           "--port", Integer.toString(port), "--metrics-port", "-1", "--shutdown-grace-s", "1");
       List<String> teachers = List.of("localhost:" + port);
+      awaitTeacher(teachers.get(0));
       Path whole = home.resolve("uninterrupted");
       Path cut = home.resolve("interrupted");
       Process reference = start(all, home, "reference", trainerArgs(whole, teachers, "server.port=-1"));
       Process first = start(all, home, "first", trainerArgs(cut, teachers, "server.port=-1"));
-      await("3 steps trained", first, () -> steps(cut) >= 3);
+      await("3 steps trained", first, home.resolve("first.log"), () -> steps(cut) >= 3);
       long sigterm = System.nanoTime();
       first.destroy(); // SIGTERM
       assertTrue(first.waitFor(120, TimeUnit.SECONDS), "the trainer did not stop after SIGTERM");
@@ -169,16 +175,37 @@ class RoleProcessesTest {
   }
 
   /** Polls {@code condition} until it holds; fails if {@code process} ends first or after the deadline. */
-  private static void await(String what, Process process, BooleanSupplier condition) throws InterruptedException {
+  private static void await(String what, Process process, Path log, BooleanSupplier condition)
+      throws InterruptedException {
     long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(PROCESS_SECONDS);
     while (!condition.getAsBoolean()) {
       if (!process.isAlive()) {
-        throw new AssertionError("the process ended (exit " + process.exitValue() + ") before: " + what);
+        throw new AssertionError("the process ended (exit " + process.exitValue() + ") before: " + what + "\n"
+            + log(log.getParent(), log.getFileName().toString().replace(".log", "")));
       }
       if (System.nanoTime() > end) {
         throw new AssertionError("not within " + PROCESS_SECONDS + " s: " + what);
       }
       process.waitFor(50, TimeUnit.MILLISECONDS); // the poll interval, ending early if the process does
+    }
+  }
+
+  /** Waits until the teacher process at {@code endpoint} answers, as a readiness probe would. */
+  private static void awaitTeacher(String endpoint) {
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(PROCESS_SECONDS);
+    try (TeacherClient client = TeacherClient.builder().endpoints(List.of(endpoint)).deadline(Duration.ofSeconds(10))
+        .maxAttempts(1).build()) {
+      while (true) {
+        try {
+          client.info();
+          return;
+        } catch (TeacherUnavailableException e) {
+          if (System.nanoTime() > end) {
+            throw new AssertionError("teacher " + endpoint + " did not start: " + e.getMessage(), e);
+          }
+          LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100)); // poll interval, under the deadline above
+        }
+      }
     }
   }
 

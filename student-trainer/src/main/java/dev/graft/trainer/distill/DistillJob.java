@@ -90,7 +90,9 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
     }
     LlamaConfig teacherConfig = plan.teacher();
     try (GraftTokenizer tok = GraftTokenizer.load(teacherDir.resolve(BpeModel.TOKENIZER_JSON))) {
-      TeacherInfo info = peers.teacher().info();
+      // Teachers that are not ready yet (pods still starting) are waited for, as during training.
+      TeacherInfo info = patience("teachers", p.teacher().patience(), TeacherUnavailableException.class, listener)
+          .call(peers.teacher()::info);
       requireCompatible(info, teacherConfig, tok);
       Retrofit retrofit = p.retrofit().change();
       log.println("retrofit: " + retrofit.describe(teacherConfig) + "; loss "
