@@ -85,9 +85,16 @@ final class EndpointSliceNameResolver extends NameResolver {
   @Override
   public void start(Listener2 listener) {
     this.listener = listener;
-    informer = client.discovery().v1().endpointSlices().inNamespace(namespace)
+    watch();
+  }
+
+  /** Starts an informer; a failure to list or watch is published, and {@link #refresh()} starts another. */
+  private void watch() {
+    slices.clear();
+    SharedIndexInformer<EndpointSlice> started = client.discovery().v1().endpointSlices().inNamespace(namespace)
         .withLabel(SERVICE_LABEL, target.service()).runnableInformer(0);
-    informer.addEventHandler(new ResourceEventHandler<>() {
+    informer = started;
+    started.addEventHandler(new ResourceEventHandler<>() {
       @Override
       public void onAdd(EndpointSlice slice) {
         slices.put(slice.getMetadata().getName(), slice);
@@ -106,12 +113,18 @@ final class EndpointSliceNameResolver extends NameResolver {
         changed();
       }
     });
-    informer.start().whenComplete((ok, error) -> {
+    started.start().whenComplete((ok, error) -> {
       if (error != null) {
-        sync.execute(() -> failed("cannot watch the EndpointSlices of Service " + target.service()
+        sync.execute(() -> failed(started, "cannot watch the EndpointSlices of Service " + target.service()
             + " in namespace " + namespace + ": " + error.getMessage()));
       } else {
         changed(); // a Service with no slice yet: say so instead of waiting silently
+      }
+    });
+    started.stopped().whenComplete((ok, error) -> {
+      if (error != null) {
+        sync.execute(() -> failed(started, "the EndpointSlice watch of Service " + target.service()
+            + " in namespace " + namespace + " stopped: " + error.getMessage()));
       }
     });
   }
@@ -205,18 +218,29 @@ final class EndpointSliceNameResolver extends NameResolver {
     }
   }
 
-  private void failed(String why) {
-    if (shutdown) {
-      return;
+  private void failed(SharedIndexInformer<EndpointSlice> from, String why) {
+    if (shutdown || from != informer) {
+      return; // shut down, or an informer already replaced
     }
     LOG.warn("{}: {}", target, why);
     failure = why;
     publish(true);
   }
 
-  /** The channel asks again after a failure: publish what is known now. */
+  /**
+   * The channel asks again after a failure: a watch that stopped is started anew (the API server
+   * or the permission may be back); otherwise what is known now is published.
+   */
   @Override
   public void refresh() {
+    if (shutdown) {
+      return;
+    }
+    if (failure != null && informer != null && !informer.isRunning()) {
+      informer.close();
+      watch();
+      return;
+    }
     publish(true);
   }
 

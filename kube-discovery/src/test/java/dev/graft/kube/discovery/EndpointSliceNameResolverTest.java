@@ -6,13 +6,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
+import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.grpc.EquivalentAddressGroup;
 import io.grpc.NameResolver;
 import io.grpc.Status;
 import io.grpc.SynchronizationContext;
+import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
@@ -92,6 +96,25 @@ class EndpointSliceNameResolverTest {
   }
 
   @Test
+  void anApiServerThatCannotBeReached_isUnavailableNamingTheService() throws Exception {
+    try (KubernetesClient unreachable = new KubernetesClientBuilder().withConfig(new ConfigBuilder()
+        .withMasterUrl("http://127.0.0.1:" + closedPort()).withRequestTimeout(2000).withConnectionTimeout(2000)
+        .build()).build()) {
+      start(unreachable, "k8s:///teacher.graft:50051", ReplicaCheck.NONE);
+      Status s = (Status) next();
+      assertEquals(Status.Code.UNAVAILABLE, s.getCode());
+      assertTrue(s.getDescription().startsWith("cannot watch the EndpointSlices of Service teacher in namespace graft"),
+          s.getDescription());
+    }
+  }
+
+  private static int closedPort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  @Test
   void targetsAreValidated() {
     assertEquals(new KubeTarget("teacher", "graft", 50051), KubeTarget.parse(URI.create("k8s:///teacher.graft:50051")));
     assertEquals(new KubeTarget("teacher", null, 50051), KubeTarget.parse(URI.create("k8s:///teacher:50051")));
@@ -116,7 +139,11 @@ class EndpointSliceNameResolverTest {
   }
 
   private void start(String target, ReplicaCheck check) {
-    EndpointSliceResolverProvider provider = new EndpointSliceResolverProvider(client, Duration.ofMillis(50));
+    start(client, target, check);
+  }
+
+  private void start(KubernetesClient api, String target, ReplicaCheck check) {
+    EndpointSliceResolverProvider provider = new EndpointSliceResolverProvider(api, Duration.ofMillis(50));
     provider.check(target, check);
     SynchronizationContext sync = new SynchronizationContext((t, e) -> results.add(Status.INTERNAL.withCause(e)));
     NameResolver.Args args = NameResolver.Args.newBuilder().setDefaultPort(443).setProxyDetector(a -> null)
