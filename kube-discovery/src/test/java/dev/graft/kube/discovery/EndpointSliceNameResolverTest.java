@@ -99,7 +99,7 @@ class EndpointSliceNameResolverTest {
   void anApiServerThatCannotBeReached_isUnavailableNamingTheService() throws Exception {
     try (KubernetesClient unreachable = new KubernetesClientBuilder().withConfig(new ConfigBuilder()
         .withMasterUrl("http://127.0.0.1:" + closedPort()).withRequestTimeout(2000).withConnectionTimeout(2000)
-        .build()).build()) {
+        .withRequestRetryBackoffLimit(0).build()).build()) {
       start(unreachable, "k8s:///teacher.graft:50051", ReplicaCheck.NONE);
       Status s = (Status) next();
       assertEquals(Status.Code.UNAVAILABLE, s.getCode());
