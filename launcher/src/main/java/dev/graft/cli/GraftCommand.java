@@ -1,5 +1,6 @@
 package dev.graft.cli;
 
+import dev.graft.kube.discovery.EndpointSliceResolverProvider;
 import dev.graft.trainer.Home;
 import java.nio.file.Path;
 import picocli.CommandLine.Command;
@@ -33,6 +34,7 @@ public final class GraftCommand {
 
   /** The configured command line; exposed for tests. */
   public static CommandLine commandLine() {
+    EndpointSliceResolverProvider.register(); // k8s:/// endpoints; the Kubernetes client is made on first use
     CommandLine cl = new CommandLine(new GraftCommand());
     cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
       if (e instanceof IllegalArgumentException || e instanceof IllegalStateException

@@ -22,7 +22,8 @@ final class SamplerCommand implements Callable<Integer> {
   // Every option also reads GRAFT_SAMPLER_<OPTION> from the environment, so a pod sets it by env.
   @Option(names = "--trainer", required = true, paramLabel = "HOST:PORT",
       defaultValue = "${env:GRAFT_SAMPLER_TRAINER}",
-      description = "The student-trainer's address (its status/policy port). Env: GRAFT_SAMPLER_TRAINER.")
+      description = "The student-trainer's address (its status/policy port): host:port, "
+          + "dns:///host:port or k8s:///service.namespace:port. Env: GRAFT_SAMPLER_TRAINER.")
   String trainer;
 
   @Option(names = "--port", paramLabel = "PORT", defaultValue = "${env:GRAFT_SAMPLER_PORT:-50052}",
@@ -54,6 +55,13 @@ final class SamplerCommand implements Callable<Integer> {
           + "Default: ${DEFAULT-VALUE} (env GRAFT_SAMPLER_SHUTDOWN_GRACE_S).")
   long shutdownGraceSeconds;
 
+  @Option(names = "--max-connection-age-s", paramLabel = "SECONDS",
+      defaultValue = "${env:GRAFT_SAMPLER_MAX_CONNECTION_AGE_S:-300}",
+      description = "Seconds a client connection lives before the client is asked to reconnect, so that "
+          + "long-lived channels rebalance over replicas that started later; in-flight calls get the "
+          + "shutdown grace to finish. 0 = for ever. Default: ${DEFAULT-VALUE} (env GRAFT_SAMPLER_MAX_CONNECTION_AGE_S).")
+  long maxConnectionAgeSeconds;
+
   @Mixin
   DeviceOption device = new DeviceOption();
 
@@ -66,7 +74,8 @@ final class SamplerCommand implements Callable<Integer> {
     SamplerReplica replica = SamplerReplica.start(SamplerServer.builder().device(device.device())
             .port(port).metricsPort(metricsPort)
             .slots(slots).maxQueuedSequences(maxQueued).maxNewTokensLimit(maxNewTokens)
-            .shutdownGrace(Duration.ofSeconds(shutdownGraceSeconds)).security(security),
+            .shutdownGrace(Duration.ofSeconds(shutdownGraceSeconds)).security(security)
+            .maxConnectionAge(Duration.ofSeconds(maxConnectionAgeSeconds)),
         WeightSubscriber.builder().endpoint(trainer).security(security));
     Runtime.getRuntime().addShutdownHook(new Thread(replica::close, "sampler-shutdown"));
     System.out.println("sampler-service on port " + replica.port() + ", following policy versions from "

@@ -5,6 +5,7 @@ import dev.graft.data.Document;
 import dev.graft.model.ComputeDevice;
 import dev.graft.model.LlamaConfig;
 import dev.graft.model.VocabBudget;
+import dev.graft.kube.discovery.EndpointSliceResolverProvider;
 import dev.graft.service.HostPort;
 import dev.graft.service.TransportSecurity;
 import dev.graft.teacher.TeacherClient;
@@ -111,6 +112,7 @@ final class ScoreCommand implements Callable<Integer> {
       throws IOException {
     List<HostPort> endpoints = plan.teacher().endpoints();
     if (!endpoints.isEmpty()) {
+      TeacherReplicaCheck.install(EndpointSliceResolverProvider.register(), endpoints, plan.teacher().deadline());
       return TeacherClient.builder().endpoints(endpoints.stream().map(HostPort::toString).toList()).security(security)
           .deadline(plan.teacher().deadline()).valueType(plan.loss().valueDtype().proto()).build();
     }

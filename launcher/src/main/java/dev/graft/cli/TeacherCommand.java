@@ -82,6 +82,13 @@ final class TeacherCommand implements Callable<Integer> {
           + "Default: ${DEFAULT-VALUE} (env GRAFT_TEACHER_SHUTDOWN_GRACE_S).")
   long shutdownGraceSeconds;
 
+  @Option(names = "--max-connection-age-s", paramLabel = "SECONDS",
+      defaultValue = "${env:GRAFT_TEACHER_MAX_CONNECTION_AGE_S:-300}",
+      description = "Seconds a client connection lives before the client is asked to reconnect, so that "
+          + "long-lived channels rebalance over replicas that started later; in-flight calls get the "
+          + "shutdown grace to finish. 0 = for ever. Default: ${DEFAULT-VALUE} (env GRAFT_TEACHER_MAX_CONNECTION_AGE_S).")
+  long maxConnectionAgeSeconds;
+
   @Mixin
   DeviceOption device = new DeviceOption();
 
@@ -98,7 +105,7 @@ final class TeacherCommand implements Callable<Integer> {
         .chunkBytes(chunkBytes)
         .vocabBudget(vocabBudgetMb == null ? null : VocabBudget.ofMegabytes(vocabBudgetMb, "--vocab-budget-mb"))
         .shutdownGrace(Duration.ofSeconds(shutdownGraceSeconds)).security(tls.security("graft teacher"))
-        .build().start();
+        .maxConnectionAge(Duration.ofSeconds(maxConnectionAgeSeconds)).build().start();
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "teacher-shutdown"));
     System.out.println("teacher-service serving " + dir + " on port " + server.port()
         + (server.metricsPort() >= 0 ? ", metrics on http://0.0.0.0:" + server.metricsPort() + "/metrics" : ""));

@@ -1,9 +1,12 @@
 package dev.graft.cli;
 
+import dev.graft.kube.discovery.EndpointSliceResolverProvider;
 import dev.graft.kube.submit.TrainerWaiting;
 import dev.graft.trainer.Home;
 import dev.graft.trainer.Trainer;
+import dev.graft.trainer.distill.TrainingStopped;
 import dev.graft.trainer.plan.RunPlan;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -17,7 +20,8 @@ import picocli.CommandLine.ParentCommand;
             + "teacher-services (teacher.endpoints) and, for an on-policy run, sampler-services "
             + "(onpolicy.samplers) that fetch weights from this trainer's server (server.port). The "
             + "student is built from teacher.model (default: the embedded base model), which must be "
-            + "the checkpoint the teacher-services serve. Resumes from the run's newest checkpoint."})
+            + "the checkpoint the teacher-services serve. Resumes from the run's newest checkpoint. SIGTERM "
+            + "stops it after the current step with a checkpoint (exit 0), so an evicted pod resumes."})
 final class TrainerCommand implements Callable<Integer> {
 
   @ParentCommand
@@ -28,6 +32,12 @@ final class TrainerCommand implements Callable<Integer> {
 
   @Option(names = "--fresh", description = "Discard an earlier run in the same output directory and start over.")
   boolean fresh;
+
+  @Option(names = "--stop-grace-s", paramLabel = "SECONDS", defaultValue = "${env:GRAFT_TRAINER_STOP_GRACE_S:-60}",
+      description = "On SIGTERM the trainer finishes its current step, writes a checkpoint and exits 0, waiting"
+          + " at most this long (keep the pod's terminationGracePeriodSeconds above it); a restart resumes from"
+          + " the checkpoint. Default: ${DEFAULT-VALUE} (env GRAFT_TRAINER_STOP_GRACE_S).")
+  long stopGraceSeconds;
 
   @Mixin
   DeviceOption device = new DeviceOption();
@@ -54,13 +64,25 @@ final class TrainerCommand implements Callable<Integer> {
       throw new IllegalArgumentException("graft trainer with onpolicy.fraction > 0 needs running"
           + " sampler-services: set onpolicy.samplers (or use `graft distill`)");
     }
+    TeacherReplicaCheck.install(EndpointSliceResolverProvider.register(), plan.teacher().endpoints(),
+        plan.teacher().deadline());
     Home home = new Home(parent.home);
     var autoscalePolicy = autoscale.policy(plan);
     TrainerWaiting waiting = new TrainerWaiting();
+    EvictionHook eviction = EvictionHook.install(Duration.ofSeconds(stopGraceSeconds));
+    int status = 1;
     try (Trainer trainer = Trainer.open(plan, home, home.model(new PretrainOptions().modelName("brown")), fresh,
             System.out, device.device(), tls.security("graft trainer"));
         AutoCloseable autoscaler = autoscale.start(autoscalePolicy, waiting, System.out)) {
-      trainer.run(plan.teacher().endpoints(), plan.onpolicy().samplers(), System.console() != null, waiting);
+      try {
+        trainer.run(plan.teacher().endpoints(), plan.onpolicy().samplers(), System.console() != null, waiting,
+            eviction.stop());
+      } catch (TrainingStopped e) {
+        // checkpointed (Trainer.run said where): a restart resumes
+      }
+      status = 0;
+    } finally {
+      eviction.finished(status); // after the trainer's server has closed
     }
     return 0;
   }

@@ -44,7 +44,9 @@ class ArchitectureTest {
       "weight-sync", List.of("dev.graft.teacher", "dev.graft.sampler", "dev.graft.trainer", "dev.graft.cli"),
       "student-trainer", List.of("dev.graft.teacher.server", "dev.graft.sampler.server", "dev.graft.sync.subscribe",
           "dev.graft.cli"),
-      "kube-submit", List.of("dev.graft.teacher.server", "dev.graft.sampler.server", "dev.graft.sync", "dev.graft.cli"));
+      "kube-submit", List.of("dev.graft.teacher.server", "dev.graft.sampler.server", "dev.graft.sync", "dev.graft.cli"),
+      "kube-discovery", List.of("dev.graft.model", "dev.graft.teacher", "dev.graft.sampler", "dev.graft.sync",
+          "dev.graft.trainer", "dev.graft.cli"));
 
   @Test
   void everyModuleImportsOnlyWhatItsRoleMayUse() throws IOException {
@@ -83,6 +85,21 @@ class ArchitectureTest {
       String text = Files.readString(file);
       if (shared && (text.contains("import dev.graft.sync.publish.") || text.contains("import dev.graft.sync.subscribe."))) {
         violations.add(ROOT.relativize(file) + ": shared weight-sync types depend on one side");
+      }
+    }
+    assertEquals(List.of(), violations);
+  }
+
+  /** The Kubernetes client stays out of the roles: only kube-discovery, kube-submit and the launcher use it. */
+  @Test
+  void onlyTheKubeModulesAndTheLauncher_importFabric8() throws IOException {
+    List<String> violations = new ArrayList<>();
+    for (String module : List.of("model", "service-common", "teacher-api", "teacher-service", "sampler-api",
+        "sampler-service", "weight-sync", "student-trainer")) {
+      for (Path file : javaFiles(ROOT.resolve(module).resolve("src/main/java"))) {
+        if (Files.readString(file).contains("import io.fabric8.")) {
+          violations.add(ROOT.relativize(file) + " imports io.fabric8");
+        }
       }
     }
     assertEquals(List.of(), violations);

@@ -1,5 +1,6 @@
 package dev.graft.service;
 
+import io.grpc.Context;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -10,8 +11,11 @@ import java.util.function.BiFunction;
 import java.util.function.Function;
 
 /**
- * Calls one of several stateless replicas round-robin. UNAVAILABLE and RESOURCE_EXHAUSTED are
- * retried on the next replica after an exponential backoff (initial · 2^(attempt − 1), capped);
+ * Calls one of several stateless replicas round-robin. UNAVAILABLE, RESOURCE_EXHAUSTED and a
+ * CANCELLED the caller did not ask for (a replica that went away cancelled the call: a pod deleted
+ * past its grace period, a connection closed at its maximum age) are retried on the next replica —
+ * for a resolved endpoint, the next replica its channel picks — after an exponential backoff
+ * (initial · 2^(attempt − 1), capped);
  * INVALID_ARGUMENT becomes {@link IllegalArgumentException} with the server's description; any
  * other status, or running out of attempts, becomes the caller's "unavailable" exception.
  */
@@ -67,7 +71,7 @@ public final class ReplicaRetry {
         if (code == Status.Code.INVALID_ARGUMENT) {
           throw new IllegalArgumentException(e.getStatus().getDescription(), e);
         }
-        if (code != Status.Code.UNAVAILABLE && code != Status.Code.RESOURCE_EXHAUSTED) {
+        if (!retryable(code)) {
           throw unavailable.apply(
               rpc + " on " + role + " " + names.get(i) + " failed: " + describe(e.getStatus()), e);
         }
@@ -77,6 +81,12 @@ public final class ReplicaRetry {
     }
     throw unavailable.apply(rpc + " failed after " + options.maxAttempts() + " attempts ("
         + String.join(", ", tried) + "); last: " + describe(last.getStatus()), last);
+  }
+
+  /** UNAVAILABLE, RESOURCE_EXHAUSTED, or CANCELLED while the caller's own context is live. */
+  private static boolean retryable(Status.Code code) {
+    return code == Status.Code.UNAVAILABLE || code == Status.Code.RESOURCE_EXHAUSTED
+        || (code == Status.Code.CANCELLED && !Context.current().isCancelled());
   }
 
   private void backoff(int attempt, String rpc) {

@@ -28,7 +28,11 @@ public final class Replicas implements AutoCloseable {
     this.credentials = credentials;
   }
 
-  /** Opens a plaintext channel to each endpoint; {@link #close()} shuts them down. */
+  /**
+   * Opens a plaintext channel to each endpoint; {@link #close()} shuts them down. A resolved
+   * endpoint ({@code dns:///}, {@code k8s:///}) gets one channel that balances round-robin over
+   * the replicas its resolver currently reports.
+   */
   public static Replicas open(List<HostPort> endpoints, int maxInboundMessageBytes) {
     return open(endpoints, maxInboundMessageBytes, TransportSecurity.plaintext(), List.of());
   }
@@ -47,6 +51,7 @@ public final class Replicas implements AutoCloseable {
     TransportSecurity.Opened<ChannelCredentials> credentials = security.openClient();
     List<ManagedChannel> channels = endpoints.stream()
         .map(e -> Grpc.newChannelBuilder(e.toString(), credentials.credentials())
+            .defaultLoadBalancingPolicy(e.resolved() ? "round_robin" : "pick_first")
             .maxInboundMessageSize(maxInboundMessageBytes).intercept(interceptors).build())
         .toList();
     return new Replicas(channels, endpoints.stream().map(HostPort::toString).toList(), true, credentials);

@@ -41,8 +41,12 @@ public final class ServiceHost implements AutoCloseable {
    * @param metricsPort HTTP port of {@code /metrics}; 0 picks a free one, -1 turns it off
    * @param shutdownGrace how long {@link #close()} lets in-flight calls finish
    * @param security plaintext or TLS, and which clients the role's services accept
+   * @param maxConnectionAge how long a client connection lives before the server asks the client
+   *     to reconnect (GOAWAY), so that long-lived channels rebalance over replicas that came later;
+   *     its calls then have {@code shutdownGrace} to finish. Zero: connections live for ever.
    */
-  public record Options(String name, int port, int metricsPort, Duration shutdownGrace, TransportSecurity security) {
+  public record Options(String name, int port, int metricsPort, Duration shutdownGrace, TransportSecurity security,
+      Duration maxConnectionAge) {
     public Options {
       checkPort("port", port, 0);
       checkPort("metrics port", metricsPort, -1);
@@ -52,11 +56,24 @@ public final class ServiceHost implements AutoCloseable {
       if (security == null) {
         throw new IllegalArgumentException("transport security is required (TransportSecurity.plaintext() for none)");
       }
+      if (maxConnectionAge == null || maxConnectionAge.isNegative()) {
+        throw new IllegalArgumentException("max connection age (" + maxConnectionAge + ") must be >= 0 (0 = off)");
+      }
     }
 
-    /** Plaintext options, for loopback servers and tests. */
+    /** Plaintext options whose connections live for ever, for loopback servers and tests. */
     public Options(String name, int port, int metricsPort, Duration shutdownGrace) {
-      this(name, port, metricsPort, shutdownGrace, TransportSecurity.plaintext());
+      this(name, port, metricsPort, shutdownGrace, TransportSecurity.plaintext(), Duration.ZERO);
+    }
+
+    /** Options whose connections live for ever. */
+    public Options(String name, int port, int metricsPort, Duration shutdownGrace, TransportSecurity security) {
+      this(name, port, metricsPort, shutdownGrace, security, Duration.ZERO);
+    }
+
+    /** Plaintext options. */
+    public Options(String name, int port, int metricsPort, Duration shutdownGrace, Duration maxConnectionAge) {
+      this(name, port, metricsPort, shutdownGrace, TransportSecurity.plaintext(), maxConnectionAge);
     }
 
     private static void checkPort(String what, int port, int min) {
@@ -106,6 +123,10 @@ public final class ServiceHost implements AutoCloseable {
       host.credentials = options.security().openServer();
       ServerBuilder<?> b = Grpc.newServerBuilderForPort(options.port(), host.credentials.credentials())
           .executor(host.executor);
+      if (!options.maxConnectionAge().isZero()) {
+        b.maxConnectionAge(options.maxConnectionAge().toNanos(), TimeUnit.NANOSECONDS)
+            .maxConnectionAgeGrace(options.shutdownGrace().toNanos(), TimeUnit.NANOSECONDS);
+      }
       List<BindableService> roleServices = services.apply(host.executor);
       Set<String> allowed = options.security().allowedClients();
       for (BindableService s : roleServices) {

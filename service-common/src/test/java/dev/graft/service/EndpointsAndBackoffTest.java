@@ -1,7 +1,9 @@
 package dev.graft.service;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.List;
@@ -20,6 +22,23 @@ class EndpointsAndBackoffTest {
     assertEquals("endpoint 'a:70000' needs a host and a port in 1..65535",
         assertThrows(IllegalArgumentException.class, () -> HostPort.parse("a:70000")).getMessage());
     assertEquals(List.of(new HostPort("a", 1), new HostPort("b", 2)), HostPort.parseAll(List.of("a:1", "b:2")));
+  }
+
+  @Test
+  void hostPort_resolvedTargets_keepTheirScheme_andUnknownSchemesAreRefused() {
+    HostPort dns = HostPort.parse("dns:///teacher.graft.svc.cluster.local:50051");
+    assertEquals(new HostPort("dns", "teacher.graft.svc.cluster.local", 50051), dns);
+    assertEquals("dns:///teacher.graft.svc.cluster.local:50051", dns.toString());
+    assertTrue(dns.resolved());
+    HostPort k8s = HostPort.parse("k8s:///teacher.graft:50051");
+    assertEquals("k8s:///teacher.graft:50051", k8s.toString());
+    assertFalse(HostPort.parse("teacher:1").resolved());
+    assertEquals("endpoint 'http://a:1' must be host:port, dns:///host:port or k8s:///service.namespace:port",
+        assertThrows(IllegalArgumentException.class, () -> HostPort.parse("http://a:1")).getMessage());
+    assertEquals("endpoint 'k8s://ns/a:1' must be host:port, dns:///host:port or k8s:///service.namespace:port",
+        assertThrows(IllegalArgumentException.class, () -> HostPort.parse("k8s://ns/a:1")).getMessage());
+    assertEquals("endpoint 'dns:///:1' must be host:port, e.g. localhost:50051",
+        assertThrows(IllegalArgumentException.class, () -> HostPort.parse("dns:///:1")).getMessage());
   }
 
   @Test

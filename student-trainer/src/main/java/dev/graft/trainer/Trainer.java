@@ -20,6 +20,8 @@ import dev.graft.trainer.distill.DistillReport;
 import dev.graft.trainer.distill.EvalLog;
 import dev.graft.trainer.distill.Peers;
 import dev.graft.trainer.distill.StepLog;
+import dev.graft.trainer.distill.StopRequest;
+import dev.graft.trainer.distill.TrainingStopped;
 import dev.graft.trainer.plan.RunPlan;
 import dev.graft.trainer.report.RunReportPage;
 import dev.graft.trainer.server.RunStatus;
@@ -184,15 +186,18 @@ public final class Trainer implements AutoCloseable {
    * @param console whether progress may redraw a terminal line
    */
   public DistillReport run(List<HostPort> teachers, List<HostPort> samplers, boolean console) throws IOException {
-    return run(teachers, samplers, console, new DistillListener() {});
+    return run(teachers, samplers, console, new DistillListener() {}, new StopRequest());
   }
 
   /**
    * {@link #run(List, List, boolean)}, also telling {@code listener} the run's progress (e.g. the
-   * sampler autoscaler's waiting signal).
+   * sampler autoscaler's waiting signal), that {@code stop} can end after the current step, with a
+   * checkpoint the next run over the same directory resumes from.
+   *
+   * @throws TrainingStopped when {@code stop} ended the run early
    */
   public DistillReport run(List<HostPort> teachers, List<HostPort> samplers, boolean console,
-      DistillListener listener) throws IOException {
+      DistillListener listener, StopRequest stop) throws IOException {
     RunPlan p = plan.plan();
     if (teachers.isEmpty()) {
       throw new IllegalArgumentException("the trainer needs teacher-services: set teacher.endpoints"
@@ -221,7 +226,7 @@ public final class Trainer implements AutoCloseable {
           EvalLog evals = new EvalLog(runDir);
           DistillProgress progress = new DistillProgress(log, console, 25)) {
         Peers peers = new Peers(training, sampling, weights);
-        DistillJob job = new DistillJob(plan, teacherDir, runDir, studentDir());
+        DistillJob job = new DistillJob(plan, teacherDir, runDir, studentDir(), stop);
         report = job.run(peers, exact, corpus, manager, DistillListener.all(progress, steps, evals, status, metrics,
             listener),
             log);
@@ -233,6 +238,10 @@ public final class Trainer implements AutoCloseable {
       log.println("student checkpoint (Hugging Face layout): " + studentDir());
       log.println("report: " + html);
       return report;
+    } catch (TrainingStopped e) {
+      log.println();
+      log.println("student-trainer: " + e.getMessage() + "; a restart resumes from it");
+      throw e;
     } catch (IOException | RuntimeException | Error e) {
       status.failed(e.getMessage());
       throw e;

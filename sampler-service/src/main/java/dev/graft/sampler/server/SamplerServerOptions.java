@@ -20,10 +20,12 @@ import java.util.List;
  * @param listeners extra observers of the engine (tests, logging)
  * @param device where a holder the server creates keeps its models; ignored for a given holder
  * @param security plaintext or TLS, and which clients may generate
+ * @param maxConnectionAge how long a client connection lives before the client is asked to
+ *     reconnect (so channels rebalance over replicas); zero: for ever
  */
 public record SamplerServerOptions(PolicyHolder policies, int port, GenerationEngine.Options engine,
     int metricsPort, Duration shutdownGrace, List<GenerationEngine.Listener> listeners,
-    ComputeDevice device, TransportSecurity security) {
+    ComputeDevice device, TransportSecurity security, Duration maxConnectionAge) {
 
   public SamplerServerOptions {
     if (engine == null) {
@@ -32,13 +34,13 @@ public record SamplerServerOptions(PolicyHolder policies, int port, GenerationEn
     if (device == null) {
       throw new IllegalArgumentException("a device is required (ComputeDevice.AUTO for the engine's default)");
     }
-    new ServiceHost.Options("sampler", port, metricsPort, shutdownGrace, security); // validates
+    new ServiceHost.Options("sampler", port, metricsPort, shutdownGrace, security, maxConnectionAge); // validates
     listeners = List.copyOf(listeners);
   }
 
   /** The lifecycle settings of the replica's server. */
   ServiceHost.Options host() {
-    return new ServiceHost.Options("sampler", port, metricsPort, shutdownGrace, security);
+    return new ServiceHost.Options("sampler", port, metricsPort, shutdownGrace, security, maxConnectionAge);
   }
 
   /** Builds {@link SamplerServerOptions}; values are validated in {@link #options()}. */
@@ -57,6 +59,17 @@ public record SamplerServerOptions(PolicyHolder policies, int port, GenerationEn
     /** How the port is secured (default: plaintext, for loopback; `graft sampler` always says). */
     public Builder security(TransportSecurity s) {
       this.security = s;
+      return this;
+    }
+
+    private Duration maxConnectionAge = Duration.ZERO;
+
+    /**
+     * How long a client connection lives before the client is asked to reconnect, so that
+     * long-lived channels rebalance over replicas that came later (default: zero, for ever).
+     */
+    public Builder maxConnectionAge(Duration d) {
+      this.maxConnectionAge = d;
       return this;
     }
 
@@ -112,7 +125,7 @@ public record SamplerServerOptions(PolicyHolder policies, int port, GenerationEn
     public SamplerServerOptions options() {
       return new SamplerServerOptions(policies, port,
           new GenerationEngine.Options(slots, maxQueuedSequences, maxNewTokensLimit), metricsPort,
-          shutdownGrace, listeners, device, security);
+          shutdownGrace, listeners, device, security, maxConnectionAge);
     }
 
     /** A server with these options, not yet started. */

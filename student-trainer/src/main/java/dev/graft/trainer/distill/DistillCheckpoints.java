@@ -54,10 +54,15 @@ final class DistillCheckpoints {
     if (!(every > 0 && step % every == 0) && step != totalSteps) {
       return Optional.empty();
     }
+    return Optional.of(save(step, opt, after, tokensSeen, lastLoss));
+  }
+
+  /** Writes a checkpoint after {@code step} whatever the cadence (a stop was asked for); returns its directory. */
+  Path save(long step, AdamW opt, SequenceCursor.Position after, long tokensSeen, double lastLoss) {
     DistillState state = new DistillState(step, after.epoch(), after.index(), tokensSeen, seed,
         configFingerprint, teacherFingerprint, lastLoss);
     try {
-      return Optional.of(store.save(step, student.targetConfig(), student.parameters(), opt, state));
+      return store.save(step, student.targetConfig(), student.parameters(), opt, state);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write checkpoint at step " + step, e);
     }

@@ -46,8 +46,15 @@ import java.util.stream.IntStream;
  * @param teacherDir the teacher's checkpoint (weights, tokenizer), read to build the student
  * @param runDir where checkpoints and the resolved config go
  * @param out where the finished student goes
+ * @param stop asks the training loop to stop after the current step with a checkpoint
+ *     ({@link TrainingStopped})
  */
-public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path out) {
+public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path out, StopRequest stop) {
+
+  /** A job that runs to its last step. */
+  public DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path out) {
+    this(plan, teacherDir, runDir, out, new StopRequest());
+  }
 
   public static final String REPORT_JSON = "report.json";
   public static final String REPORT_TXT = "report.txt";
@@ -83,7 +90,9 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
     }
     LlamaConfig teacherConfig = plan.teacher();
     try (GraftTokenizer tok = GraftTokenizer.load(teacherDir.resolve(BpeModel.TOKENIZER_JSON))) {
-      TeacherInfo info = peers.teacher().info();
+      // Teachers that are not ready yet (pods still starting) are waited for, as during training.
+      TeacherInfo info = patience("teachers", p.teacher().patience(), TeacherUnavailableException.class, listener)
+          .call(peers.teacher()::info);
       requireCompatible(info, teacherConfig, tok);
       Retrofit retrofit = p.retrofit().change();
       log.println("retrofit: " + retrofit.describe(teacherConfig) + "; loss "
@@ -163,7 +172,8 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
     DistillCheckpoints checkpoints = new DistillCheckpoints(
         new RunCheckpoints(runDir.resolve("checkpoints"), p.checkpoint().keep()), student,
         p.checkpoint().every(), p.train().seed(), p.fingerprint(), teacherFingerprint);
-    return new Distiller(plan, student, batches, publisher, checkpoints, evaluator, listener, System::nanoTime);
+    return new Distiller(plan, student, batches, publisher, checkpoints, evaluator, listener, System::nanoTime,
+        stop);
   }
 
   /**

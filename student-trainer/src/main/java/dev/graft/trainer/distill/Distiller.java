@@ -14,6 +14,7 @@ import dev.graft.trainer.loss.TokenLoss;
 import dev.graft.trainer.optim.AdamW;
 import dev.graft.trainer.optim.GradClip;
 import dev.graft.trainer.plan.RunPlan;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.Optional;
@@ -26,7 +27,9 @@ import java.util.function.LongSupplier;
  * step. The next batch is completed and scored while the current one trains
  * ({@link BatchPipeline}); the student goes to the samplers every {@code publish_every} steps
  * ({@link StudentPublisher}). A run restored from its newest checkpoint continues exactly:
- * weights, optimizer moments, step (hence α and learning rate) and data position.
+ * weights, optimizer moments, step (hence α and learning rate) and data position. A
+ * {@link StopRequest} ends the loop after the current step with a checkpoint
+ * ({@link TrainingStopped}).
  *
  * <pre>
  * restore(); publish(); while (step &lt; steps) { step++; trainStep(); maybePublish(); maybeCheckpoint(); maybeEvaluate(); }
@@ -46,6 +49,7 @@ public final class Distiller {
   private final DistillEvaluator evaluator;
   private final DistillListener listener;
   private final LongSupplier nanoClock;
+  private final StopRequest stop;
   private final int chunkPositions;
   private long step;
   private long tokensSeen;
@@ -53,7 +57,7 @@ public final class Distiller {
 
   Distiller(RunPlan.Bound plan, RetrofitStudent student, BatchPipeline batches, StudentPublisher publisher,
       DistillCheckpoints checkpoints, DistillEvaluator evaluator, DistillListener listener,
-      LongSupplier nanoClock) {
+      LongSupplier nanoClock, StopRequest stop) {
     this.plan = plan;
     this.t = plan.plan().train();
     this.divergence = plan.plan().loss().divergence();
@@ -66,6 +70,7 @@ public final class Distiller {
     this.evaluator = evaluator;
     this.listener = listener;
     this.nanoClock = nanoClock;
+    this.stop = stop;
     this.chunkPositions = ChunkedHeadLoss.chunkPositions(plan.plan().vocabBudget(),
         student.model().config().vocabSize());
   }
@@ -83,6 +88,9 @@ public final class Distiller {
       listener.onStart(step, t.steps());
       long t0 = nanoClock.getAsLong();
       long tokens0 = tokensSeen;
+      if (stop.requested()) {
+        throw new TrainingStopped(step, null);
+      }
       BatchPipeline.Pending next = step < t.steps() ? pipeline.draw(step + 1) : null;
       while (step < t.steps()) {
         step++;
@@ -92,8 +100,16 @@ public final class Distiller {
         if (publisher != null) {
           publisher.maybePublish(step, t.steps());
         }
-        checkpoints.maybeSave(step, t.steps(), opt, current.after(), tokensSeen, lastLoss)
-            .ifPresent(dir -> listener.onCheckpoint(step, dir));
+        Optional<Path> saved = checkpoints.maybeSave(step, t.steps(), opt, current.after(), tokensSeen, lastLoss);
+        saved.ifPresent(dir -> listener.onCheckpoint(step, dir));
+        if (stop.requested() && step < t.steps()) {
+          // Stop here: the batch drawn ahead is dropped; a restart draws it again from the data position.
+          Path dir = saved.orElseGet(() -> checkpoints.save(step, opt, current.after(), tokensSeen, lastLoss));
+          if (saved.isEmpty()) {
+            listener.onCheckpoint(step, dir);
+          }
+          throw new TrainingStopped(step, dir);
+        }
         maybeEvaluate();
       }
       double seconds = (nanoClock.getAsLong() - t0) / 1e9;

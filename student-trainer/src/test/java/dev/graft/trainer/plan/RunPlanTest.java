@@ -85,6 +85,16 @@ class RunPlanTest {
   }
 
   @Test
+  void resolvedEndpoints_flowThroughTeacherEndpointsAndSamplers() {
+    RunPlan p = RunPlan.of(RunConfig.load(null, List.of(
+        "teacher.endpoints=k8s:///teacher.graft:50051,dns:///teacher.graft.svc.cluster.local:50051",
+        "onpolicy.samplers=k8s:///sampler.graft:50052", "loss.k=16")));
+    assertEquals(List.of("k8s:///teacher.graft:50051", "dns:///teacher.graft.svc.cluster.local:50051"),
+        p.teacher().endpoints().stream().map(Object::toString).toList());
+    assertEquals("k8s:///sampler.graft:50052", p.onpolicy().samplers().get(0).toString());
+  }
+
+  @Test
   void unknownKeyInFile_namesItAndTheKnownKeys(@TempDir Path dir) throws Exception {
     Path f = dir.resolve("run.yaml");
     Files.writeString(f, "train:\n  stepz: 5\n");

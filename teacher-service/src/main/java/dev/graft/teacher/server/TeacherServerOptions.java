@@ -31,6 +31,8 @@ import java.util.List;
  *     checkpoint; null means {@link VocabBudget#forMachine()}
  * @param device where a loaded checkpoint computes
  * @param security plaintext or TLS, and which clients may score
+ * @param maxConnectionAge how long a client connection lives before the client is asked to
+ *     reconnect (so channels rebalance over replicas); zero: for ever
  */
 public record TeacherServerOptions(
     Path checkpoint,
@@ -47,7 +49,8 @@ public record TeacherServerOptions(
     List<ScoreBatcher.Listener> listeners,
     VocabBudget vocabBudget,
     ComputeDevice device,
-    TransportSecurity security) {
+    TransportSecurity security,
+    Duration maxConnectionAge) {
 
   /** Default response message budget: 1 MiB, a quarter of gRPC's default 4 MiB limit. */
   public static final int DEFAULT_CHUNK_BYTES = 1 << 20;
@@ -72,7 +75,7 @@ public record TeacherServerOptions(
           + " checkpoint; a given teacher brings its own (build the LocalTeacher with them instead)");
     }
     new ServiceHost.Options("teacher", port, metricsPort, shutdownGrace == null ? Duration.ZERO : shutdownGrace,
-        security);
+        security, maxConnectionAge);
     if (capacityTokens < 0 || maxBatchTokens < 0) {
       throw new IllegalArgumentException("capacity_tokens (" + capacityTokens
           + ") and max_batch_tokens (" + maxBatchTokens + ") must be >= 0 (0 = default)");
@@ -90,7 +93,7 @@ public record TeacherServerOptions(
 
   /** The lifecycle settings of the replica's server. */
   ServiceHost.Options host() {
-    return new ServiceHost.Options("teacher", port, metricsPort, shutdownGrace, security);
+    return new ServiceHost.Options("teacher", port, metricsPort, shutdownGrace, security, maxConnectionAge);
   }
 
   /** The batcher settings for a teacher with {@code limits}, defaults filled in. */
@@ -121,6 +124,17 @@ public record TeacherServerOptions(
     /** How the port is secured (default: plaintext, for loopback; `graft teacher` always says). */
     public Builder security(TransportSecurity s) {
       this.security = s;
+      return this;
+    }
+
+    private Duration maxConnectionAge = Duration.ZERO;
+
+    /**
+     * How long a client connection lives before the client is asked to reconnect, so that
+     * long-lived channels rebalance over replicas that came later (default: zero, for ever).
+     */
+    public Builder maxConnectionAge(Duration d) {
+      this.maxConnectionAge = d;
       return this;
     }
 
@@ -202,7 +216,7 @@ public record TeacherServerOptions(
       return new TeacherServerOptions(checkpoint, teacher, maxSequenceLength,
           maxTokensPerRequest, port, capacityTokens,
           maxBatchTokens, maxWait, chunkBytes, metricsPort, shutdownGrace, listeners, vocabBudget,
-          device, security);
+          device, security, maxConnectionAge);
     }
 
     /** A server with these options, not yet started. */

@@ -99,6 +99,19 @@ class TeacherServerLifecycleTest {
   }
 
   @Test
+  void dnsTarget_isOneRoundRobinChannel_thatScoresLikeTheTeacher() throws Exception {
+    start(TeacherServer.builder());
+    String target = "dns:///localhost:" + server.port();
+    TeacherClient c = TeacherClient.builder().endpoints(List.of(target)).maxAttempts(1).build();
+    resources.add(c);
+    assertEquals(List.of(target), c.endpoints());
+    assertEquals(teacher.info().modelFingerprint(), c.info().modelFingerprint());
+    TokenBatch ids = tokens(2, 7, 4);
+    Scores.TopK got = (Scores.TopK) c.score(ids, new ScoreRequest.TopK(5, 1f));
+    assertArrayEquals(((Scores.TopK) teacher.score(ids, new ScoreRequest.TopK(5, 1f))).ids(), got.ids());
+  }
+
+  @Test
   void shutdown_completesAnInFlightStream_andRefusesNewCalls() throws Exception {
     TeacherServiceTest.QueueLatch queued = new TeacherServiceTest.QueueLatch(1);
     start(TeacherServer.builder().listener(queued).chunkBytes(1024));

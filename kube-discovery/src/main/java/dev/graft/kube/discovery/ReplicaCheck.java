@@ -1,0 +1,41 @@
+package dev.graft.kube.discovery;
+
+import java.net.InetSocketAddress;
+
+/**
+ * Decides whether a replica that just became ready may get work, before the resolver hands it to
+ * the channel (for teachers: does it serve the same model and tokenizer). Called off the
+ * informer's thread; may block on a call to the replica.
+ */
+@FunctionalInterface
+public interface ReplicaCheck {
+
+  /** Admits every replica. */
+  ReplicaCheck NONE = address -> Verdict.admit();
+
+  Verdict check(InetSocketAddress address);
+
+  /**
+   * The outcome of a check.
+   *
+   * @param kind admitted, refused (stays out until it leaves the ready set) or retry (could not
+   *     tell yet, for example the replica did not answer; asked again shortly)
+   * @param reason why, for a refusal or a retry
+   */
+  record Verdict(Kind kind, String reason) {
+
+    public enum Kind { ADMIT, REFUSE, RETRY }
+
+    public static Verdict admit() {
+      return new Verdict(Kind.ADMIT, "");
+    }
+
+    public static Verdict refuse(String reason) {
+      return new Verdict(Kind.REFUSE, reason);
+    }
+
+    public static Verdict retry(String reason) {
+      return new Verdict(Kind.RETRY, reason);
+    }
+  }
+}
