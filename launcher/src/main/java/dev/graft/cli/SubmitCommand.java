@@ -92,7 +92,7 @@ final class SubmitCommand implements Callable<Integer> {
 
   @Option(names = "--autoscale-max", paramLabel = "N", defaultValue = "0",
       description = "Let the trainer scale the samplers between --samplers and N when it waits on rollouts"
-          + " (creates its ServiceAccount and a Role for deployments/scale); 0: off (default).")
+          + " (adds get and update on this run's deployments/scale to the trainer's Role); 0: off (default).")
   int autoscaleMax;
 
   @Option(names = "--replace", description = "Delete a run of the same name first, instead of refusing.")

@@ -125,7 +125,7 @@ class K8sAccessTest {
     }
     assertEquals(List.of(
         "[discovery.k8s.io] [endpointslices] [] [get, list, watch]",
-        "[apps] [deployments/scale] [graft-sampler] [get, patch]"), rules);
+        "[apps] [deployments/scale] [graft-sampler] [get, update]"), rules);
     // The endpointslices rule is what the trainer's k8s:/// endpoints need; the samplers, which have
     // no token, reach the trainer by its DNS name and need none.
     String runYaml = m.all(ConfigMap.class).get(0).getData().get("run.yaml");

@@ -171,7 +171,7 @@ public final class RunObjects {
     }
     if (spec.autoscale()) {
       rules.add(new PolicyRuleBuilder().withApiGroups("apps").withResources("deployments/scale")
-          .withResourceNames(names.of(Role.SAMPLER)).withVerbs("get", "patch", "update").build());
+          .withResourceNames(names.of(Role.SAMPLER)).withVerbs("get", "update").build());
     }
     return List.of(
         new ServiceAccountBuilder().withMetadata(meta(sa, Role.TRAINER, ref)).build(),

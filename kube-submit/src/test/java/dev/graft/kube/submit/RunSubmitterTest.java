@@ -242,7 +242,7 @@ class RunSubmitterTest {
     submitter.submit(Specs.spec("r5", 1, 2, SubmitSpec.Device.CPU, 6), false, Duration.ZERO);
     Role role = client.rbac().roles().inNamespace("graft-test").withName("r5-trainer").get();
     assertEquals(List.of("[discovery.k8s.io] [endpointslices] [] [get, list, watch]",
-        "[apps] [deployments/scale] [r5-sampler] [get, patch, update]"), rules(role));
+        "[apps] [deployments/scale] [r5-sampler] [get, update]"), rules(role));
     PodSpec trainer = client.apps().statefulSets().inNamespace("graft-test").withName("r5-trainer").get()
         .getSpec().getTemplate().getSpec();
     assertEquals("r5-trainer", trainer.getServiceAccountName());
