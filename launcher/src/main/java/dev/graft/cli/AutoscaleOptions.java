@@ -20,7 +20,7 @@ final class AutoscaleOptions {
 
   @Option(names = "--autoscale-deployment", paramLabel = "NAME",
       description = {"Scale this sampler Deployment (its /scale subresource, in the trainer's namespace) when the "
-          + "trainer waits on rollouts; off when not given. Needs get and patch on deployments/scale; a 403 turns "
+          + "trainer waits on rollouts; off when not given. Needs get and update on deployments/scale; a 403 turns "
           + "the autoscaler off with a message (the run goes on)."})
   String deployment;
 

@@ -112,7 +112,8 @@ final class ScoreCommand implements Callable<Integer> {
       throws IOException {
     List<HostPort> endpoints = plan.teacher().endpoints();
     if (!endpoints.isEmpty()) {
-      TeacherReplicaCheck.install(EndpointSliceResolverProvider.register(), endpoints, plan.teacher().deadline());
+      TeacherReplicaCheck.install(EndpointSliceResolverProvider.register(), endpoints, plan.teacher().deadline(),
+          security);
       return TeacherClient.builder().endpoints(endpoints.stream().map(HostPort::toString).toList()).security(security)
           .deadline(plan.teacher().deadline()).valueType(plan.loss().valueDtype().proto()).build();
     }

@@ -8,6 +8,7 @@ import dev.graft.kube.submit.RunSubmitter;
 import dev.graft.kube.submit.StatusFollower;
 import dev.graft.kube.submit.SubmitSpec;
 import dev.graft.service.Backoff;
+import dev.graft.service.TransportSecurity;
 import dev.graft.trainer.plan.RunConfig;
 import dev.graft.trainer.plan.RunPlan;
 import io.fabric8.kubernetes.api.model.DeletionPropagation;
@@ -16,6 +17,7 @@ import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import io.grpc.ChannelCredentials;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,6 +29,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.function.Function;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -39,6 +42,12 @@ import picocli.CommandLine.Parameters;
         + " sampler Deployments and a headless Service per role — so that deleting the run removes it all."
         + " Then it waits until every replica is ready and prints the trainer's status (through a"
         + " port-forward) until the run ends: exit 0 when it finishes, non-zero with the reason when it fails.",
+        "",
+        "Every role runs mutual TLS with its certificate from the Secret PREFIX-teacher, PREFIX-sampler or"
+        + " PREFIX-trainer (--tls-secret-prefix; create them first, see docs/kubernetes.md), and graft submit"
+        + " follows the trainer's status with --tls-cert/--tls-key/--tls-ca of an identity the trainer allows"
+        + " (operator). --plaintext runs every role and the status link without TLS: for trusted development"
+        + " clusters only.",
         "",
         "`graft submit --delete RUN --namespace NS` deletes a run; `--dry-run` prints the objects as YAML and"
         + " contacts no cluster."})
@@ -83,7 +92,7 @@ final class SubmitCommand implements Callable<Integer> {
 
   @Option(names = "--autoscale-max", paramLabel = "N", defaultValue = "0",
       description = "Let the trainer scale the samplers between --samplers and N when it waits on rollouts"
-          + " (creates its ServiceAccount and a Role for deployments/scale); 0: off (default).")
+          + " (adds get and update on this run's deployments/scale to the trainer's Role); 0: off (default).")
   int autoscaleMax;
 
   @Option(names = "--replace", description = "Delete a run of the same name first, instead of refusing.")
@@ -107,6 +116,19 @@ final class SubmitCommand implements Callable<Integer> {
       description = "With --delete: foreground waits until the cluster has removed the run's pods and owned"
           + " objects; background returns at once and the garbage collector removes them (default: ${DEFAULT-VALUE}).")
   String propagation;
+
+  @Option(names = "--tls-secret-prefix", paramLabel = "PREFIX",
+      description = "The roles' certificates come from the Secrets PREFIX-teacher, PREFIX-sampler and"
+          + " PREFIX-trainer of the namespace (keys tls.crt, tls.key, ca.crt); default: "
+          + SubmitSpec.DEFAULT_TLS_SECRET_PREFIX + ". Not with --plaintext.")
+  String tlsSecretPrefix;
+
+  /**
+   * The client certificate that follows the trainer's status (identity {@code operator});
+   * {@code --plaintext} also runs every role of the run without TLS.
+   */
+  @Mixin
+  TlsClientOptions tls = new TlsClientOptions();
 
   @Option(names = "--kube-context", paramLabel = "CONTEXT",
       description = "The kubeconfig context to use (default: the current one).")
@@ -158,6 +180,7 @@ final class SubmitCommand implements Callable<Integer> {
       return 0;
     }
     SubmitSpec spec = spec();
+    TransportSecurity statusSecurity = dryRun || noFollow ? null : statusSecurity();
     if (dryRun) {
       KubernetesSerialization yaml = new KubernetesSerialization();
       for (HasMetadata o : new RunObjects(spec).all()) {
@@ -173,7 +196,8 @@ final class SubmitCommand implements Callable<Integer> {
             + "`; delete it with `graft submit --delete " + spec.names().run() + " --namespace " + namespace + "`");
         return 0;
       }
-      try (PortForwardStatus status = new PortForwardStatus(client, spec.names())) {
+      try (TransportSecurity.Opened<ChannelCredentials> credentials = statusSecurity.openClient();
+          PortForwardStatus status = new PortForwardStatus(client, spec.names(), credentials.credentials())) {
         new StatusFollower(client, out, Backoff.Sleeper.SYSTEM, poll, TrainerStatusCommand::describe)
             .follow(spec.names(), status);
       }
@@ -200,7 +224,28 @@ final class SubmitCommand implements Callable<Integer> {
     if (readyTimeoutSeconds < 1) {
       throw new IllegalArgumentException("--ready-timeout-s (" + readyTimeoutSeconds + ") must be >= 1");
     }
-    return new SubmitSpec(names, plan, teachers, samplers, where, image, storage, autoscaleMax);
+    if (tls.plaintext && tlsSecretPrefix != null) {
+      throw new IllegalArgumentException("--plaintext runs the roles without certificates: it takes no"
+          + " --tls-secret-prefix");
+    }
+    String secrets = tls.plaintext ? null
+        : tlsSecretPrefix != null ? tlsSecretPrefix : SubmitSpec.DEFAULT_TLS_SECRET_PREFIX;
+    return new SubmitSpec(names, plan, teachers, samplers, where, image, storage, autoscaleMax, secrets);
+  }
+
+  /**
+   * How {@code graft submit} reaches the trainer's status: plaintext with {@code --plaintext}, else
+   * TLS with a client certificate, which the trainer requires under mutual TLS. Checked (files
+   * read) before anything is created.
+   */
+  TransportSecurity statusSecurity() {
+    if (!tls.plaintext && (tls.cert == null || tls.key == null)) {
+      throw new IllegalArgumentException("graft submit follows the trainer's status over mutual TLS: give"
+          + " --tls-cert and --tls-key of an identity the trainer allows (operator) and --tls-ca (or"
+          + " GRAFT_TLS_CERT/GRAFT_TLS_KEY/GRAFT_TLS_CA), or --no-follow; --plaintext only where the run's roles"
+          + " run without TLS");
+    }
+    return tls.security("graft submit");
   }
 
   private Duration readyTimeout() {

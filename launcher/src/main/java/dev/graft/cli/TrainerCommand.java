@@ -2,6 +2,7 @@ package dev.graft.cli;
 
 import dev.graft.kube.discovery.EndpointSliceResolverProvider;
 import dev.graft.kube.submit.TrainerWaiting;
+import dev.graft.service.TransportSecurity;
 import dev.graft.trainer.Home;
 import dev.graft.trainer.Trainer;
 import dev.graft.trainer.distill.TrainingStopped;
@@ -64,15 +65,16 @@ final class TrainerCommand implements Callable<Integer> {
       throw new IllegalArgumentException("graft trainer with onpolicy.fraction > 0 needs running"
           + " sampler-services: set onpolicy.samplers (or use `graft distill`)");
     }
+    TransportSecurity security = tls.security("graft trainer");
     TeacherReplicaCheck.install(EndpointSliceResolverProvider.register(), plan.teacher().endpoints(),
-        plan.teacher().deadline());
+        plan.teacher().deadline(), security);
     Home home = new Home(parent.home);
     var autoscalePolicy = autoscale.policy(plan);
     TrainerWaiting waiting = new TrainerWaiting();
     EvictionHook eviction = EvictionHook.install(Duration.ofSeconds(stopGraceSeconds));
     int status = 1;
     try (Trainer trainer = Trainer.open(plan, home, home.model(new PretrainOptions().modelName("brown")), fresh,
-            System.out, device.device(), tls.security("graft trainer"));
+            System.out, device.device(), security);
         AutoCloseable autoscaler = autoscale.start(autoscalePolicy, waiting, System.out)) {
       try {
         trainer.run(plan.teacher().endpoints(), plan.onpolicy().samplers(), System.console() != null, waiting,

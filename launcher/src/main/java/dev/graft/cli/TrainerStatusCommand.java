@@ -8,13 +8,16 @@ import dev.graft.trainer.distill.Evaluation;
 import io.grpc.ChannelCredentials;
 import io.grpc.Grpc;
 import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code graft status}: asks a running student-trainer where its run stands. */
@@ -23,11 +26,19 @@ import picocli.CommandLine.Parameters;
     description = "Show a running student-trainer's status (graft.v1.TrainerService/GetStatus).")
 final class TrainerStatusCommand implements Callable<Integer> {
 
+  private static final Pattern SERVER_NAME = Pattern.compile("[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?");
+
   @Parameters(paramLabel = "HOST:PORT", description = "The trainer's status address, as printed when it starts.")
   String endpoint;
 
   @Mixin
   TlsClientOptions tls = new TlsClientOptions();
+
+  @Option(names = "--tls-server-name", paramLabel = "NAME",
+      description = "Under TLS, the name the trainer's certificate must carry when HOST is not one of its names,"
+          + " e.g. graft-trainer through `kubectl port-forward pod/graft-trainer-0 50053` (HOST:PORT"
+          + " localhost:50053). Default: HOST.")
+  String serverName;
 
   /**
    * The status as lines for a person; a mid-ramp evaluation is labelled as a blended student
@@ -74,8 +85,17 @@ final class TrainerStatusCommand implements Callable<Integer> {
   @Override
   public Integer call() throws InterruptedException {
     dev.graft.service.HostPort.parse(endpoint);
-    TransportSecurity.Opened<ChannelCredentials> credentials = tls.security("graft status").openClient();
-    ManagedChannel ch = Grpc.newChannelBuilder(endpoint, credentials.credentials()).build();
+    TransportSecurity security = tls.security("graft status");
+    if (serverName != null && (!security.tls() || !SERVER_NAME.matcher(serverName).matches())) {
+      throw new IllegalArgumentException("--tls-server-name '" + serverName + "' must be a DNS name (a-z, 0-9, '-',"
+          + " '.') and goes with TLS, not --plaintext");
+    }
+    TransportSecurity.Opened<ChannelCredentials> credentials = security.openClient();
+    ManagedChannelBuilder<?> builder = Grpc.newChannelBuilder(endpoint, credentials.credentials());
+    if (serverName != null) {
+      builder.overrideAuthority(serverName);
+    }
+    ManagedChannel ch = builder.build();
     try {
       TrainerStatus s = TrainerServiceGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)
           .getStatus(GetStatusRequest.getDefaultInstance());

@@ -10,6 +10,7 @@ import dev.graft.kube.discovery.EndpointSliceResolverProvider;
 import dev.graft.model.LlamaConfig;
 import dev.graft.model.LlamaModel;
 import dev.graft.service.HostPort;
+import dev.graft.service.TransportSecurity;
 import dev.graft.teacher.ScoreRequest;
 import dev.graft.teacher.TeacherClient;
 import dev.graft.teacher.TeacherLimits;
@@ -74,7 +75,8 @@ class KubeDiscoveryTest {
       open.add(0, wrong);
 
       String target = "k8s:///teacher." + NS + ":50051";
-      TeacherReplicaCheck check = TeacherReplicaCheck.install(provider, List.of(HostPort.parse(target)), Duration.ofSeconds(10));
+      TeacherReplicaCheck check = TeacherReplicaCheck.install(provider, List.of(HostPort.parse(target)), Duration.ofSeconds(10),
+          TransportSecurity.plaintext());
       put(slice("teacher-a", a.port(), true));
       put(slice("teacher-b", b.port(), true));
       TeacherClient teachers = TeacherClient.builder().endpoints(List.of(target)).deadline(Duration.ofSeconds(30)).build();

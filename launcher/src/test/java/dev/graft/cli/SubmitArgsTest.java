@@ -1,6 +1,7 @@
 package dev.graft.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.graft.kube.submit.AutoscalePolicy;
 import dev.graft.kube.submit.RunNames;
@@ -62,8 +63,8 @@ class SubmitArgsTest {
     TrainerCommand trainer = parse(args, TrainerCommand.class);
     RunPlan plan = trainer.run.plan();
 
-    assertEquals(List.of(new HostPort("r-teacher.ml.svc.cluster.local", 50051)), plan.teacher().endpoints());
-    assertEquals(new HostPort("r-sampler.ml.svc.cluster.local", 50052), plan.onpolicy().samplers().get(0));
+    assertEquals(List.of(new HostPort("k8s", "r-teacher.ml", 50051)), plan.teacher().endpoints());
+    assertEquals(List.of(new HostPort("k8s", "r-sampler.ml", 50052)), plan.onpolicy().samplers());
     assertEquals(50053, plan.serverPort());
     assertEquals(9466, plan.metricsPort());
     assertEquals(Path.of("/var/lib/graft/run"), plan.output());
@@ -73,6 +74,9 @@ class SubmitArgsTest {
     assertEquals(new AutoscalePolicy(3, 6, AutoscalePolicy.DEFAULT_THRESHOLD, AutoscalePolicy.DEFAULT_WINDOW,
         AutoscalePolicy.DEFAULT_COOLDOWN), trainer.autoscale.policy(plan));
     assertEquals("r-sampler", trainer.autoscale.deployment);
+    long podGrace = objects.trainer().getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds();
+    assertTrue(trainer.stopGraceSeconds < podGrace, "--stop-grace-s " + trainer.stopGraceSeconds
+        + " must end before terminationGracePeriodSeconds " + podGrace);
   }
 
   @Test

@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.DeleteOptions;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.PodTemplateSpec;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -21,6 +24,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -98,7 +102,8 @@ class SubmitCommandTest {
         "--device", "gpu", "--dry-run"), err.toString());
 
     List<HasMetadata> objects = new KubernetesSerialization().unmarshal(out.toString(StandardCharsets.UTF_8));
-    assertEquals(List.of("StatefulSet/my-run-trainer", "ConfigMap/my-run-config", "Deployment/my-run-teacher",
+    assertEquals(List.of("StatefulSet/my-run-trainer", "ConfigMap/my-run-config", "ServiceAccount/my-run-trainer",
+        "Role/my-run-trainer", "RoleBinding/my-run-trainer", "Deployment/my-run-teacher",
         "Deployment/my-run-sampler", "Service/my-run-trainer", "Service/my-run-teacher", "Service/my-run-sampler"),
         objects.stream().map(o -> o.getKind() + "/" + o.getMetadata().getName()).toList());
     assertEquals(before, statefulSets());
@@ -121,7 +126,7 @@ class SubmitCommandTest {
         err.toString());
     assertTrue(out.toString().contains("deleted StatefulSet/ready-trainer"), out.toString());
     assertEquals("Background", propagationOfDelete("/apis/apps/v1/namespaces/graft-test/statefulsets/ready-trainer"));
-    assertTrue(out.toString().contains("run ready deleted from namespace graft-test (7 objects; the cluster removes"
+    assertTrue(out.toString().contains("run ready deleted from namespace graft-test (10 objects; the cluster removes"
         + " the pods in the background)"), out.toString());
     assertEquals(null, client.apps().statefulSets().inNamespace("graft-test").withName("ready-trainer").get());
   }
@@ -144,8 +149,62 @@ class SubmitCommandTest {
     Function<String, KubernetesClient> nowhere = ctx -> new KubernetesClientBuilder().withConfig(new ConfigBuilder()
         .withMasterUrl("http://127.0.0.1:1").withRequestRetryBackoffLimit(0).withConnectionTimeout(2000).build())
         .build();
-    assertEquals(2, submit(nowhere, run.toString(), "--namespace", "graft-test"));
+    assertEquals(2, submit(nowhere, run.toString(), "--namespace", "graft-test", "--no-follow"));
     assertTrue(err.toString().startsWith("graft: error: cannot reach the Kubernetes API server at"
         + " http://127.0.0.1:1/ to look up run away in namespace graft-test"), err.toString());
+  }
+
+  @Test
+  void following_needsTheOperatorsClientCertificate_checkedBeforeAnythingIsCreated() throws IOException {
+    int before = statefulSets();
+    Path run = runYaml("sec.yaml", "train:\n  steps: 500\n");
+    assertEquals(2, submit(run.toString(), "--namespace", "graft-test"));
+    assertTrue(err.toString().contains("graft submit follows the trainer's status over mutual TLS: give --tls-cert"
+        + " and --tls-key of an identity the trainer allows (operator)"), err.toString());
+    Path missing = dir.resolve("operator.crt");
+    assertEquals(2, submit(run.toString(), "--namespace", "graft-test", "--tls-cert", missing.toString(),
+        "--tls-key", dir.resolve("operator.key").toString()));
+    assertTrue(err.toString().contains(missing.toString()), err.toString());
+    assertEquals(2, submit(run.toString(), "--namespace", "graft-test", "--plaintext", "--tls-secret-prefix", "certs"));
+    assertTrue(err.toString().contains("--plaintext runs the roles without certificates: it takes no"
+        + " --tls-secret-prefix"), err.toString());
+    assertEquals(before, statefulSets());
+  }
+
+  @Test
+  void dryRun_namesTheRolesSecrets_orRunsThemPlaintext() throws IOException {
+    Path run = runYaml("certs.yaml", "train:\n  steps: 500\n");
+    assertEquals(0, submit(run.toString(), "--namespace", "graft-test", "--tls-secret-prefix", "my-certs",
+        "--dry-run"), err.toString());
+    List<HasMetadata> objects = new KubernetesSerialization().unmarshal(out.toString(StandardCharsets.UTF_8));
+    assertEquals(List.of("my-certs-trainer", "my-certs-teacher", "my-certs-sampler"), secretsOf(objects));
+
+    out.reset();
+    assertEquals(0, submit(run.toString(), "--namespace", "graft-test", "--plaintext", "--dry-run"), err.toString());
+    objects = new KubernetesSerialization().unmarshal(out.toString(StandardCharsets.UTF_8));
+    assertEquals(List.of(), secretsOf(objects));
+    List<PodTemplateSpec> pods = templates(objects);
+    assertEquals(3, pods.size());
+    for (PodTemplateSpec pod : pods) {
+      assertTrue(pod.getSpec().getContainers().get(0).getEnv().stream()
+          .anyMatch(e -> e.getName().equals("GRAFT_PLAINTEXT") && e.getValue().equals("true")), pod.toString());
+    }
+  }
+
+  private static List<PodTemplateSpec> templates(List<HasMetadata> objects) {
+    List<PodTemplateSpec> out = new ArrayList<>();
+    for (HasMetadata o : objects) {
+      if (o instanceof StatefulSet s) {
+        out.add(s.getSpec().getTemplate());
+      } else if (o instanceof Deployment d) {
+        out.add(d.getSpec().getTemplate());
+      }
+    }
+    return out;
+  }
+
+  private static List<String> secretsOf(List<HasMetadata> objects) {
+    return templates(objects).stream().flatMap(t -> t.getSpec().getVolumes().stream())
+        .filter(v -> v.getSecret() != null).map(v -> v.getSecret().getSecretName()).toList();
   }
 }

@@ -9,6 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.graft.k8s.RenderedManifests.Workload;
+import dev.graft.service.HostPort;
+import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
@@ -105,6 +107,8 @@ class K8sAccessTest {
         "teacher", new TreeMap<>(Map.of("grpc", Set.of("trainer"), "metrics", Set.of(PROMETHEUS))),
         "sampler", new TreeMap<>(Map.of("grpc", Set.of("trainer"), "metrics", Set.of(PROMETHEUS))),
         "trainer", new TreeMap<>(Map.of("grpc", Set.of("sampler"), "metrics", Set.of(PROMETHEUS)))));
+    // No policy names the plaintext health port: only the kubelet's probes use it, and they come
+    // from the node, which NetworkPolicies do not govern on common network plugins.
     assertEquals(expected.toString(), sorted(admitted).toString());
   }
 
@@ -121,7 +125,14 @@ class K8sAccessTest {
     }
     assertEquals(List.of(
         "[discovery.k8s.io] [endpointslices] [] [get, list, watch]",
-        "[apps] [deployments/scale] [graft-sampler] [get, patch]"), rules);
+        "[apps] [deployments/scale] [graft-sampler] [get, update]"), rules);
+    // The endpointslices rule is what the trainer's k8s:/// endpoints need; the samplers, which have
+    // no token, reach the trainer by its DNS name and need none.
+    String runYaml = m.all(ConfigMap.class).get(0).getData().get("run.yaml");
+    assertTrue(runYaml.contains("\"k8s:///graft-teacher:50051\"") && runYaml.contains("\"k8s:///graft-sampler:50052\""),
+        "the trainer follows its peers through the API:\n" + runYaml);
+    String trainerAddress = RenderedManifests.env(onlyContainer(m.workload("sampler")), "GRAFT_SAMPLER_TRAINER");
+    assertFalse(HostPort.parse(trainerAddress).resolved(), "a sampler without API access dials " + trainerAddress);
     m.named(Deployment.class, "graft-sampler"); // the name it may scale exists
 
     assertEquals(1, m.all(RoleBinding.class).size());

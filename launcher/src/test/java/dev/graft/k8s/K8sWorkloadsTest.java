@@ -60,6 +60,8 @@ class K8sWorkloadsTest {
       "teacher", TeacherServiceGrpc.SERVICE_NAME,
       "sampler", SamplerServiceGrpc.SERVICE_NAME,
       "trainer", TrainerServer.SERVICE);
+  /** Each role's metrics port (docs/kubernetes.md, Metrics): the roles' defaults. */
+  private static final Map<String, Integer> METRICS_PORT = Map.of("teacher", 9464, "sampler", 9465, "trainer", 9466);
 
   @ParameterizedTest
   @ValueSource(strings = {"dev-cpu", "gpu"})
@@ -93,7 +95,11 @@ class K8sWorkloadsTest {
       Container c = onlyContainer(w);
       int grpc = containerPort(c, "grpc");
       int metrics = containerPort(c, "metrics");
+      int health = containerPort(c, "health");
       String role = w.component();
+      assertEquals(health, Integer.parseInt(env(c, "GRAFT_PLAINTEXT_HEALTH_PORT")),
+          w.name() + " serves plaintext health on its container port 'health'");
+      assertTrue(health != grpc && health != metrics, w.name() + ": the health port is a port of its own");
       switch (role) {
         case "teacher" -> {
           assertEquals(grpc, Integer.parseInt(env(c, "GRAFT_TEACHER_PORT")));
@@ -109,6 +115,7 @@ class K8sWorkloadsTest {
         }
       }
       assertEquals(List.of(role), c.getArgs(), w.name() + " runs its role");
+      assertEquals(METRICS_PORT.get(role), metrics, w.name() + " serves metrics on its role's port");
       Map<String, Probe> probes = new TreeMap<>();
       probes.put("startup", c.getStartupProbe());
       probes.put("readiness", c.getReadinessProbe());
@@ -121,7 +128,8 @@ class K8sWorkloadsTest {
         assertNull(p.getHttpGet(), what);
         assertNull(p.getTcpSocket(), what);
         assertNull(p.getExec(), what);
-        assertEquals(grpc, p.getGrpc().getPort(), what + " targets the gRPC port");
+        assertEquals(health, p.getGrpc().getPort(),
+            what + " targets the plaintext health port (the kubelet's gRPC probes cannot speak TLS)");
         String service = p.getGrpc().getService() == null ? "" : p.getGrpc().getService();
         assertTrue(service.isEmpty() || service.equals(HEALTH_NAME.get(role)),
             what + " asks for '" + service + "', a name the role's health does not report");
@@ -255,8 +263,12 @@ class K8sWorkloadsTest {
       assertTrue(w.template().getSpec().getTerminationGracePeriodSeconds() > grace + preStop,
           w.name() + ": terminationGracePeriodSeconds must outlast the preStop pause and the drain");
     }
-    assertTrue(m.workload("trainer").template().getSpec().getTerminationGracePeriodSeconds() >= 120,
-        "the trainer needs time to finish a step and checkpoint");
+    Workload trainer = m.workload("trainer");
+    long stopGrace = Long.parseLong(env(onlyContainer(trainer), "GRAFT_TRAINER_STOP_GRACE_S"));
+    long podGrace = trainer.template().getSpec().getTerminationGracePeriodSeconds();
+    assertTrue(stopGrace >= 60, "the trainer needs time to finish a step and checkpoint: " + stopGrace);
+    assertTrue(stopGrace < podGrace, "the trainer's --stop-grace-s (" + stopGrace
+        + ") must end before the kubelet's SIGKILL (terminationGracePeriodSeconds " + podGrace + ")");
   }
 
   @ParameterizedTest
@@ -280,8 +292,11 @@ class K8sWorkloadsTest {
   void runConfig_fromTheConfigMap_isAValidPlan_whoseEndpointsAreTheServices(String overlay) throws Exception {
     RenderedManifests m = RenderedManifests.of(overlay);
     RunPlan plan = runPlan(m);
-    assertEquals(List.of(serviceAddress(m, "teacher")), plan.teacher().endpoints());
-    assertEquals(List.of(serviceAddress(m, "sampler")), plan.onpolicy().samplers());
+    // Teachers and samplers: one channel balanced over the Service's ready replicas (EndpointSlices).
+    HostPort teachers = serviceAddress(m, "teacher");
+    HostPort samplers = serviceAddress(m, "sampler");
+    assertEquals(List.of(new HostPort("k8s", teachers.host(), teachers.port())), plan.teacher().endpoints());
+    assertEquals(List.of(new HostPort("k8s", samplers.host(), samplers.port())), plan.onpolicy().samplers());
     assertTrue(plan.onpolicy().enabled(), "the default run is on-policy");
     assertEquals(serviceAddress(m, "trainer"), HostPort.parse(env(onlyContainer(m.workload("sampler")), "GRAFT_SAMPLER_TRAINER")));
     assertEquals(serviceAddress(m, "trainer").port(), plan.serverPort());
@@ -297,6 +312,37 @@ class K8sWorkloadsTest {
     assertTrue(configMap(m).getData().containsKey(config.getFileName().toString()));
   }
 
+  @ParameterizedTest
+  @ValueSource(strings = {"dev-cpu", "gpu"})
+  void everyRole_runsMutualTls_withItsCertificateFromASecretDirectory_andTheAllowList(String overlay) {
+    RenderedManifests m = RenderedManifests.of(overlay);
+    Map<String, String> allowed = Map.of("teacher", "trainer", "sampler", "trainer", "trainer", "sampler,operator");
+    for (Workload w : m.workloads()) {
+      String role = w.component();
+      String where = overlay + " " + w.name();
+      Container c = onlyContainer(w);
+      assertNull(envOrNull(c, "GRAFT_PLAINTEXT"), where + " is not plaintext");
+      assertEquals("require", env(c, "GRAFT_TLS_CLIENT_AUTH"), where);
+      assertEquals(allowed.get(role), env(c, "GRAFT_TLS_ALLOWED_CLIENTS"), where);
+      Path cert = Path.of(env(c, "GRAFT_TLS_CERT"));
+      assertEquals(cert.getParent().resolve("tls.key"), Path.of(env(c, "GRAFT_TLS_KEY")), where);
+      assertEquals(cert.getParent().resolve("ca.crt"), Path.of(env(c, "GRAFT_TLS_CA")), where);
+      assertEquals("tls.crt", cert.getFileName().toString(), where);
+      VolumeMount mount = c.getVolumeMounts().stream()
+          .filter(vm -> vm.getMountPath().equals(cert.getParent().toString())).findFirst()
+          .orElseThrow(() -> new AssertionError(where + ": " + cert.getParent() + " is not a mounted directory"));
+      assertNull(mount.getSubPath(), where + ": a subPath mount never sees a rotated Secret");
+      assertEquals(Boolean.TRUE, mount.getReadOnly(), where);
+      Volume v = w.template().getSpec().getVolumes().stream().filter(x -> x.getName().equals(mount.getName()))
+          .findFirst().orElseThrow();
+      assertNotNull(v.getSecret(), where + ": the certificates come from a Secret");
+      assertEquals("graft-tls-" + role, v.getSecret().getSecretName(), where);
+      assertEquals(0440, v.getSecret().getDefaultMode(), where + ": owner and group read, nobody else");
+      PodSecurityContext pod = w.template().getSpec().getSecurityContext();
+      assertEquals(pod.getRunAsGroup(), pod.getFsGroup(), where + ": the files' group (fsGroup) is the user's");
+    }
+  }
+
   @Test
   void aRunConfigWithAnUnknownKey_failsThePlan_soTheConfigMapCheckCanFail(@TempDir Path dir) throws Exception {
     Path bad = dir.resolve("run.yaml");
@@ -304,6 +350,10 @@ class K8sWorkloadsTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> RunPlan.of(RunConfig.load(bad, List.of())));
     assertTrue(e.getMessage().contains("unknown key 'server.prot'"), e.getMessage());
+  }
+
+  private static String envOrNull(Container c, String name) {
+    return c.getEnv().stream().filter(e -> e.getName().equals(name)).map(e -> e.getValue()).findFirst().orElse(null);
   }
 
   private static RunPlan runPlan(RenderedManifests m) throws Exception {

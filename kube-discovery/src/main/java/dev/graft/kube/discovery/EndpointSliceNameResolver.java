@@ -154,7 +154,7 @@ final class EndpointSliceNameResolver extends NameResolver {
     checks.execute(() -> {
       ReplicaCheck.Verdict v;
       try {
-        v = check.check(address);
+        v = check.check(address, getServiceAuthority());
       } catch (RuntimeException e) {
         v = ReplicaCheck.Verdict.retry(e.toString());
       }

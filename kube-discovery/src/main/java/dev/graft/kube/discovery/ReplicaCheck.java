@@ -16,6 +16,15 @@ public interface ReplicaCheck {
   Verdict check(InetSocketAddress address);
 
   /**
+   * As {@link #check(InetSocketAddress)}, told the authority the channel's calls carry
+   * ({@code service.namespace.svc}): a check that connects under TLS verifies the replica's
+   * certificate against that name, not against the replica's address.
+   */
+  default Verdict check(InetSocketAddress address, String authority) {
+    return check(address);
+  }
+
+  /**
    * The outcome of a check.
    *
    * @param kind admitted, refused (stays out until it leaves the ready set) or retry (could not

@@ -7,7 +7,7 @@ import java.net.HttpURLConnection;
 
 /**
  * A Deployment's replica count through its {@code /scale} subresource — the least a role needs
- * to be allowed ({@code get}, {@code patch}/{@code update} on {@code deployments/scale}), and
+ * to be allowed ({@code get} and {@code update} on {@code deployments/scale}: the client replaces the scale with a PUT), and
  * what a HorizontalPodAutoscaler uses.
  */
 public final class DeploymentScaler implements ReplicaScaler {

@@ -20,9 +20,11 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * The pod of each role: one {@code graft} container with the role's arguments, gRPC probes on its
- * serving port (a startup probe that allows ten minutes for a model load, then readiness and
- * liveness), requests and limits ({@code nvidia.com/gpu: 1} on a GPU run), and a locked-down
+ * The pod of each role: one {@code graft} container with the role's arguments; mutual TLS with the
+ * role's certificate from its Secret, mounted as a directory so that a renewed Secret reaches the
+ * pod (or, on a trusted cluster, {@code GRAFT_PLAINTEXT=true}); gRPC probes on the plaintext health
+ * port under TLS, since the kubelet's probes cannot speak TLS, else on the serving port (a startup
+ * probe that allows ten minutes for a model load, then readiness and liveness), requests and limits ({@code nvidia.com/gpu: 1} on a GPU run), and a locked-down
  * security context — non-root, no privilege escalation, no capabilities, seccomp RuntimeDefault,
  * a read-only root filesystem with emptyDir volumes for {@code /tmp} and the engine's caches.
  */
@@ -36,6 +38,18 @@ final class PodTemplates {
   static final long USER_ID = 65532;
   /** Seconds a role has after SIGTERM to finish in-flight work (the trainer: its step and checkpoint). */
   static final long GRACE_SECONDS = 120;
+  /** The trainer's {@code --stop-grace-s}: it gives up waiting for its step before the kubelet's SIGKILL. */
+  static final long TRAINER_STOP_GRACE_SECONDS = 90;
+  /** Under TLS: gRPC health alone, without TLS, for the kubelet's probes. */
+  static final int HEALTH_PORT = 8081;
+  /** Where the role's Secret (tls.crt, tls.key, ca.crt) is mounted. */
+  static final String TLS_DIR = "/etc/graft-tls";
+  /** Owner and group may read the certificate files (the group is the pod's fsGroup); nobody else. */
+  static final int TLS_FILE_MODE = 0440;
+  /** The client identities each role's services accept: certificate CNs. */
+  static final String TRAINER_IDENTITY = "trainer";
+  static final String SAMPLER_IDENTITY = "sampler";
+  static final String OPERATOR_IDENTITY = "operator";
 
   private final SubmitSpec spec;
 
@@ -49,8 +63,15 @@ final class PodTemplates {
         new VolumeMountBuilder().withName("tmp").withMountPath(TMP_DIR).build(),
         new VolumeMountBuilder().withName("cache").withMountPath(CACHE_DIR).build()));
     mounts.addAll(extraMounts);
+    List<EnvVar> env = new ArrayList<>(List.of(new EnvVar("DJL_CACHE_DIR", CACHE_DIR + "/djl", null),
+        new EnvVar("ENGINE_CACHE_DIR", CACHE_DIR + "/djl", null)));
+    env.addAll(securityEnv(role));
+    if (spec.tls()) {
+      mounts.add(new VolumeMountBuilder().withName("tls").withMountPath(TLS_DIR).withReadOnly().build());
+    }
+    int probePort = spec.tls() ? HEALTH_PORT : role.grpcPort();
     PodSpecBuilder pod = new PodSpecBuilder()
-        .withAutomountServiceAccountToken(role == Role.TRAINER && spec.autoscale())
+        .withAutomountServiceAccountToken(role == Role.TRAINER && trainerAccount())
         .withTerminationGracePeriodSeconds(GRACE_SECONDS)
         .withNewSecurityContext()
           .withRunAsNonRoot(true)
@@ -67,11 +88,10 @@ final class PodTemplates {
             .withTerminationMessagePolicy("FallbackToLogsOnError")
             .addNewPort().withName("grpc").withContainerPort(role.grpcPort()).withProtocol("TCP").endPort()
             .addNewPort().withName("metrics").withContainerPort(role.metricsPort()).withProtocol("TCP").endPort()
-            .withEnv(new EnvVar("DJL_CACHE_DIR", CACHE_DIR + "/djl", null),
-                new EnvVar("ENGINE_CACHE_DIR", CACHE_DIR + "/djl", null))
-            .withStartupProbe(grpcProbe(role, 5, 120))
-            .withReadinessProbe(grpcProbe(role, 5, 3))
-            .withLivenessProbe(grpcProbe(role, 10, 6))
+            .withEnv(env)
+            .withStartupProbe(grpcProbe(probePort, 5, 120))
+            .withReadinessProbe(grpcProbe(probePort, 5, 3))
+            .withLivenessProbe(grpcProbe(probePort, 10, 6))
             .withResources(resources())
             .withNewSecurityContext()
               .withRunAsNonRoot(true)
@@ -83,10 +103,19 @@ final class PodTemplates {
             .build())
         .addToVolumes(new VolumeBuilder().withName("tmp").withNewEmptyDir().endEmptyDir().build(),
             new VolumeBuilder().withName("cache").withNewEmptyDir().endEmptyDir().build());
+    if (spec.tls()) {
+      pod.editFirstContainer()
+          .addNewPort().withName("health").withContainerPort(HEALTH_PORT).withProtocol("TCP").endPort()
+          .endContainer();
+      pod.addToVolumes(new VolumeBuilder().withName("tls")
+          .withNewSecret().withSecretName(RunNames.tlsSecret(spec.tlsSecretPrefix(), role))
+            .withDefaultMode(TLS_FILE_MODE).endSecret()
+          .build());
+    }
     if (role == Role.TRAINER) {
       pod.addToVolumes(new VolumeBuilder().withName("config")
           .withNewConfigMap().withName(names.configMap()).endConfigMap().build());
-      if (spec.autoscale()) {
+      if (trainerAccount()) {
         pod.withServiceAccountName(names.serviceAccount());
       }
     }
@@ -104,9 +133,33 @@ final class PodTemplates {
         .build();
   }
 
-  /** A native gRPC health check of the role's serving port (grpc.health.v1, overall status). */
-  private static Probe grpcProbe(Role role, int periodSeconds, int failureThreshold) {
-    return new ProbeBuilder().withNewGrpc().withPort(role.grpcPort()).endGrpc()
+  /** Whether the trainer has its own ServiceAccount: to follow its peers' EndpointSlices, and to autoscale. */
+  private boolean trainerAccount() {
+    return spec.discovery() || spec.autoscale();
+  }
+
+  /**
+   * How the role secures its server and channels: mutual TLS with its Secret's files, the
+   * identities allowed to call it (teachers and samplers: the trainer; the trainer: samplers and
+   * the operator's {@code graft submit}/{@code graft status}) and the plaintext health port; or
+   * plaintext.
+   */
+  private List<EnvVar> securityEnv(Role role) {
+    if (!spec.tls()) {
+      return List.of(new EnvVar("GRAFT_PLAINTEXT", "true", null));
+    }
+    String allowed = role == Role.TRAINER ? SAMPLER_IDENTITY + "," + OPERATOR_IDENTITY : TRAINER_IDENTITY;
+    return List.of(new EnvVar("GRAFT_TLS_CERT", TLS_DIR + "/tls.crt", null),
+        new EnvVar("GRAFT_TLS_KEY", TLS_DIR + "/tls.key", null),
+        new EnvVar("GRAFT_TLS_CA", TLS_DIR + "/ca.crt", null),
+        new EnvVar("GRAFT_TLS_CLIENT_AUTH", "require", null),
+        new EnvVar("GRAFT_TLS_ALLOWED_CLIENTS", allowed, null),
+        new EnvVar("GRAFT_PLAINTEXT_HEALTH_PORT", Integer.toString(HEALTH_PORT), null));
+  }
+
+  /** A native gRPC health check (grpc.health.v1, overall status) of {@code port}. */
+  private static Probe grpcProbe(int port, int periodSeconds, int failureThreshold) {
+    return new ProbeBuilder().withNewGrpc().withPort(port).endGrpc()
         .withPeriodSeconds(periodSeconds).withFailureThreshold(failureThreshold).withTimeoutSeconds(3)
         .build();
   }

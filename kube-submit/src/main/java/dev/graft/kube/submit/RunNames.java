@@ -92,9 +92,28 @@ public record RunNames(String namespace, String run) {
     return run + "-config";
   }
 
-  /** The trainer's ServiceAccount (its Role and RoleBinding share the name); autoscaling only. */
+  /** The trainer's ServiceAccount (its Role and RoleBinding share the name): endpoint discovery and autoscaling. */
   public String serviceAccount() {
     return run + "-trainer";
+  }
+
+  /**
+   * {@code k8s:///service.namespace:port}: the ready replicas of {@code role}'s Service, followed
+   * through the Kubernetes API and called round-robin over one channel. Its calls carry the
+   * authority {@link #serviceHost}.
+   */
+  public String discoveryTarget(Role role) {
+    return "k8s:///" + of(role) + "." + namespace + ":" + role.grpcPort();
+  }
+
+  /** {@code service.namespace.svc}: the host name calls through {@link #discoveryTarget} verify. */
+  public String serviceHost(Role role) {
+    return of(role) + "." + namespace + ".svc";
+  }
+
+  /** The Secret holding {@code role}'s certificate, key and CA: {@code PREFIX-role}. */
+  public static String tlsSecret(String prefix, Role role) {
+    return prefix + "-" + role.component();
   }
 
   /** {@code host:port} of {@code role}'s headless Service inside the cluster. */

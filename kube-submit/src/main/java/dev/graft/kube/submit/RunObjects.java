@@ -18,6 +18,7 @@ import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.api.model.apps.StatefulSetBuilder;
+import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
@@ -28,8 +29,8 @@ import java.util.List;
  * The Kubernetes objects of one run, built with fabric8's builders: the trainer StatefulSet (one
  * replica, a volume per pod for checkpoints and published weights), which owns everything else —
  * the run's ConfigMap (its resolved {@code run.yaml}), the teacher and sampler Deployments, a
- * headless Service per role and, with the autoscaler, the trainer's ServiceAccount, Role and
- * RoleBinding. Deleting the StatefulSet lets the cluster's garbage collector remove the rest.
+ * headless Service per role and, when the trainer follows this run's teachers or samplers
+ * ({@code k8s:///} endpoints) or autoscales, the trainer's ServiceAccount, Role and RoleBinding. Deleting the StatefulSet lets the cluster's garbage collector remove the rest.
  */
 public final class RunObjects {
 
@@ -82,7 +83,7 @@ public final class RunObjects {
     OwnerReference ref = owner == null ? null : ownerReference(owner);
     List<HasMetadata> out = new ArrayList<>();
     out.add(configMap(ref));
-    if (spec.autoscale()) {
+    if (spec.discovery() || spec.autoscale()) {
       out.addAll(rbac(ref));
     }
     if (spec.teachers() > 0) {
@@ -156,15 +157,25 @@ public final class RunObjects {
         .build();
   }
 
-  /** The least the autoscaler needs: read and change the scale of this run's sampler Deployment. */
+  /**
+   * The least the trainer needs: follow EndpointSlices in the run's namespace (the {@code k8s:///}
+   * resolver watches them by label, so no object names can narrow it) and, with the autoscaler,
+   * read and change the scale of this run's sampler Deployment.
+   */
   private List<HasMetadata> rbac(OwnerReference ref) {
     String sa = names.serviceAccount();
+    List<PolicyRule> rules = new ArrayList<>();
+    if (spec.discovery()) {
+      rules.add(new PolicyRuleBuilder().withApiGroups("discovery.k8s.io").withResources("endpointslices")
+          .withVerbs("get", "list", "watch").build());
+    }
+    if (spec.autoscale()) {
+      rules.add(new PolicyRuleBuilder().withApiGroups("apps").withResources("deployments/scale")
+          .withResourceNames(names.of(Role.SAMPLER)).withVerbs("get", "update").build());
+    }
     return List.of(
         new ServiceAccountBuilder().withMetadata(meta(sa, Role.TRAINER, ref)).build(),
-        new RoleBuilder().withMetadata(meta(sa, Role.TRAINER, ref))
-            .withRules(new PolicyRuleBuilder().withApiGroups("apps").withResources("deployments/scale")
-                .withResourceNames(names.of(Role.SAMPLER)).withVerbs("get", "patch", "update").build())
-            .build(),
+        new RoleBuilder().withMetadata(meta(sa, Role.TRAINER, ref)).withRules(rules).build(),
         new RoleBindingBuilder().withMetadata(meta(sa, Role.TRAINER, ref))
             .withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("Role").withName(sa).endRoleRef()
             .addNewSubject().withKind("ServiceAccount").withName(sa).withNamespace(names.namespace()).endSubject()
@@ -180,19 +191,23 @@ public final class RunObjects {
     return b.build();
   }
 
-  /** {@code graft trainer}: the mounted config, with the run's Services as its peers. */
+  /**
+   * {@code graft trainer}: the mounted config, with the run's Services as its peers, each one
+   * channel balanced over its ready replicas ({@code k8s:///}).
+   */
   List<String> trainerArgs() {
     List<String> args = new ArrayList<>(List.of("trainer", "--config", CONFIG_DIR + "/" + CONFIG_KEY));
     if (spec.teachers() > 0) {
-      args.addAll(List.of("--set", "teacher.endpoints=" + names.serviceAddress(Role.TEACHER)));
+      args.addAll(List.of("--set", "teacher.endpoints=" + names.discoveryTarget(Role.TEACHER)));
     }
     if (spec.samplers() > 0) {
-      args.addAll(List.of("--set", "onpolicy.samplers=" + names.serviceAddress(Role.SAMPLER)));
+      args.addAll(List.of("--set", "onpolicy.samplers=" + names.discoveryTarget(Role.SAMPLER)));
     }
     args.addAll(List.of("--set", "server.port=" + Role.TRAINER.grpcPort(),
         "--set", "server.metrics_port=" + Role.TRAINER.metricsPort(),
         "--set", "output=" + DATA_DIR + "/run",
-        "--device", spec.device().flag()));
+        "--device", spec.device().flag(),
+        "--stop-grace-s", Long.toString(PodTemplates.TRAINER_STOP_GRACE_SECONDS)));
     if (spec.autoscale()) {
       args.addAll(List.of("--autoscale-deployment", names.of(Role.SAMPLER),
           "--autoscale-min", Integer.toString(spec.samplers()),
@@ -211,7 +226,10 @@ public final class RunObjects {
     return List.copyOf(args);
   }
 
-  /** {@code graft sampler}: follows this run's trainer through its headless Service. */
+  /**
+   * {@code graft sampler}: follows this run's single trainer by its headless Service's DNS name,
+   * which needs no API access (the samplers mount no token).
+   */
   List<String> samplerArgs() {
     return List.of("sampler", "--trainer", names.serviceAddress(Role.TRAINER),
         "--port", Integer.toString(Role.SAMPLER.grpcPort()),

@@ -101,7 +101,7 @@ public final class SamplerAutoscaler implements AutoCloseable {
     } catch (ReplicaScaler.Forbidden e) {
       disabled = true;
       log.println("sampler autoscaler disabled: the trainer " + e.getMessage() + ". Grant its service account get"
-          + " and patch on deployments/scale (graft submit --autoscale-max does), or run without"
+          + " and update on deployments/scale (graft submit --autoscale-max does), or run without"
           + " --autoscale-deployment.");
       return new Decision(Action.DISABLED, fraction, -1, -1);
     } catch (RuntimeException e) {

@@ -1,10 +1,12 @@
 package dev.graft.kube.submit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -25,6 +27,19 @@ class RunObjectsTest {
         "Deployment", "Service", "Service", "Service"), parsed.stream().map(HasMetadata::getKind).toList());
     assertTrue(parsed.stream().allMatch(o -> o.getMetadata().getOwnerReferences().isEmpty()),
         "a dry run has no owner uid to refer to");
+  }
+
+  @Test
+  void trainerWithoutTheRunsTeachersOrSamplers_getsNoAccount() {
+    SubmitSpec spec = new SubmitSpec(new RunNames("ns", "ext"), Specs.plan("train.steps=500",
+        "onpolicy.fraction=0", "teacher.endpoints=teachers.example.com:50051"), 0, 0, SubmitSpec.Device.CPU,
+        "graft:1", "1Gi", 0);
+    List<String> kinds = new RunObjects(spec).all().stream().map(o -> o.getKind() + "/" + o.getMetadata().getName())
+        .toList();
+    assertEquals(List.of("StatefulSet/ext-trainer", "ConfigMap/ext-config", "Service/ext-trainer"), kinds);
+    PodSpec pod = new RunObjects(spec).trainer().getSpec().getTemplate().getSpec();
+    assertEquals(Boolean.FALSE, pod.getAutomountServiceAccountToken());
+    assertNull(pod.getServiceAccountName());
   }
 
   @Test
@@ -77,7 +92,8 @@ class RunObjectsTest {
         "onpolicy.fraction=0"), 1, 0, SubmitSpec.Device.CPU, "graft:1", "1Gi", 0);
     List<String> kinds = new RunObjects(spec).all().stream().map(o -> o.getKind() + "/" + o.getMetadata().getName())
         .toList();
-    assertEquals(List.of("StatefulSet/off-trainer", "ConfigMap/off-config", "Deployment/off-teacher",
-        "Service/off-trainer", "Service/off-teacher"), kinds);
+    assertEquals(List.of("StatefulSet/off-trainer", "ConfigMap/off-config", "ServiceAccount/off-trainer",
+        "Role/off-trainer", "RoleBinding/off-trainer", "Deployment/off-teacher", "Service/off-trainer",
+        "Service/off-teacher"), kinds);
   }
 }

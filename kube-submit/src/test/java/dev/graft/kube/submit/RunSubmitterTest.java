@@ -17,6 +17,8 @@ import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.api.model.rbac.Role;
@@ -52,7 +54,8 @@ class RunSubmitterTest {
     SubmitSpec spec = Specs.spec("r1", 2, 3, SubmitSpec.Device.CPU, 0);
     List<HasMetadata> created = submitter.submit(spec, false, Duration.ZERO);
 
-    assertEquals(List.of("StatefulSet/r1-trainer", "ConfigMap/r1-config", "Deployment/r1-teacher",
+    assertEquals(List.of("StatefulSet/r1-trainer", "ConfigMap/r1-config", "ServiceAccount/r1-trainer",
+        "Role/r1-trainer", "RoleBinding/r1-trainer", "Deployment/r1-teacher",
         "Deployment/r1-sampler", "Service/r1-trainer", "Service/r1-teacher", "Service/r1-sampler"),
         created.stream().map(o -> o.getKind() + "/" + o.getMetadata().getName()).toList());
     StatefulSet trainer = client.apps().statefulSets().inNamespace("graft-test").withName("r1-trainer").get();
@@ -94,8 +97,10 @@ class RunSubmitterTest {
     submitter.submit(Specs.spec("r2", 1, 1, SubmitSpec.Device.CPU, 0), false, Duration.ZERO);
     for (PodSpec pod : podSpecs("r2")) {
       Container c = pod.getContainers().get(0);
-      int port = c.getPorts().stream().filter(p -> p.getName().equals("grpc")).findFirst().orElseThrow()
+      int port = c.getPorts().stream().filter(p -> p.getName().equals("health")).findFirst().orElseThrow()
           .getContainerPort();
+      assertEquals(8081, port, c.getName() + ": the plaintext health port, for probes that cannot speak TLS");
+      assertEquals(Integer.toString(port), env(c, "GRAFT_PLAINTEXT_HEALTH_PORT"), c.getName());
       assertEquals(port, c.getReadinessProbe().getGrpc().getPort(), c.getName());
       assertEquals(port, c.getLivenessProbe().getGrpc().getPort(), c.getName());
       assertEquals(port, c.getStartupProbe().getGrpc().getPort(), c.getName());
@@ -113,6 +118,67 @@ class RunSubmitterTest {
       assertTrue(c.getArgs().containsAll(List.of("--device", "cpu")), c.getArgs().toString());
       assertEquals("registry.example.com/graft:0.1.0", c.getImage());
     }
+  }
+
+  @Test
+  void submit_everyRoleRunsMutualTls_withItsSecretMountedAsADirectory_andItsAllowList() {
+    submitter.submit(Specs.spec("tls", 1, 1, SubmitSpec.Device.CPU, 0), false, Duration.ZERO);
+    Map<String, String> allowed = Map.of("teacher", "trainer", "sampler", "trainer", "trainer", "sampler,operator");
+    List<PodSpec> pods = podSpecs("tls");
+    assertEquals(3, pods.size());
+    for (PodSpec pod : pods) {
+      Container c = pod.getContainers().get(0);
+      String role = c.getName();
+      assertEquals(allowed.get(role), env(c, "GRAFT_TLS_ALLOWED_CLIENTS"), role);
+      assertEquals("require", env(c, "GRAFT_TLS_CLIENT_AUTH"), role);
+      assertEquals("/etc/graft-tls/tls.crt", env(c, "GRAFT_TLS_CERT"), role);
+      assertEquals("/etc/graft-tls/tls.key", env(c, "GRAFT_TLS_KEY"), role);
+      assertEquals("/etc/graft-tls/ca.crt", env(c, "GRAFT_TLS_CA"), role);
+      assertNull(env(c, "GRAFT_PLAINTEXT"), role);
+      VolumeMount mount = c.getVolumeMounts().stream().filter(m -> m.getMountPath().equals("/etc/graft-tls"))
+          .findFirst().orElseThrow();
+      assertNull(mount.getSubPath(), role + ": a subPath mount never sees a renewed Secret");
+      assertEquals(Boolean.TRUE, mount.getReadOnly(), role);
+      Volume v = pod.getVolumes().stream().filter(x -> x.getName().equals(mount.getName())).findFirst().orElseThrow();
+      assertEquals("graft-tls-" + role, v.getSecret().getSecretName(), role);
+      assertEquals(0440, v.getSecret().getDefaultMode(), role);
+      assertEquals(pod.getSecurityContext().getRunAsGroup(), pod.getSecurityContext().getFsGroup(), role);
+    }
+  }
+
+  @Test
+  void submit_plaintext_setsGraftPlaintext_andProbesTheServingPort() {
+    SubmitSpec spec = new SubmitSpec(new RunNames("graft-test", "plain"), Specs.plan("train.steps=500"), 1, 1,
+        SubmitSpec.Device.CPU, "graft:1", "1Gi", 0, null);
+    submitter.submit(spec, false, Duration.ZERO);
+    for (PodSpec pod : podSpecs("plain")) {
+      Container c = pod.getContainers().get(0);
+      int grpc = c.getPorts().stream().filter(p -> p.getName().equals("grpc")).findFirst().orElseThrow()
+          .getContainerPort();
+      assertEquals("true", env(c, "GRAFT_PLAINTEXT"), c.getName());
+      assertTrue(c.getEnv().stream().noneMatch(e -> e.getName().startsWith("GRAFT_TLS_")), c.getName());
+      assertEquals(List.of("grpc", "metrics"), c.getPorts().stream().map(p -> p.getName()).toList(), c.getName());
+      assertEquals(grpc, c.getReadinessProbe().getGrpc().getPort(), c.getName());
+      assertEquals(grpc, c.getLivenessProbe().getGrpc().getPort(), c.getName());
+      assertEquals(grpc, c.getStartupProbe().getGrpc().getPort(), c.getName());
+      assertTrue(pod.getVolumes().stream().noneMatch(v -> v.getSecret() != null), c.getName());
+    }
+    assertEquals("--tls-secret-prefix 'Graft_TLS' must begin a Secret's name (a DNS-1123 subdomain: a-z, 0-9, '-'"
+            + " and '.', starting and ending with a letter or digit)",
+        assertThrows(IllegalArgumentException.class, () -> new SubmitSpec(new RunNames("graft-test", "bad"),
+            Specs.plan("train.steps=500"), 1, 1, SubmitSpec.Device.CPU, "graft:1", "1Gi", 0, "Graft_TLS"))
+            .getMessage());
+  }
+
+  @Test
+  void submit_trainerStopsWaitingForItsStepBeforeThePodsGraceEnds() {
+    submitter.submit(Specs.spec("grace", 1, 1, SubmitSpec.Device.CPU, 0), false, Duration.ZERO);
+    PodSpec trainer = client.apps().statefulSets().inNamespace("graft-test").withName("grace-trainer").get()
+        .getSpec().getTemplate().getSpec();
+    List<String> args = trainer.getContainers().get(0).getArgs();
+    long stopGrace = Long.parseLong(args.get(args.indexOf("--stop-grace-s") + 1));
+    assertTrue(stopGrace >= 60 && stopGrace < trainer.getTerminationGracePeriodSeconds(),
+        "--stop-grace-s " + stopGrace + " vs terminationGracePeriodSeconds " + trainer.getTerminationGracePeriodSeconds());
   }
 
   @Test
@@ -138,8 +204,8 @@ class RunSubmitterTest {
     Container trainer = sts.getSpec().getTemplate().getSpec().getContainers().get(0);
     List<String> args = trainer.getArgs();
     assertEquals(List.of("trainer", "--config", "/etc/graft/run.yaml"), args.subList(0, 3));
-    assertTrue(args.contains("teacher.endpoints=r4-teacher.graft-test.svc.cluster.local:50051"), args.toString());
-    assertTrue(args.contains("onpolicy.samplers=r4-sampler.graft-test.svc.cluster.local:50052"), args.toString());
+    assertTrue(args.contains("teacher.endpoints=k8s:///r4-teacher.graft-test:50051"), args.toString());
+    assertTrue(args.contains("onpolicy.samplers=k8s:///r4-sampler.graft-test:50052"), args.toString());
     assertTrue(args.contains("server.port=50053"), args.toString());
     assertEquals("r4-config", sts.getSpec().getTemplate().getSpec().getVolumes().stream()
         .filter(v -> v.getConfigMap() != null).findFirst().orElseThrow().getConfigMap().getName());
@@ -147,15 +213,36 @@ class RunSubmitterTest {
         .getSpec().getTemplate().getSpec().getContainers().get(0);
     int at = sampler.getArgs().indexOf("--trainer");
     assertEquals("r4-trainer.graft-test.svc.cluster.local:50053", sampler.getArgs().get(at + 1));
+
+    // k8s:/// needs the trainer to follow EndpointSlices, and nothing more without the autoscaler.
+    Role role = client.rbac().roles().inNamespace("graft-test").withName("r4-trainer").get();
+    assertEquals(List.of("[discovery.k8s.io] [endpointslices] [] [get, list, watch]"), rules(role));
+    PodSpec pod = sts.getSpec().getTemplate().getSpec();
+    assertEquals("r4-trainer", pod.getServiceAccountName());
+    assertEquals(Boolean.TRUE, pod.getAutomountServiceAccountToken());
+    for (String replica : List.of("r4-teacher", "r4-sampler")) {
+      PodSpec p = client.apps().deployments().inNamespace("graft-test").withName(replica).get().getSpec()
+          .getTemplate().getSpec();
+      assertEquals(Boolean.FALSE, p.getAutomountServiceAccountToken(), replica + " calls no API");
+      assertNull(p.getServiceAccountName(), replica);
+    }
+  }
+
+  private static List<String> rules(Role role) {
+    return role.getRules().stream().map(r -> r.getApiGroups() + " " + r.getResources() + " " + r.getResourceNames()
+        + " " + r.getVerbs()).toList();
+  }
+
+  private static String env(Container c, String name) {
+    return c.getEnv().stream().filter(e -> e.getName().equals(name)).map(e -> e.getValue()).findFirst().orElse(null);
   }
 
   @Test
   void submit_withAutoscalerGrantsTheTrainerOnlyTheSamplersScale() {
     submitter.submit(Specs.spec("r5", 1, 2, SubmitSpec.Device.CPU, 6), false, Duration.ZERO);
     Role role = client.rbac().roles().inNamespace("graft-test").withName("r5-trainer").get();
-    assertEquals(1, role.getRules().size());
-    assertEquals(List.of("deployments/scale"), role.getRules().get(0).getResources());
-    assertEquals(List.of("r5-sampler"), role.getRules().get(0).getResourceNames());
+    assertEquals(List.of("[discovery.k8s.io] [endpointslices] [] [get, list, watch]",
+        "[apps] [deployments/scale] [r5-sampler] [get, update]"), rules(role));
     PodSpec trainer = client.apps().statefulSets().inNamespace("graft-test").withName("r5-trainer").get()
         .getSpec().getTemplate().getSpec();
     assertEquals("r5-trainer", trainer.getServiceAccountName());

@@ -196,7 +196,7 @@ class SamplerAutoscalerTest {
     String out = printed.toString();
     assertEquals(1, out.lines().count(), out);
     assertTrue(out.startsWith("sampler autoscaler disabled: the trainer may not read the scale of deployment"
-        + " ns/run-sampler (403 Forbidden: no). Grant its service account get and patch on deployments/scale"), out);
+        + " ns/run-sampler (403 Forbidden: no). Grant its service account get and update on deployments/scale"), out);
   }
 
   @Test
