@@ -2,10 +2,10 @@ package dev.graft.cli;
 
 import dev.graft.checkpoint.HfCheckpoint;
 import dev.graft.data.Document;
+import dev.graft.kube.discovery.EndpointSliceResolverProvider;
 import dev.graft.model.ComputeDevice;
 import dev.graft.model.LlamaConfig;
 import dev.graft.model.VocabBudget;
-import dev.graft.kube.discovery.EndpointSliceResolverProvider;
 import dev.graft.service.HostPort;
 import dev.graft.service.TransportSecurity;
 import dev.graft.teacher.TeacherClient;

@@ -1,7 +1,7 @@
 package dev.graft.cli;
 
-import picocli.CommandLine;
 import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine;
 
 /**
  * Parses a command line as {@code graft} would, in a JVM whose environment {@link RoleEnvDefaultsTest}

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import dev.graft.kube.discovery.ReplicaCheck.Verdict;
 import dev.graft.service.TransportSecurity;
+import dev.graft.sync.TestCertificates;
 import dev.graft.teacher.server.TeacherServer;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;

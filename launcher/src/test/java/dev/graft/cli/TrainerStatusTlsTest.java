@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.graft.service.TransportSecurity;
+import dev.graft.sync.TestCertificates;
 import dev.graft.trainer.server.RunStatus;
 import dev.graft.trainer.server.TrainerServer;
 import java.io.PrintWriter;
