@@ -41,7 +41,15 @@ public final class DecoderLayer extends Module {
 
   /** A full causal pass over x (B, T, hidden). */
   public NDArray forward(NDArray x) {
-    NDArray h = x.add(mixer().forward(inputNorm.forward(x)));
+    return forwardNormed(x, inputNorm.forward(x));
+  }
+
+  /**
+   * {@link #forward} given {@code normed}, the layer's input after its attention norm
+   * ({@code inputNorm().forward(x)}): for a caller that keeps the mixer's input as well.
+   */
+  public NDArray forwardNormed(NDArray x, NDArray normed) {
+    NDArray h = x.add(mixer().forward(normed));
     return h.add(mlp.forward(postNorm.forward(h)));
   }
 

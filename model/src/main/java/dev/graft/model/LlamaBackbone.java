@@ -66,6 +66,48 @@ public final class LlamaBackbone extends Module {
     }
   }
 
+  /** Sees each layer's hidden states during {@link #forwardCapturing}. */
+  @FunctionalInterface
+  public interface LayerProbe {
+    /**
+     * Called once per layer, in order, while the layer's tensors are alive; they are freed when
+     * this returns, so copy out what must be kept.
+     *
+     * @param input (B, T, D) the residual stream entering the layer
+     * @param mixerInput (B, T, D) {@code input} after the layer's attention norm
+     * @param output (B, T, D) the residual stream leaving the layer
+     */
+    void visit(int layer, NDArray input, NDArray mixerInput, NDArray output);
+  }
+
+  /**
+   * Runs the first {@code layerCount} layers like {@link #forwardReleasing} (one layer's
+   * activations alive at a time, no gradient), showing each layer's hidden states to {@code probe};
+   * the layers after them and the final norm do not run.
+   *
+   * @throws IllegalArgumentException if {@code layerCount} is outside [1, layers]
+   */
+  public void forwardCapturing(NDArray ids, int layerCount, LayerProbe probe) {
+    if (layerCount < 1 || layerCount > layers.size()) {
+      throw new IllegalArgumentException(
+          "layer count " + layerCount + " is outside [1, " + layers.size() + "]");
+    }
+    NDManager home = ids.getManager();
+    NDArray h = embed.forward(ids); // (B, T, D), in home
+    for (int i = 0; i < layerCount; i++) {
+      DecoderLayer layer = layers.get(i);
+      try (NDManager scope = home.newSubManager()) {
+        h.attach(scope); // the layer's input dies with the layer
+        NDArray normed = layer.inputNorm().forward(h);
+        NDArray out = layer.forwardNormed(h, normed);
+        probe.visit(i, h, normed, out);
+        out.attach(home);
+        h = out;
+      }
+    }
+    h.close();
+  }
+
   /** An incremental pass continuing {@code state}'s slots: ids (B, T) → hidden states (B, T, hidden). */
   public NDArray decode(NDArray ids, DecodeStep step, DecodeState state) {
     NDArray h = embed.forward(ids); // (B, T, D)

@@ -1,9 +1,12 @@
 package dev.graft.teacher;
 
+import dev.graft.proto.v1.LayerHiddenStates;
 import dev.graft.proto.v1.ScoreChunk;
 import dev.graft.proto.v1.Tensor;
 import dev.graft.service.Descriptions;
 import dev.graft.service.WireTensors;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Rebuilds {@link Scores} from the {@link ScoreChunk} stream of one request, checking that the
@@ -21,6 +24,7 @@ public final class ChunkAssembler {
   private int[] ids;
   private float[] values;
   private float[] tail;
+  private float[][][] hidden; // [layer][point: input, mixer input, output] (B·T·D), null if not asked
 
   /** Expects the answer to {@code request} over {@code batch} rows of {@code length} tokens. */
   public ChunkAssembler(int batch, int length, ScoreRequest request) {
@@ -59,6 +63,8 @@ public final class ChunkAssembler {
     } else if (request instanceof ScoreRequest.Targets && chunk.hasTargets()) {
       allocate(1);
       copy(values(chunk.getTargets().getLogProbs(), "target log-probs"), values, count);
+    } else if (request instanceof ScoreRequest.HiddenStates h && chunk.hasHiddenStates()) {
+      acceptHidden(h, chunk.getHiddenStates().getLayersList(), count);
     } else {
       fail("chunk payload " + chunk.getPayloadCase() + " does not answer a "
           + request.getClass().getSimpleName() + " request");
@@ -77,7 +83,58 @@ public final class ChunkAssembler {
     if (request instanceof ScoreRequest.Full) {
       return new Scores.Full(batch, length, width, values);
     }
+    if (request instanceof ScoreRequest.HiddenStates h) {
+      List<Scores.Layer> layers = new ArrayList<>(h.layers().size());
+      for (int i = 0; i < h.layers().size(); i++) {
+        layers.add(new Scores.Layer(h.layers().get(i), hidden[i][0], hidden[i][1], hidden[i][2]));
+      }
+      return new Scores.HiddenStates(batch, length, width, layers);
+    }
     return new Scores.Targets(batch, length, values);
+  }
+
+  /** One chunk of hidden states: the requested layers in order, each with exactly the asked points. */
+  private void acceptHidden(ScoreRequest.HiddenStates h, List<LayerHiddenStates> layers, int count) {
+    if (layers.size() != h.layers().size()) {
+      fail("chunk carries " + layers.size() + " layers, " + h.layers().size() + " were requested");
+    }
+    boolean[] asked = {h.layerInput(), h.mixerInput(), h.layerOutput()};
+    String[] names = {"layer_input", "mixer_input", "layer_output"};
+    for (int i = 0; i < layers.size(); i++) {
+      LayerHiddenStates l = layers.get(i);
+      if (l.getLayer() != h.layers().get(i)) {
+        fail("chunk carries layer " + Integer.toUnsignedString(l.getLayer()) + " at place " + i
+            + ", layer " + h.layers().get(i) + " was requested there");
+      }
+      Tensor[] tensors = {l.hasLayerInput() ? l.getLayerInput() : null,
+          l.hasMixerInput() ? l.getMixerInput() : null,
+          l.hasLayerOutput() ? l.getLayerOutput() : null};
+      for (int p = 0; p < 3; p++) {
+        if ((tensors[p] != null) != asked[p]) {
+          fail("layer " + l.getLayer() + " " + names[p] + " is " + (asked[p] ? "missing" : "not requested"));
+        }
+        if (tensors[p] == null) {
+          continue;
+        }
+        Tensor t = tensors[p];
+        if (t.getShapeCount() != 2 || t.getShape(0) != count || t.getShape(1) < 1
+            || t.getShape(1) > Integer.MAX_VALUE / positions) {
+          fail("layer " + l.getLayer() + " " + names[p] + " has shape "
+              + Descriptions.list(t.getShapeList()) + " for " + count + " positions");
+        }
+        if (hidden == null) {
+          width = (int) t.getShape(1);
+          hidden = new float[layers.size()][3][];
+        } else if (t.getShape(1) != width) {
+          fail("chunks disagree on the hidden size: " + width + " then " + t.getShape(1));
+        }
+        if (hidden[i][p] == null) {
+          hidden[i][p] = new float[positions * width];
+        }
+        WireTensors.decodeValuesInto(t, "layer " + l.getLayer() + " " + names[p], hidden[i][p],
+            next * width);
+      }
+    }
   }
 
   private void allocate(int w) {

@@ -17,6 +17,9 @@ public final class LogProbOps {
   /** The output {@code request} asks for, from (B·T, V) log-probs of B rows of T tokens. */
   public static Scores toScores(float[] logProbs, int batch, int length, int vocab,
       ScoreRequest request) {
+    if (request instanceof ScoreRequest.HiddenStates) {
+      throw new IllegalArgumentException("hidden states cannot be computed from log-probs");
+    }
     if (request instanceof ScoreRequest.TopK topK) {
       return topK(logProbs, batch, length, vocab, topK.k());
     }

@@ -1,10 +1,13 @@
 package dev.graft.teacher;
 
 import dev.graft.data.TokenBatch;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
 
 /**
- * Which output the teacher returns at each position, always as log-probabilities of
- * {@code softmax(logits / temperature)}.
+ * Which output the teacher returns at each position: log-probabilities of
+ * {@code softmax(logits / temperature)}, or ({@link HiddenStates}) chosen layers' hidden states.
  */
 public sealed interface ScoreRequest {
 
@@ -36,6 +39,49 @@ public sealed interface ScoreRequest {
   record Targets(TokenBatch targets, float temperature) implements ScoreRequest {
     public Targets {
       ScoreRequest.checkTemperature(temperature);
+    }
+  }
+
+  /**
+   * Chosen decoder layers' hidden states, from one forward pass (the staged alignment's targets).
+   * Layer i's input is the residual stream entering it (the embeddings for i = 0), its mixer input
+   * is that stream after the layer's attention norm, its output the residual stream leaving it.
+   * The answer is a {@link Scores.HiddenStates} with the layers in this order.
+   *
+   * @param layers layer indices, at least one, none negative or repeated (the teacher refuses an
+   *     index outside its layers)
+   */
+  record HiddenStates(List<Integer> layers, boolean layerInput, boolean mixerInput,
+      boolean layerOutput) implements ScoreRequest {
+    public HiddenStates {
+      if (layers == null || layers.isEmpty()) {
+        throw new IllegalArgumentException("hidden states need at least one layer index");
+      }
+      layers = List.copyOf(layers);
+      Set<Integer> seen = new HashSet<>();
+      for (int layer : layers) {
+        if (layer < 0) {
+          throw new IllegalArgumentException("layer index " + layer + " is negative");
+        }
+        if (!seen.add(layer)) {
+          throw new IllegalArgumentException("layer index " + layer + " is listed twice");
+        }
+      }
+      if (!layerInput && !mixerInput && !layerOutput) {
+        throw new IllegalArgumentException(
+            "hidden states need at least one of layer_input, mixer_input or layer_output");
+      }
+    }
+
+    /** Points per layer: how many of layer input, mixer input and layer output are asked for. */
+    public int points() {
+      return (layerInput ? 1 : 0) + (mixerInput ? 1 : 0) + (layerOutput ? 1 : 0);
+    }
+
+    /** Hidden states carry no distribution: always 1. */
+    @Override
+    public float temperature() {
+      return 1f;
     }
   }
 

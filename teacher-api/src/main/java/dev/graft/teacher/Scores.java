@@ -1,5 +1,7 @@
 package dev.graft.teacher;
 
+import java.util.List;
+
 /** What the teacher said about B sequences of length T; arrays are row-major. */
 public sealed interface Scores {
 
@@ -22,4 +24,30 @@ public sealed interface Scores {
 
   /** (B, T) log-probs of the requested target ids. */
   record Targets(int batch, int length, float[] logProbs) implements Scores {}
+
+  /**
+   * Chosen layers' hidden states, in the order they were asked for.
+   *
+   * @param hidden the model's hidden size D
+   */
+  record HiddenStates(int batch, int length, int hidden, List<Layer> layers) implements Scores {
+    public HiddenStates {
+      layers = List.copyOf(layers);
+    }
+
+    /** The states of layer {@code index}; {@link IllegalArgumentException} if it was not asked for. */
+    public Layer layer(int index) {
+      return layers.stream().filter(l -> l.index() == index).findFirst().orElseThrow(
+          () -> new IllegalArgumentException("layer " + index + " was not requested"));
+    }
+  }
+
+  /**
+   * One layer's (B, T, D) hidden states; a point that was not asked for is null.
+   *
+   * @param input the residual stream entering the layer
+   * @param mixerInput the input after the layer's attention norm
+   * @param output the residual stream leaving the layer
+   */
+  record Layer(int index, float[] input, float[] mixerInput, float[] output) {}
 }

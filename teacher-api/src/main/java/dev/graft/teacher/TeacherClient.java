@@ -131,6 +131,18 @@ public final class TeacherClient implements TeacherScorer {
   }
 
   /**
+   * Chosen layers' hidden states of B sequences of length T, in the client's value dtype (see
+   * {@link ScoreRequest.HiddenStates}); chunking, retries and the fingerprint check are those of
+   * {@link #score}.
+   *
+   * @throws IllegalArgumentException when the teacher refuses the request (a layer index outside
+   *     its layers, an answer over its max_hidden_state_bytes, ...)
+   */
+  public Scores.HiddenStates hiddenStates(TokenBatch tokens, ScoreRequest.HiddenStates request) {
+    return (Scores.HiddenStates) score(tokens, request);
+  }
+
+  /**
    * Asks every replica once; those that answer must agree. When none answers, the first that does
    * within the usual retries sets what the others must match.
    */

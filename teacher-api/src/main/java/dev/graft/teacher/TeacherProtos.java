@@ -3,6 +3,7 @@ package dev.graft.teacher;
 import dev.graft.data.TokenBatch;
 import dev.graft.proto.v1.DType;
 import dev.graft.proto.v1.FullOutput;
+import dev.graft.proto.v1.HiddenStatesOutput;
 import dev.graft.proto.v1.ModelInfo;
 import dev.graft.proto.v1.OutputKind;
 import dev.graft.proto.v1.TargetsOutput;
@@ -38,6 +39,10 @@ public final class TeacherProtos {
       b.setTopK(TopKOutput.newBuilder().setK(topK.k()));
     } else if (request instanceof ScoreRequest.Targets t) {
       b.setTargets(TargetsOutput.newBuilder().setIds(WireTensors.ids(t.targets())));
+    } else if (request instanceof ScoreRequest.HiddenStates h) {
+      b.clearTemperature().setHiddenStates(HiddenStatesOutput.newBuilder().addAllLayers(h.layers())
+          .setLayerInput(h.layerInput()).setMixerInput(h.mixerInput())
+          .setLayerOutput(h.layerOutput()));
     } else {
       b.setFull(FullOutput.getDefaultInstance());
     }
@@ -56,10 +61,24 @@ public final class TeacherProtos {
       case FULL -> new ScoreRequest.Full(tau);
       case TARGETS -> new ScoreRequest.Targets(
           WireTensors.decodeTokenBatch(proto.getTargets().getIds(), "targets"), tau);
+      case HIDDEN_STATES -> hiddenStates(proto.getHiddenStates());
       default -> throw new IllegalArgumentException(
-          "score request has no output kind: set one of top_k, full or targets");
+          "score request has no output kind: set one of top_k, full, targets or hidden_states");
     };
     return new Decoded(tokens, request, valueType(proto.getValueDtype()));
+  }
+
+  private static ScoreRequest.HiddenStates hiddenStates(HiddenStatesOutput h) {
+    List<Integer> layers = new java.util.ArrayList<>(h.getLayersCount());
+    for (int layer : h.getLayersList()) {
+      if (layer < 0) { // a uint32 above Integer.MAX_VALUE
+        throw new IllegalArgumentException("hidden_states layer index "
+            + Integer.toUnsignedString(layer) + " is outside the model's layers");
+      }
+      layers.add(layer);
+    }
+    return new ScoreRequest.HiddenStates(layers, h.getLayerInput(), h.getMixerInput(),
+        h.getLayerOutput());
   }
 
   /** The requested log-prob dtype; unspecified means FLOAT32. */
@@ -72,6 +91,23 @@ public final class TeacherProtos {
           + " is not supported; use DTYPE_FLOAT32, DTYPE_FLOAT16 or DTYPE_BFLOAT16");
     }
     return requested;
+  }
+
+  /**
+   * What a teacher says about its hidden states.
+   *
+   * @param maxHiddenStateBytes the most value bytes one hidden_states answer may hold
+   */
+  public record HiddenStateInfo(int numHiddenLayers, int hiddenSize, long maxHiddenStateBytes) {}
+
+  /** {@link #modelInfo(TeacherInfo, int)} for a teacher that also returns hidden states. */
+  public static ModelInfo modelInfo(TeacherInfo info, int chunkBytes, HiddenStateInfo hidden) {
+    return modelInfo(info, chunkBytes).toBuilder()
+        .addSupportedOutputs(OutputKind.OUTPUT_KIND_HIDDEN_STATES)
+        .setNumHiddenLayers(hidden.numHiddenLayers())
+        .setHiddenSize(hidden.hiddenSize())
+        .setMaxHiddenStateBytes(hidden.maxHiddenStateBytes())
+        .build();
   }
 
   /** The wire description of a teacher that sends chunks of at most {@code chunkBytes}. */

@@ -35,6 +35,12 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class LocalTeacher implements TeacherScorer {
 
+  /**
+   * Bytes of hidden states (layers × points × B·T × hidden × 4, held as fp32 until sent) one
+   * request may ask for when no other bound is given: 1 GiB.
+   */
+  public static final long DEFAULT_MAX_HIDDEN_STATE_BYTES = 1L << 30;
+
   /** Id written after the end of shorter rows; causal attention never lets it reach them. */
   private static final int PAD_ID = 0;
 
@@ -43,6 +49,7 @@ public final class LocalTeacher implements TeacherScorer {
   private final TeacherLimits limits;
   private final TeacherInfo info;
   private final VocabBudget budget;
+  private final long maxHiddenStateBytes;
   private final ReentrantLock forwardLock = new ReentrantLock();
   private volatile boolean closed;
 
@@ -58,8 +65,12 @@ public final class LocalTeacher implements TeacherScorer {
   }
 
   private LocalTeacher(LlamaModel model, NDManager owned, TeacherLimits limits,
-      String tokenizerFingerprint, VocabBudget budget) {
+      String tokenizerFingerprint, VocabBudget budget, long maxHiddenStateBytes) {
     LlamaConfig c = model.config();
+    if (maxHiddenStateBytes < 1) {
+      throw new IllegalArgumentException(
+          "max_hidden_state_bytes (" + maxHiddenStateBytes + ") must be >= 1");
+    }
     if (limits.maxSequenceLength() > c.maxPositionEmbeddings()) {
       throw new IllegalArgumentException("max_sequence_length (" + limits.maxSequenceLength()
           + ") exceeds the model's max_position_embeddings (" + c.maxPositionEmbeddings() + ")");
@@ -68,6 +79,7 @@ public final class LocalTeacher implements TeacherScorer {
     this.owned = owned;
     this.limits = limits;
     this.budget = java.util.Objects.requireNonNull(budget, "budget");
+    this.maxHiddenStateBytes = maxHiddenStateBytes;
     this.info = new TeacherInfo("LlamaForCausalLM", c.vocabSize(), tokenizerFingerprint,
         ModelFingerprint.of(c, model.namedParameters()), limits.maxSequenceLength(),
         limits.maxTokensPerRequest(), c.parameterCount(), c.kvCacheBytesPerToken(Float.BYTES));
@@ -80,17 +92,26 @@ public final class LocalTeacher implements TeacherScorer {
    * @throws IllegalArgumentException if the limits exceed the model's context
    */
   public LocalTeacher(LlamaModel model, TeacherLimits limits, String tokenizerFingerprint) {
-    this(model, null, limits, tokenizerFingerprint, VocabBudget.forMachine());
+    this(model, null, limits, tokenizerFingerprint, VocabBudget.forMachine(),
+        DEFAULT_MAX_HIDDEN_STATE_BYTES);
   }
 
   /** Borrows {@code model}, with no tokenizer fingerprint. */
   public LocalTeacher(LlamaModel model, TeacherLimits limits) {
-    this(model, null, limits, "", VocabBudget.forMachine());
+    this(model, null, limits, "", VocabBudget.forMachine(), DEFAULT_MAX_HIDDEN_STATE_BYTES);
   }
 
   /** Borrows {@code model}, scoring within {@code budget}. */
   public LocalTeacher(LlamaModel model, TeacherLimits limits, VocabBudget budget) {
-    this(model, null, limits, "", budget);
+    this(model, null, limits, "", budget, DEFAULT_MAX_HIDDEN_STATE_BYTES);
+  }
+
+  /**
+   * Borrows {@code model}; a hidden-states request may ask for at most {@code maxHiddenStateBytes}
+   * (layers × points × B·T × hidden × 4).
+   */
+  public LocalTeacher(LlamaModel model, TeacherLimits limits, long maxHiddenStateBytes) {
+    this(model, null, limits, "", VocabBudget.forMachine(), maxHiddenStateBytes);
   }
 
   /** A teacher that owns a model built from fp32 {@code tensors} (moved to its own manager). */
@@ -99,7 +120,7 @@ public final class LocalTeacher implements TeacherScorer {
     NDManager manager = NDManager.newBaseManager();
     try {
       return new LocalTeacher(LlamaModel.fromTensors(config, manager, tensors), manager, limits, "",
-          VocabBudget.forMachine());
+          VocabBudget.forMachine(), DEFAULT_MAX_HIDDEN_STATE_BYTES);
     } catch (RuntimeException e) {
       manager.close();
       throw e;
@@ -163,7 +184,7 @@ public final class LocalTeacher implements TeacherScorer {
       HfCheckpoint ckpt = HfCheckpoint.load(checkpointDir, manager);
       LlamaModel model = LlamaModel.fromTensors(ckpt.config(), manager, ckpt.tensors());
       return new LocalTeacher(model, manager, limits.apply(ckpt.config()), tokenizerFingerprint,
-          budget);
+          budget, DEFAULT_MAX_HIDDEN_STATE_BYTES);
     } catch (IOException | RuntimeException e) {
       manager.close();
       throw e;
@@ -195,9 +216,34 @@ public final class LocalTeacher implements TeacherScorer {
     return scoreAll(List.of(new Job(tokens, request))).get(0);
   }
 
-  /** Checks a request against the limits and the vocabulary; see {@link TeacherLimits#validate}. */
+  /** The most bytes of hidden states one request may ask for. */
+  public long maxHiddenStateBytes() {
+    return maxHiddenStateBytes;
+  }
+
+  /**
+   * Checks a request against the limits and the vocabulary (see {@link TeacherLimits#validate});
+   * hidden states also against the model's layers and {@link #maxHiddenStateBytes()}.
+   */
   public void validate(TokenBatch tokens, ScoreRequest request) {
     limits.validate(tokens, request, info.vocabSize());
+    if (request instanceof ScoreRequest.HiddenStates h) {
+      LlamaConfig c = model.config();
+      for (int layer : h.layers()) {
+        if (layer >= c.numHiddenLayers()) {
+          throw new IllegalArgumentException("hidden_states layer index " + layer
+              + " is outside the model's layers [0, " + c.numHiddenLayers() + ")");
+        }
+      }
+      long bytes = (long) h.layers().size() * h.points() * tokens.batch() * tokens.length()
+          * c.hiddenSize() * Float.BYTES;
+      if (bytes > maxHiddenStateBytes) {
+        throw new IllegalArgumentException("hidden states of " + h.layers().size() + " layers x "
+            + h.points() + " points x " + (long) tokens.batch() * tokens.length() + " tokens x "
+            + c.hiddenSize() + " hidden x 4 = " + bytes + " bytes exceed the teacher's "
+            + "max_hidden_state_bytes " + maxHiddenStateBytes + "; ask for fewer layers or tokens");
+      }
+    }
   }
 
   /**
@@ -206,6 +252,12 @@ public final class LocalTeacher implements TeacherScorer {
    * states, a chunk of positions at a time.
    */
   List<Scores> scoreAll(List<Job> jobs) {
+    if (jobs.get(0).request() instanceof ScoreRequest.HiddenStates h) {
+      if (jobs.size() != 1) {
+        throw new IllegalArgumentException("a hidden-states request runs alone, not batched");
+      }
+      return List.of(hiddenStates(jobs.get(0).tokens(), h));
+    }
     int rows = jobs.stream().mapToInt(Job::rows).sum();
     int maxT = jobs.stream().mapToInt(Job::length).max().orElseThrow();
     return forward(jobs, stack(jobs, rows, maxT), rows, maxT);
@@ -252,6 +304,41 @@ public final class LocalTeacher implements TeacherScorer {
       forwardLock.unlock();
     }
     return out;
+  }
+
+  /**
+   * One forward pass through the last requested layer, copying out only the requested layers'
+   * points: each layer's activations are freed as soon as the next layer has run.
+   */
+  private Scores.HiddenStates hiddenStates(TokenBatch tokens, ScoreRequest.HiddenStates request) {
+    List<Integer> layers = request.layers();
+    int last = layers.stream().mapToInt(Integer::intValue).max().orElseThrow();
+    Map<Integer, Integer> slot = new java.util.HashMap<>();
+    for (int i = 0; i < layers.size(); i++) {
+      slot.put(layers.get(i), i);
+    }
+    float[][][] captured = new float[layers.size()][3][];
+    forwardLock.lock();
+    try (NDManager m = model.manager().newSubManager()) {
+      if (closed) {
+        throw new IllegalStateException("the teacher is closed");
+      }
+      model.backbone().forwardCapturing(tokens.toNDArray(m), last + 1, (layer, in, mixerIn, out) -> {
+        Integer i = slot.get(layer);
+        if (i != null) {
+          captured[i][0] = request.layerInput() ? in.toFloatArray() : null;
+          captured[i][1] = request.mixerInput() ? mixerIn.toFloatArray() : null;
+          captured[i][2] = request.layerOutput() ? out.toFloatArray() : null;
+        }
+      });
+    } finally {
+      forwardLock.unlock();
+    }
+    List<Scores.Layer> out = new ArrayList<>(layers.size());
+    for (int i = 0; i < layers.size(); i++) {
+      out.add(new Scores.Layer(layers.get(i), captured[i][0], captured[i][1], captured[i][2]));
+    }
+    return new Scores.HiddenStates(tokens.batch(), tokens.length(), model.config().hiddenSize(), out);
   }
 
   /** Frees the model if this teacher owns it; waits for a running forward pass. */

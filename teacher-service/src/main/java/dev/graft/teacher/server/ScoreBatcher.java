@@ -98,6 +98,11 @@ public final class ScoreBatcher implements TeacherScorer {
     worker.start();
   }
 
+  /** The teacher this batcher feeds. */
+  LocalTeacher teacher() {
+    return teacher;
+  }
+
   public void addListener(Listener listener) {
     listeners.add(listener);
   }
@@ -277,14 +282,24 @@ public final class ScoreBatcher implements TeacherScorer {
     return queue.stream().mapToLong(t -> t.tokens).sum();
   }
 
-  /** The oldest request, then following ones while the padded batch stays within budget. */
+  /**
+   * The oldest request, then following ones while the padded batch stays within budget. A
+   * hidden-states request runs alone: its forward pass stops after its last requested layer and
+   * computes no logits.
+   */
   private List<Ticket> take() {
     List<Ticket> batch = new ArrayList<>();
     batch.add(queue.pollFirst());
+    if (batch.get(0).job.request() instanceof ScoreRequest.HiddenStates) {
+      return batch;
+    }
     long rows = batch.get(0).job.rows();
     long maxT = batch.get(0).job.length();
     while (!queue.isEmpty()) {
       LocalTeacher.Job next = queue.peekFirst().job;
+      if (next.request() instanceof ScoreRequest.HiddenStates) {
+        break;
+      }
       long padded = (rows + next.rows()) * Math.max(maxT, next.length());
       if (padded > options.maxBatchTokens()) {
         break;

@@ -2,6 +2,8 @@ package dev.graft.teacher.server;
 
 import dev.graft.proto.v1.DType;
 import dev.graft.proto.v1.FullChunk;
+import dev.graft.proto.v1.HiddenStatesChunk;
+import dev.graft.proto.v1.LayerHiddenStates;
 import dev.graft.proto.v1.ScoreChunk;
 import dev.graft.proto.v1.TargetsChunk;
 import dev.graft.proto.v1.TopKChunk;
@@ -19,6 +21,9 @@ public final class ScoreChunker implements Iterator<ScoreChunk> {
 
   /** Upper bound on a chunk's bytes besides the tensor data and the fingerprint: tags, lengths, shapes. */
   static final int OVERHEAD_BYTES = 256;
+
+  /** Upper bound on the bytes one hidden-state tensor adds besides its data: tags, lengths, shape, layer. */
+  static final int HIDDEN_TENSOR_OVERHEAD_BYTES = 48;
 
   private final Scores scores;
   private final DType valueType;
@@ -46,6 +51,9 @@ public final class ScoreChunker implements Iterator<ScoreChunk> {
     this.total = scores.batch() * scores.length();
     long perPosition = bytesPerPosition(scores, valueType, vocab);
     long room = budgetBytes - OVERHEAD_BYTES - modelFingerprint.length();
+    if (scores instanceof Scores.HiddenStates h) {
+      room -= (long) HIDDEN_TENSOR_OVERHEAD_BYTES * h.layers().size() * 3;
+    }
     this.perChunk = (int) Math.max(1, Math.min(total, room / perPosition));
   }
 
@@ -57,6 +65,11 @@ public final class ScoreChunker implements Iterator<ScoreChunk> {
     }
     if (scores instanceof Scores.Full) {
       return (long) vocab * v;
+    }
+    if (scores instanceof Scores.HiddenStates h) {
+      long arrays = h.layers().stream().mapToLong(l -> (l.input() != null ? 1 : 0)
+          + (l.mixerInput() != null ? 1 : 0) + (l.output() != null ? 1 : 0)).sum();
+      return arrays * h.hidden() * v;
     }
     return v;
   }
@@ -91,11 +104,32 @@ public final class ScoreChunker implements Iterator<ScoreChunk> {
     } else if (scores instanceof Scores.Full f) {
       b.setFull(FullChunk.newBuilder().setLogProbs(WireTensors.values(
           f.logProbs(), start * vocab, count * vocab, valueType, count, vocab)));
+    } else if (scores instanceof Scores.HiddenStates h) {
+      b.setHiddenStates(hiddenChunk(h, start, count));
     } else {
       Scores.Targets t = (Scores.Targets) scores;
       b.setTargets(TargetsChunk.newBuilder().setLogProbs(
           WireTensors.values(t.logProbs(), start, count, valueType, count)));
     }
     return b.build();
+  }
+
+  private HiddenStatesChunk hiddenChunk(Scores.HiddenStates h, int start, int count) {
+    int d = h.hidden();
+    HiddenStatesChunk.Builder chunk = HiddenStatesChunk.newBuilder();
+    for (Scores.Layer l : h.layers()) {
+      LayerHiddenStates.Builder lb = LayerHiddenStates.newBuilder().setLayer(l.index());
+      if (l.input() != null) {
+        lb.setLayerInput(WireTensors.values(l.input(), start * d, count * d, valueType, count, d));
+      }
+      if (l.mixerInput() != null) {
+        lb.setMixerInput(WireTensors.values(l.mixerInput(), start * d, count * d, valueType, count, d));
+      }
+      if (l.output() != null) {
+        lb.setLayerOutput(WireTensors.values(l.output(), start * d, count * d, valueType, count, d));
+      }
+      chunk.addLayers(lb);
+    }
+    return chunk.build();
   }
 }

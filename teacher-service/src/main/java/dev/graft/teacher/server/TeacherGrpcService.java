@@ -36,7 +36,10 @@ final class TeacherGrpcService extends TeacherServiceGrpc.TeacherServiceImplBase
   TeacherGrpcService(ScoreBatcher batcher, int chunkBytes, TeacherMetrics metrics,
       Executor executor) {
     this.batcher = batcher;
-    this.info = TeacherProtos.modelInfo(batcher.info(), chunkBytes);
+    LocalTeacher teacher = batcher.teacher();
+    this.info = TeacherProtos.modelInfo(batcher.info(), chunkBytes,
+        new TeacherProtos.HiddenStateInfo(teacher.config().numHiddenLayers(),
+            teacher.config().hiddenSize(), teacher.maxHiddenStateBytes()));
     this.chunkBytes = chunkBytes;
     this.metrics = metrics;
     this.executor = executor;
