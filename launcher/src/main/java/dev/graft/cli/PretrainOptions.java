@@ -10,7 +10,7 @@ import picocli.CommandLine.Option;
 final class PretrainOptions {
 
   @Option(names = "--preset", defaultValue = "small", paramLabel = "NAME",
-      description = "Architecture: small (4 layers, d=256, 8 heads; the embedded base model) or tiny (2 layers, d=64; seconds). Default: ${DEFAULT-VALUE}.")
+      description = "Architecture: small (4 layers, d=256, 8 heads; the embedded base model), small-mqa (small with one KV head: multi-query attention) or tiny (2 layers, d=64; seconds). Default: ${DEFAULT-VALUE}.")
   String preset = "small";
 
   @Option(names = "--vocab-size", paramLabel = "N", defaultValue = "4096",
@@ -73,8 +73,10 @@ final class PretrainOptions {
   Function<Integer, LlamaConfig> architecture(int seqLen) {
     Function<Integer, LlamaConfig> base = switch (preset) {
       case "small" -> LlamaConfig::small;
+      case "small-mqa" -> vocab -> LlamaConfig.small(vocab).withNumKeyValueHeads(1);
       case "tiny" -> LlamaConfig::tiny;
-      default -> throw new IllegalArgumentException("unknown --preset '" + preset + "' (expected small or tiny)");
+      default -> throw new IllegalArgumentException(
+          "unknown --preset '" + preset + "' (expected small, small-mqa or tiny)");
     };
     return vocab -> {
       LlamaConfig c = base.apply(vocab);
