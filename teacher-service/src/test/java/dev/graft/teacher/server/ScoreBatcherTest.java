@@ -60,6 +60,27 @@ class ScoreBatcherTest {
   }
 
   @Test
+  void hiddenStates_runAlone_betweenBatchedLogitsRequests_andHoldTheirTokens() throws Exception {
+    start(256, 256).pause();
+    TokenBatch a = tokens(1, 5, 1);
+    TokenBatch h = tokens(2, 3, 2);
+    TokenBatch c = tokens(1, 4, 3);
+    ScoreRequest.HiddenStates hidden = new ScoreRequest.HiddenStates(List.of(0), false, false, true);
+    try (ScoreBatcher.Ticket ta = batcher.submit(a, new ScoreRequest.Full(1f));
+        ScoreBatcher.Ticket th = batcher.submit(h, hidden);
+        ScoreBatcher.Ticket tc = batcher.submit(c, new ScoreRequest.Full(1f))) {
+      assertEquals(15, batcher.reservedTokens());
+      batcher.resume();
+      ta.result().get();
+      Scores.HiddenStates got = (Scores.HiddenStates) th.result().get();
+      tc.result().get();
+      assertEquals(List.of(new ScoreBatcher.BatchStats(1, 1, 5, 5),
+          new ScoreBatcher.BatchStats(1, 2, 6, 6), new ScoreBatcher.BatchStats(1, 1, 4, 4)), batches);
+      assertEquals(2 * 3 * TestModels.CONFIG.hiddenSize(), got.layer(0).output().length);
+    }
+  }
+
+  @Test
   void submit_overCapacity_isRejectedAtOnce_andClosingATicketFreesIt() {
     start(64, 64).pause();
     ScoreBatcher.Ticket first = batcher.submit(tokens(2, 24, 1), new ScoreRequest.Full(1f));
