@@ -98,7 +98,8 @@ class TeacherServiceTest {
     assertEquals(256, info.getMaxTokensPerRequest());
     assertEquals(4096, info.getMaxChunkBytes());
     assertEquals(List.of(OutputKind.OUTPUT_KIND_TOP_K, OutputKind.OUTPUT_KIND_FULL,
-        OutputKind.OUTPUT_KIND_TARGETS), info.getSupportedOutputsList());
+        OutputKind.OUTPUT_KIND_TARGETS, OutputKind.OUTPUT_KIND_HIDDEN_STATES),
+        info.getSupportedOutputsList());
     assertEquals(teacher.info(), TeacherProtos.teacherInfo(info));
   }
 
@@ -154,7 +155,7 @@ class TeacherServiceTest {
     start(b -> { });
     Status s = statusOf(fullRequest(tokens(1, 3, 1)).clearOutput().build());
     assertEquals(Status.Code.INVALID_ARGUMENT, s.getCode());
-    assertTrue(s.getDescription().contains("top_k, full or targets"), s.getDescription());
+    assertTrue(s.getDescription().contains("top_k, full, targets or hidden_states"), s.getDescription());
   }
 
   @Test
