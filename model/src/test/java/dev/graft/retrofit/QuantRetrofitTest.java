@@ -14,12 +14,18 @@ import dev.graft.model.FakeQuant;
 import dev.graft.model.LlamaConfig;
 import dev.graft.model.LlamaModel;
 import dev.graft.retrofit.QuantRetrofit.Granularity;
+import dev.graft.checkpoint.Dtype;
+import dev.graft.checkpoint.HfCheckpoint;
+import dev.graft.checkpoint.SafetensorsReader;
+import dev.graft.checkpoint.ShardedWriter;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -201,5 +207,47 @@ class QuantRetrofitTest {
     e = assertThrows(IllegalArgumentException.class, () -> Retrofits.fromJson(
         "{\"type\":\"quant\",\"bits\":8,\"granularity\":\"per_channel\",\"group_size\":0}"));
     assertTrue(e.getMessage().contains("missing [linears]"), e.getMessage());
+  }
+
+  @ParameterizedTest(name = "int{0}, group {1}")
+  @CsvSource({"8,0", "4,0", "8,4", "4,4"})
+  void export_sideFilesDequantizeToTheExportedWeightsExactly(int bits, int groupSize, @TempDir Path dir)
+      throws Exception {
+    LlamaConfig cfg = LlamaConfig.tiny(41);
+    QuantRetrofit r = all(bits, groupSize);
+    try (NDManager m = manager.newSubManager();
+        LlamaModel teacher = LlamaModel.random(cfg, m, 2);
+        RetrofitStudent student = r.build(cfg, teacher.namedParameters(), m)) {
+      student.setAllAlphas(1.0);
+      Map<String, NDArray> exported = student.exportTensors();
+      HfCheckpoint.save(dir, student.targetConfig(), exported, Dtype.F32, ShardedWriter.DEFAULT_MAX_SHARD_BYTES);
+      QuantExport.write(dir, r, cfg, student.parameters());
+      Map<String, QuantExport.Weight> back = QuantExport.read(dir);
+      assertEquals(r.quantizedTensors(cfg), List.copyOf(back.keySet()));
+      assertEquals(2 * 7, back.size());
+      HfCheckpoint saved = HfCheckpoint.load(dir, m);
+      for (var e : back.entrySet()) {
+        NDArray hf = saved.tensors().get(e.getKey());
+        assertEquals(new Shape(e.getValue().out(), e.getValue().in()), hf.getShape());
+        assertArrayEquals(hf.toFloatArray(), e.getValue().values(), 0f, e.getKey());
+      }
+      try (SafetensorsReader reader = SafetensorsReader.open(dir.resolve(QuantExport.TENSORS_FILE))) {
+        String q = "model.layers.1.mlp.down_proj.weight.qweight";
+        assertEquals(bits == 8 ? Dtype.I8 : Dtype.U8, reader.info(q).dtype());
+        assertEquals(bits == 8 ? List.of(64L, 172L) : List.of(64L, 86L), reader.info(q).shape());
+        assertEquals(List.of(64L, groupSize == 0 ? 1L : 172L / groupSize),
+            reader.info("model.layers.1.mlp.down_proj.weight.scales").shape());
+      }
+      var desc = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+          dir.resolve(QuantExport.DESCRIPTION_FILE).toFile());
+      assertEquals(bits, desc.path("bits").asInt());
+      assertEquals(groupSize == 0 ? "per_channel" : "per_group", desc.path("granularity").asText());
+    }
+  }
+
+  @Test
+  void int4Packing_evenColumnLowNibble_twosComplement() {
+    byte[] packed = QuantExport.packInt4(new float[] {-7, 3, 7, -1, 5}, 1, 5);
+    assertArrayEquals(new byte[] {(byte) 0x39, (byte) 0xF7, (byte) 0x05}, packed);
   }
 }
