@@ -134,6 +134,24 @@ public record QuantRetrofit(int bits, Granularity granularity, int groupSize, Li
     };
   }
 
+  /**
+   * Bytes of the weights at the bit width: the quantized weights' codes (int4 two per byte, a row
+   * of odd width padded to whole bytes) and fp32 scales, the other tensors in fp32.
+   */
+  @Override
+  public long weightBytes(LlamaConfig teacher) {
+    Map<String, List<Long>> shapes = targetConfig(teacher).tensorShapes();
+    long bytes = teacher.parameterCount() * Float.BYTES;
+    FakeQuant q = quant();
+    for (String name : quantizedTensors(teacher)) {
+      long out = shapes.get(name).get(0);
+      long in = shapes.get(name).get(1);
+      bytes -= out * in * Float.BYTES;
+      bytes += out * (bits == 8 ? in : (in + 1) / 2) + out * q.groups(in) * Float.BYTES;
+    }
+    return bytes;
+  }
+
   /** Hugging Face names of the quantized weights, in layer then {@link #linears} order. */
   public List<String> quantizedTensors(LlamaConfig teacher) {
     List<String> names = new ArrayList<>();
