@@ -153,6 +153,27 @@ class QuantRetrofitTest {
   }
 
   @Test
+  void modelSpec_rebuildsTheStudentAsASamplerDoes_andDecodesWhatItComputes() {
+    LlamaConfig cfg = LlamaConfig.tiny(71);
+    try (NDManager m = manager.newSubManager();
+        LlamaModel teacher = LlamaModel.random(cfg, m, 6);
+        RetrofitStudent student = new QuantRetrofit(8, Granularity.PER_CHANNEL, 0, List.of("o_proj", "up_proj"))
+            .build(cfg, teacher.namedParameters(), m)) {
+      student.setAlphas(new double[] {0.25, 1.0});
+      ModelSpec wire = ModelSpec.of(cfg, student.spec().retrofitJson(), student.alphas());
+      assertEquals(student.spec(), wire);
+      NDArray x = ids(m, 71);
+      float[] want = student.model().forward(x).toFloatArray();
+      try (LlamaModel rebuilt = wire.build(dup(student.state()), m);
+          DecodeState state = rebuilt.newDecodeState(2, 16, m)) {
+        assertArrayEquals(want, rebuilt.forward(x).toFloatArray(), 0f);
+        assertArrayEquals(want, rebuilt.decode(state, new int[] {0, 1}, x.duplicate(), new int[] {9, 9})
+            .toFloatArray(), 2e-4f);
+      }
+    }
+  }
+
+  @Test
   void straightThroughGradient_equalsTheIdentitys() {
     try (NDManager m = manager.newSubManager()) {
       QuantLayer unit = new QuantLayer(new FakeQuant(4, 0));
