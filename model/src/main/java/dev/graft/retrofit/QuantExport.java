@@ -1,6 +1,7 @@
 package dev.graft.retrofit;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -10,6 +11,7 @@ import dev.graft.checkpoint.SafetensorsReader;
 import dev.graft.checkpoint.SafetensorsWriter;
 import dev.graft.model.FakeQuant;
 import dev.graft.model.LlamaConfig;
+import dev.graft.model.Tensors;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -62,13 +64,15 @@ public final class QuantExport {
       if (w == null) {
         throw new IllegalArgumentException("no tensor '" + name + "' to quantize");
       }
-      FakeQuant.Quantized q = quant.quantize(w.stopGradient());
       long out = w.getShape().get(0);
       long in = w.getShape().get(1);
-      float[] codes = q.codes().toFloatArray();
-      float[] scales = q.scales().toFloatArray();
-      q.codes().close();
-      q.scales().close();
+      float[] codes;
+      float[] scales;
+      try (NDManager scratch = w.getManager().newSubManager()) { // one weight's intermediates at a time
+        FakeQuant.Quantized q = quant.quantize(Tensors.viewOn(w, scratch).stopGradient());
+        codes = q.codes().toFloatArray();
+        scales = q.scales().toFloatArray();
+      }
       List<Long> codeShape = retrofit.bits() == 8 ? List.of(out, in) : List.of(out, (in + 1) / 2);
       writer.addBytes(name + ".qweight", retrofit.bits() == 8 ? Dtype.I8 : Dtype.U8, codeShape,
           retrofit.bits() == 8 ? bytes(codes) : packInt4(codes, out, in));
