@@ -52,10 +52,11 @@ public record FakeQuant(int bits, int groupSize) {
     long out = w.getShape().get(0);
     long in = w.getShape().get(1);
     long g = groups(in);
-    NDArray grouped = w.reshape(out, g, in / g);
-    NDArray scales = grouped.abs().max(new int[] {2}, true).div(maxCode()); // (out, g, 1)
+    NDArray grouped = w.reshape(out, g, in / g); // (out, groups, group)
+    NDArray scales = grouped.abs().max(new int[] {2}, true).div(maxCode()); // (out, groups, 1)
+    // A zero group divides by the smallest float instead of 0: its codes stay 0.
     NDArray codes = grouped.div(scales.maximum(Float.MIN_VALUE)).round().clip(-maxCode(), maxCode());
-    return new Quantized(codes.reshape(out, in), scales.reshape(out, g));
+    return new Quantized(codes.reshape(out, in), scales.reshape(out, g)); // (out, in), (out, groups)
   }
 
   /** {@code codes · scale}, (out, in), from {@link #quantize}'s output. */
@@ -63,7 +64,7 @@ public record FakeQuant(int bits, int groupSize) {
     long out = codes.getShape().get(0);
     long in = codes.getShape().get(1);
     long g = scales.getShape().get(1);
-    return codes.reshape(out, g, in / g).mul(scales.reshape(out, g, 1)).reshape(out, in);
+    return codes.reshape(out, g, in / g).mul(scales.reshape(out, g, 1)).reshape(out, in); // (out, in)
   }
 
   /** Q(w): the weight quantized and dequantized, under {@code manager}. */
