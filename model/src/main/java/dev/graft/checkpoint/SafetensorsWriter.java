@@ -19,7 +19,8 @@ import java.util.function.Supplier;
 
 /**
  * Writes one {@code .safetensors} file from fp32 tensors, storing every tensor in one {@link
- * Dtype} (F32, F16 or BF16; narrowing rounds to nearest even).
+ * Dtype} (F32, F16 or BF16; narrowing rounds to nearest even), plus any tensors given as raw
+ * bytes of a one-byte integer type ({@link #addBytes}: I8, U8).
  *
  * <p>The file is laid out as Hugging Face's {@code safetensors} library expects: tensors sorted by
  * name, their data contiguous in that order, {@code __metadata__} holding {@code "format": "pt"}
@@ -48,10 +49,26 @@ public final class SafetensorsWriter {
 
   /**
    * A tensor waiting to be written: {@code values} yields its fp32 data in row-major order, or,
-   * when it is null, {@code source} computes it chunk by chunk.
+   * when it is null, {@code source} computes it chunk by chunk, or, when {@code raw} is not null,
+   * it is those bytes stored as {@code rawDtype}.
    */
   record Pending(String name, List<Long> shape, long elements, Supplier<FloatBuffer> values,
-      ValueSource source) {}
+      ValueSource source, Dtype rawDtype, byte[] raw) {
+
+    Pending(String name, List<Long> shape, long elements, Supplier<FloatBuffer> values, ValueSource source) {
+      this(name, shape, elements, values, source, null, null);
+    }
+
+    /** The type this tensor is stored as in a file whose float tensors are {@code floatType}. */
+    Dtype storedAs(Dtype floatType) {
+      return raw != null ? rawDtype : floatType;
+    }
+
+    /** Bytes of data in a file whose float tensors are {@code floatType}. */
+    long bytes(Dtype floatType) {
+      return Math.multiplyExact(elements, storedAs(floatType).byteSize());
+    }
+  }
 
   private final Dtype dtype;
   private final Map<String, Pending> tensors = new TreeMap<>();
@@ -115,6 +132,24 @@ public final class SafetensorsWriter {
   }
 
   /**
+   * Adds a tensor of one-byte integers (I8 or U8), stored as the given bytes in row-major order;
+   * {@code data} is not copied.
+   *
+   * @throws IllegalArgumentException for another type, a name taken or reserved, or a shape that
+   *     does not hold exactly {@code data.length} elements
+   */
+  public SafetensorsWriter addBytes(String name, Dtype type, List<Long> shape, byte[] data) {
+    if (type != Dtype.I8 && type != Dtype.U8) {
+      throw new IllegalArgumentException("tensor '" + name + "': raw bytes are stored as I8 or U8, not " + type);
+    }
+    if (TensorInfo.elementCount(shape) != data.length) {
+      throw new IllegalArgumentException("tensor '" + name + "': shape " + shape + " holds "
+          + TensorInfo.elementCount(shape) + " elements but " + data.length + " bytes were given");
+    }
+    return add(new Pending(name, List.copyOf(shape), data.length, null, null, type, data));
+  }
+
+  /**
    * Adds a string to {@code __metadata__}.
    *
    * @throws IllegalArgumentException for the reserved key {@code format}
@@ -129,7 +164,7 @@ public final class SafetensorsWriter {
 
   /** Bytes the tensors will occupy in the data section. */
   public long dataBytes() {
-    return tensors.values().stream().mapToLong(p -> p.elements() * dtype.byteSize()).sum();
+    return tensors.values().stream().mapToLong(p -> p.bytes(dtype)).sum();
   }
 
   /** Writes the file, replacing any file at {@code file}. */
@@ -137,8 +172,8 @@ public final class SafetensorsWriter {
     List<TensorInfo> infos = new ArrayList<>();
     long offset = 0;
     for (Pending p : tensors.values()) {
-      long size = Math.multiplyExact(p.elements(), dtype.byteSize());
-      infos.add(new TensorInfo(p.name(), dtype, p.shape(), offset, offset + size));
+      long size = p.bytes(dtype);
+      infos.add(new TensorInfo(p.name(), p.storedAs(dtype), p.shape(), offset, offset + size));
       offset += size;
     }
     Map<String, String> meta = new LinkedHashMap<>();
@@ -172,6 +207,10 @@ public final class SafetensorsWriter {
     ByteBuffer chunk = ByteBuffer.allocateDirect(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
     int chunkElements = CHUNK_BYTES / dtype.byteSize();
     for (Pending p : tensors.values()) {
+      if (p.raw() != null) {
+        AtomicFiles.writeFully(channel, ByteBuffer.wrap(p.raw()));
+        continue;
+      }
       if (p.source() != null) {
         writeGenerated(channel, p, chunk, chunkElements);
         continue;

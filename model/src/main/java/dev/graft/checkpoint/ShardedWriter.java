@@ -96,12 +96,11 @@ public final class ShardedWriter {
 
   /** Groups the tensors, in name order, into shards of at most {@code maxShardBytes} of data. */
   List<List<SafetensorsWriter.Pending>> plan() {
-    int elementBytes = staging.dtype().byteSize();
     List<List<SafetensorsWriter.Pending>> shards = new ArrayList<>();
     List<SafetensorsWriter.Pending> current = new ArrayList<>();
     long currentBytes = 0;
     for (SafetensorsWriter.Pending p : staging.pending()) {
-      long bytes = Math.multiplyExact(p.elements(), elementBytes);
+      long bytes = p.bytes(staging.dtype());
       if (!current.isEmpty() && currentBytes + bytes > maxShardBytes) {
         shards.add(current);
         current = new ArrayList<>();

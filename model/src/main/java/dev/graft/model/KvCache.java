@@ -6,6 +6,8 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
+import java.util.Arrays;
+import java.util.List;
 
 /**
  * Attention's {@link LayerCache}: preallocated keys and values (after rotary) for every slot.
@@ -33,6 +35,7 @@ public final class KvCache implements LayerCache {
   private NDArray[] fusedFrom; // the (q, k, v) weights and biases fused was joined from
   private NDList fused; // the joined weight and bias, owned here
   private Linear fusedLinear;
+  private List<Object> fusedStates; // the weight transforms' states fused was joined at
 
   KvCache(int slots, int context, int kvHeads, int headDim, NDManager manager) {
     this.kvHeads = kvHeads;
@@ -88,11 +91,17 @@ public final class KvCache implements LayerCache {
    */
   Linear fused(Linear q, Linear k, Linear v) {
     NDArray[] from = {q.weight(), k.weight(), v.weight(), q.bias(), k.bias(), v.bias()};
-    if (fused == null || !sameArrays(fusedFrom, from)) {
+    List<Object> states = Arrays.asList(state(q), state(k), state(v));
+    if (fused == null || !sameArrays(fusedFrom, from) || !states.equals(fusedStates)) {
       if (fused != null) {
         fused.close();
       }
-      NDArray w = NDArrays.concat(new NDList(from[0], from[1], from[2]), 0);
+      NDArray w;
+      try (NDManager scratch = manager.newSubManager()) { // transformed weights, joined once
+        w = NDArrays.concat(new NDList(q.effectiveWeight(scratch), k.effectiveWeight(scratch),
+            v.effectiveWeight(scratch)), 0);
+        w.attach(manager);
+      }
       NDArray b = from[3] == null && from[4] == null && from[5] == null ? null
           : NDArrays.concat(new NDList(biasOrZeros(from[3], from[0]), biasOrZeros(from[4], from[1]),
               biasOrZeros(from[5], from[2])), 0);
@@ -106,8 +115,13 @@ public final class KvCache implements LayerCache {
       }
       fusedLinear = new Linear(w, b);
       fusedFrom = from;
+      fusedStates = states;
     }
     return fusedLinear;
+  }
+
+  private static Object state(Linear p) {
+    return p.weightTransform() == null ? null : p.weightTransform().state();
   }
 
   private NDArray biasOrZeros(NDArray bias, NDArray weight) {

@@ -28,6 +28,14 @@ public interface Retrofit {
   /** The architecture of the finished student; throws if the teacher cannot be retrofitted. */
   LlamaConfig targetConfig(LlamaConfig teacher);
 
+  /**
+   * Bytes the finished student's weights occupy as exported (fp32 unless the retrofit stores them
+   * narrower).
+   */
+  default long weightBytes(LlamaConfig teacher) {
+    return targetConfig(teacher).parameterCount() * Float.BYTES;
+  }
+
   /** Builds the student from copies of the teacher's tensors, with α = 0 everywhere. */
   RetrofitStudent build(LlamaConfig teacher, Map<String, NDArray> teacherTensors, NDManager manager);
 

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.UnaryOperator;
 
 /**
  * A student under retrofit: a model whose interpolating units carry an α each. Its parameters are
@@ -21,9 +22,20 @@ public final class RetrofitStudent implements AutoCloseable {
   private final LlamaModel model;
   private final LlamaConfig targetConfig;
   private final List<InterpolatedMixer> units;
+  private final UnaryOperator<Map<String, NDArray>> exporter;
 
   public RetrofitStudent(Retrofit retrofit, LlamaModel model, LlamaConfig targetConfig,
       List<InterpolatedMixer> units) {
+    this(retrofit, model, targetConfig, units, UnaryOperator.identity());
+  }
+
+  /**
+   * @param exporter maps the finished student's parameters to the tensors it exports (for a
+   *     retrofit whose α = 1 computes with something other than the stored weights)
+   */
+  public RetrofitStudent(Retrofit retrofit, LlamaModel model, LlamaConfig targetConfig,
+      List<InterpolatedMixer> units, UnaryOperator<Map<String, NDArray>> exporter) {
+    this.exporter = exporter;
     this.retrofit = retrofit;
     this.model = model;
     this.targetConfig = targetConfig;
@@ -98,7 +110,7 @@ public final class RetrofitStudent implements AutoCloseable {
       throw new IllegalStateException("cannot export the student: units " + unfinished
           + " have alpha < 1 (alphas " + Arrays.toString(alphas()) + ")");
     }
-    Map<String, NDArray> out = new TreeMap<>(model.namedParameters());
+    Map<String, NDArray> out = new TreeMap<>(exporter.apply(model.namedParameters()));
     if (!out.keySet().equals(new TreeSet<>(targetConfig.tensorShapes().keySet()))) {
       throw new IllegalStateException("student tensors " + out.keySet() + " do not match the target layout");
     }

@@ -3,6 +3,7 @@ package dev.graft.retrofit;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -24,8 +25,14 @@ public final class Retrofits {
     if (!(type instanceof String t)) {
       throw new IllegalArgumentException("a retrofit spec needs a string 'type', got " + spec);
     }
+    if (t.equals(QuantRetrofit.TYPE)) {
+      requireKeys(spec, Set.of("type", "bits", "granularity", "group_size", "linears"));
+      return new QuantRetrofit(integer(spec, "bits"), QuantRetrofit.Granularity.parse(string(spec, "granularity")),
+          integer(spec, "group_size"), strings(spec, "linears"));
+    }
     if (!t.equals(GqaRetrofit.TYPE)) {
-      throw new IllegalArgumentException("unknown retrofit type '" + t + "'; known: " + GqaRetrofit.TYPE);
+      throw new IllegalArgumentException("unknown retrofit type '" + t + "'; known: " + GqaRetrofit.TYPE
+          + ", " + QuantRetrofit.TYPE);
     }
     requireKeys(spec, Set.of("type", "kv_heads", "init", "seed"));
     return new GqaRetrofit(integer(spec, "kv_heads"), KvInit.parse(string(spec, "init")), longValue(spec, "seed"));
@@ -79,6 +86,14 @@ public final class Retrofits {
       return n.longValue();
     }
     throw new IllegalArgumentException("retrofit spec key '" + key + "' must be an integer, got "
+        + spec.get(key));
+  }
+
+  private static List<String> strings(Map<String, ?> spec, String key) {
+    if (spec.get(key) instanceof List<?> list && list.stream().allMatch(String.class::isInstance)) {
+      return list.stream().map(String.class::cast).toList();
+    }
+    throw new IllegalArgumentException("retrofit spec key '" + key + "' must be a list of strings, got "
         + spec.get(key));
   }
 

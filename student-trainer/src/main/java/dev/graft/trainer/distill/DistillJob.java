@@ -11,6 +11,8 @@ import dev.graft.data.Document;
 import dev.graft.data.PackedSequences;
 import dev.graft.data.SequencePacker;
 import dev.graft.model.LlamaConfig;
+import dev.graft.retrofit.QuantExport;
+import dev.graft.retrofit.QuantRetrofit;
 import dev.graft.retrofit.Retrofit;
 import dev.graft.retrofit.RetrofitStudent;
 import dev.graft.sampler.SamplerUnavailableException;
@@ -139,7 +141,8 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
             writeTokens, written[0], written[1], writing.evaluate(student.model()));
         DistillReport report = new DistillReport(retrofit.describe(teacherConfig),
             p.loss().divergence().spec(), teacherConfig, target, before, outcome,
-            exact, (System.nanoTime() - wall0) / 1e9, evaluationSet, continuations);
+            exact, (System.nanoTime() - wall0) / 1e9, evaluationSet, continuations,
+            retrofit.weightBytes(teacherConfig));
         export(student, report);
         return report;
       }
@@ -273,6 +276,9 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
     Files.createDirectories(out);
     HfCheckpoint.save(out, student.targetConfig(), student.exportTensors(), Dtype.F32,
         ShardedWriter.DEFAULT_MAX_SHARD_BYTES);
+    if (student.retrofit() instanceof QuantRetrofit quant) { // the integers and scales, beside
+      QuantExport.write(out, quant, student.teacherConfig(), student.parameters());
+    }
     for (String f : List.of(BpeModel.TOKENIZER_JSON, BpeModel.TOKENIZER_CONFIG_JSON)) {
       if (Files.isRegularFile(teacherDir.resolve(f))) {
         Files.copy(teacherDir.resolve(f), out.resolve(f), StandardCopyOption.REPLACE_EXISTING);

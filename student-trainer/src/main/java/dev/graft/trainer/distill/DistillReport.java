@@ -18,10 +18,20 @@ import java.util.Map;
  *
  * @param continuations the teacher's judgement of what the students write; null when
  *     {@code eval.continuations} is 0
+ * @param studentWeightBytes bytes of the exported student's weights at their stored width (less
+ *     than fp32 for a quantization retrofit)
  */
 public record DistillReport(String retrofit, String divergence, LlamaConfig teacher,
     LlamaConfig student, DistillEvaluator.Result before, DistillOutcome outcome, double exactnessMaxDiff,
-    double wallSeconds, EvaluationSet evaluationSet, Continuations continuations) {
+    double wallSeconds, EvaluationSet evaluationSet, Continuations continuations, long studentWeightBytes) {
+
+  /** A report whose student stores its weights in fp32, as the teacher does. */
+  public DistillReport(String retrofit, String divergence, LlamaConfig teacher, LlamaConfig student,
+      DistillEvaluator.Result before, DistillOutcome outcome, double exactnessMaxDiff, double wallSeconds,
+      EvaluationSet evaluationSet, Continuations continuations) {
+    this(retrofit, divergence, teacher, student, before, outcome, exactnessMaxDiff, wallSeconds, evaluationSet,
+        continuations, student.parameterCount() * Float.BYTES);
+  }
 
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -47,6 +57,8 @@ public record DistillReport(String retrofit, String divergence, LlamaConfig teac
     ObjectNode arch = r.putObject("architecture");
     arch.put("teacher_parameters", teacher.parameterCount());
     arch.put("student_parameters", student.parameterCount());
+    arch.put("teacher_weight_bytes", teacher.parameterCount() * Float.BYTES);
+    arch.put("student_weight_bytes", studentWeightBytes);
     arch.put("teacher_kv_cache_bytes_per_token", teacher.kvCacheBytesPerToken(4));
     arch.put("student_kv_cache_bytes_per_token", student.kvCacheBytesPerToken(4));
     r.put("exactness_max_abs_logprob_diff_at_alpha0", exactnessMaxDiff);
@@ -135,6 +147,8 @@ public record DistillReport(String retrofit, String divergence, LlamaConfig teac
         100 * a.gapRecovered(b)));
     sb.append(String.format(Locale.ROOT, "%-26s %,14d %,16d %,16d%n", "parameters",
         teacher.parameterCount(), student.parameterCount(), student.parameterCount()));
+    sb.append(String.format(Locale.ROOT, "%-26s %,14d %,16d %,16d%n", "weight bytes (stored)",
+        teacher.parameterCount() * Float.BYTES, studentWeightBytes, studentWeightBytes));
     sb.append(String.format(Locale.ROOT, "%-26s %,14d %,16d %,16d%n", "KV-cache bytes/token (fp32)",
         teacher.kvCacheBytesPerToken(4), student.kvCacheBytesPerToken(4), student.kvCacheBytesPerToken(4)));
     sb.append(String.format(Locale.ROOT, "%n%-16s %7s %10s %10s %9s %9s %9s %9s%n", "genre", "tokens",

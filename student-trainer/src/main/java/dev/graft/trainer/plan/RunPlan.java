@@ -6,6 +6,7 @@ import dev.graft.retrofit.AlphaOrder;
 import dev.graft.retrofit.AlphaSchedule;
 import dev.graft.retrofit.GqaRetrofit;
 import dev.graft.retrofit.KvInit;
+import dev.graft.retrofit.QuantRetrofit;
 import dev.graft.retrofit.Retrofit;
 import dev.graft.service.HostPort;
 import dev.graft.teacher.ScoreRequest;
@@ -228,10 +229,14 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
   }
 
   private static Retrofit retrofit(RunConfig.Retrofit r, long steps, Problems p) {
-    p.require(r.type().trim().equalsIgnoreCase(GqaRetrofit.TYPE),
-        () -> "retrofit.type '" + r.type() + "' is not known; available: " + GqaRetrofit.TYPE);
-    p.positive("retrofit.kv_heads", r.kvHeads());
-    KvInit init = p.attempt(() -> KvInit.parse(r.init()));
+    boolean quant = r.type().trim().equalsIgnoreCase(QuantRetrofit.TYPE);
+    p.require(quant || r.type().trim().equalsIgnoreCase(GqaRetrofit.TYPE),
+        () -> "retrofit.type '" + r.type() + "' is not known; available: " + GqaRetrofit.TYPE + ", "
+            + QuantRetrofit.TYPE);
+    if (!quant) {
+      p.positive("retrofit.kv_heads", r.kvHeads());
+    }
+    KvInit init = quant ? null : p.attempt(() -> KvInit.parse(r.init()));
     AlphaOrder order = p.attempt(() -> AlphaOrder.parse(r.alphaOrder()));
     if (r.alphaStart() < 0 || r.alphaRampSteps() < 0) {
       p.add("retrofit.alpha_start (" + r.alphaStart() + ") and retrofit.alpha_ramp_steps ("
@@ -241,9 +246,32 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
           + r.alphaRampSteps() + ") is longer than the run (train.steps " + steps
           + "): the student would never reach alpha = 1");
     }
-    dev.graft.retrofit.Retrofit change = r.kvHeads() > 0 && init != null
+    dev.graft.retrofit.Retrofit change = quant ? quantRetrofit(r, p) : r.kvHeads() > 0 && init != null
         ? new GqaRetrofit(r.kvHeads(), init, r.seed()) : null;
     return new Retrofit(change, order, r.alphaStart(), r.alphaRampSteps(), r.graduality());
+  }
+
+  /** The {@code quant} retrofit's keys: bits, granularity, group_size (per_group only) and linears. */
+  private static QuantRetrofit quantRetrofit(RunConfig.Retrofit r, Problems p) {
+    QuantRetrofit.Granularity g = p.attempt(() -> {
+      try {
+        return QuantRetrofit.Granularity.parse(r.granularity());
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("retrofit." + e.getMessage(), e);
+      }
+    });
+    p.require(r.bits() == 8 || r.bits() == 4, () -> "retrofit.bits (" + r.bits() + ") must be 8 or 4");
+    boolean grouped = g == QuantRetrofit.Granularity.PER_GROUP;
+    p.require(!grouped || r.groupSize() >= 1,
+        () -> "retrofit.group_size (" + r.groupSize() + ") must be >= 1 with granularity per_group");
+    p.require(r.linears() != null && !r.linears().isEmpty(),
+        () -> "retrofit.linears must name at least one of " + QuantRetrofit.PROJECTIONS);
+    if (g == null || (r.bits() != 8 && r.bits() != 4) || (grouped && r.groupSize() < 1) || r.linears() == null
+        || r.linears().isEmpty()) {
+      return null;
+    }
+    List<String> linears = r.linears().stream().map(String::trim).toList();
+    return p.attempt(() -> new QuantRetrofit(r.bits(), g, grouped ? r.groupSize() : 0, linears));
   }
 
   private static OnPolicy onPolicy(RunConfig.OnPolicy op, int seqLen, int batchSize, int serverPort, Problems p) {

@@ -1,5 +1,6 @@
 package dev.graft.trainer.distill;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -11,6 +12,8 @@ import dev.graft.checkpoint.HfCheckpoint;
 import dev.graft.data.TokenBatch;
 import dev.graft.model.LlamaConfig;
 import dev.graft.model.LlamaModel;
+import dev.graft.retrofit.QuantExport;
+import dev.graft.retrofit.QuantRetrofit;
 import dev.graft.sampler.FakeRolloutSource;
 import dev.graft.sync.publish.WeightPublisher;
 import dev.graft.teacher.ScoreRequest;
@@ -110,6 +113,41 @@ class DistillJobTest {
     assertTrue(Files.isRegularFile(dir.resolve("student").resolve(DistillJob.REPORT_JSON)));
     assertTrue(Files.isRegularFile(dir.resolve("student/tokenizer.json")));
     assertTrue(r.toTable().contains("gap recovered"));
+  }
+
+  @Test
+  void quantRetrofit_offAndOnPolicy_exportsQuantizedWeightsThatMatchTheCheckpoint(@TempDir Path dir)
+      throws Exception {
+    String[] quant = {"retrofit.type=quant", "retrofit.bits=4", "retrofit.granularity=per_group",
+        "retrofit.group_size=4"};
+    DistillReport off = run(dir.resolve("off"), teacher, new DistillListener() {}, quant);
+    assertEquals(0, off.exactnessMaxDiff(), 1e-5, "alpha = 0 is the teacher");
+    assertTrue(off.before().overall().meanKl() > 0, "int4 weights change the logits");
+    LlamaConfig c = LlamaConfig.read(TinyTeacher.dir().resolve(HfCheckpoint.CONFIG_FILE));
+    long weightBytes = new QuantRetrofit(4, QuantRetrofit.Granularity.PER_GROUP, 4, QuantRetrofit.PROJECTIONS)
+        .weightBytes(c);
+    assertEquals(weightBytes, off.studentWeightBytes());
+    // tiny: hidden 64, intermediate 172; per layer 4 (64, 64) attention weights, gate/up (172, 64), down (64, 172)
+    long quantized = 4 * 64 * 64 + 2 * 172 * 64 + 64 * 172;
+    long packed = 4 * (64 * 32 + 64 * 16 * 4) + 2 * (172 * 32 + 172 * 16 * 4) + (64 * 86 + 64 * 43 * 4);
+    assertEquals(c.parameterCount() * 4L - c.numHiddenLayers() * (quantized * 4 - packed), weightBytes);
+    assertTrue(off.toTable().contains(String.format(java.util.Locale.ROOT, "%,d", weightBytes)), off.toTable());
+    Path student = dir.resolve("off/student");
+    Map<String, QuantExport.Weight> back = QuantExport.read(student);
+    assertEquals(7 * c.numHiddenLayers(), back.size());
+    try (NDManager m = NDManager.newBaseManager()) {
+      HfCheckpoint saved = HfCheckpoint.load(student, m);
+      assertEquals(c.tensorShapes(), saved.config().tensorShapes(), "the architecture is the teacher's");
+      back.forEach((name, w) -> assertArrayEquals(saved.tensors().get(name).toFloatArray(), w.values(), 0f, name));
+    }
+    FakeRolloutSource samplers = new FakeRolloutSource(teacher.info().vocabSize(), 64, 5);
+    List<String> onPolicy = new ArrayList<>(List.of(ON_POLICY));
+    onPolicy.addAll(List.of(quant));
+    DistillReport on = runOnPolicy(dir.resolve("on"), samplers, new ArrayList<>(), new DistillListener() {},
+        onPolicy.toArray(String[]::new));
+    assertEquals(6, on.outcome().steps());
+    assertEquals(6, samplers.calls(), "every step had on-policy rows");
+    assertTrue(Files.isRegularFile(dir.resolve("on/student").resolve(QuantExport.TENSORS_FILE)));
   }
 
   @Test

@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.graft.model.LlamaConfig;
 import dev.graft.retrofit.GqaRetrofit;
 import dev.graft.retrofit.KvInit;
+import dev.graft.retrofit.QuantRetrofit;
+import dev.graft.retrofit.QuantRetrofit.Granularity;
 import dev.graft.teacher.ScoreRequest;
 import dev.graft.trainer.loss.Divergence;
 import java.nio.file.Files;
@@ -39,6 +41,34 @@ class RunPlanTest {
     assertEquals(null, plan.data().corpus(), "brown");
     assertEquals(2, bound.target().numKeyValueHeads());
     assertArrayEquals(new double[] {1, 0.2, 0, 0}, bound.alphas().alphas(30), 1e-12);
+  }
+
+  @Test
+  void quantRetrofit_keysMakeTheRetrofit_andImpossibleRequestsAreRefusedBeforeWork() {
+    RunConfig quant = RunConfig.defaults().with("retrofit.type=quant");
+    assertEquals(new QuantRetrofit(8, Granularity.PER_CHANNEL, 0, QuantRetrofit.PROJECTIONS),
+        RunPlan.of(quant).retrofit().change());
+    RunPlan grouped = RunPlan.of(quant.with("retrofit.bits=4").with("retrofit.granularity=per_group")
+        .with("retrofit.group_size=16").with("retrofit.linears=q_proj, down_proj"));
+    assertEquals(new QuantRetrofit(4, Granularity.PER_GROUP, 16, List.of("q_proj", "down_proj")),
+        grouped.retrofit().change());
+    assertEquals(LlamaConfig.small(4096), grouped.bind(LlamaConfig.small(4096)).target());
+    String e = error(() -> RunPlan.of(quant.with("retrofit.bits=3")));
+    assertTrue(e.contains("retrofit.bits (3) must be 8 or 4"), e);
+    e = error(() -> RunPlan.of(quant.with("retrofit.granularity=per_tensor")));
+    assertTrue(e.contains("retrofit.granularity 'per_tensor' is not known; use per_channel or per_group"), e);
+    e = error(() -> RunPlan.of(quant.with("retrofit.granularity=per_group").with("retrofit.group_size=0")));
+    assertTrue(e.contains("retrofit.group_size (0) must be >= 1 with granularity per_group"), e);
+    e = error(() -> RunPlan.of(quant.with("retrofit.linears=q_proj,lm_head")));
+    assertTrue(e.contains("linear 'lm_head' is not known"), e);
+    e = error(() -> RunPlan.of(quant.with("retrofit.linears=")));
+    assertTrue(e.contains("retrofit.linears must name at least one of"), e);
+    // small: intermediate 688, not a multiple of 32 (down_proj's input width)
+    RunPlan wide = RunPlan.of(quant.with("retrofit.granularity=per_group").with("retrofit.group_size=32"));
+    e = error(() -> wide.bind(LlamaConfig.small(4096)));
+    assertTrue(e.contains("group_size (32) does not divide the input width of down_proj (688)"), e);
+    e = error(() -> RunPlan.of(RunConfig.defaults().with("retrofit.type=prune")));
+    assertTrue(e.contains("retrofit.type 'prune' is not known; available: gqa, quant"), e);
   }
 
   @Test
