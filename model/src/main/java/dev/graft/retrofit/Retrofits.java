@@ -2,7 +2,9 @@ package dev.graft.retrofit;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -24,8 +26,13 @@ public final class Retrofits {
     if (!(type instanceof String t)) {
       throw new IllegalArgumentException("a retrofit spec needs a string 'type', got " + spec);
     }
+    if (t.equals(WindowRetrofit.TYPE)) {
+      requireKeys(spec, Set.of("type", "window", "sinks", "layers"));
+      return new WindowRetrofit(integer(spec, "window"), integer(spec, "sinks"), windowLayers(spec.get("layers")));
+    }
     if (!t.equals(GqaRetrofit.TYPE)) {
-      throw new IllegalArgumentException("unknown retrofit type '" + t + "'; known: " + GqaRetrofit.TYPE);
+      throw new IllegalArgumentException("unknown retrofit type '" + t + "'; known: " + GqaRetrofit.TYPE
+          + ", " + WindowRetrofit.TYPE);
     }
     requireKeys(spec, Set.of("type", "kv_heads", "init", "seed"));
     return new GqaRetrofit(integer(spec, "kv_heads"), KvInit.parse(string(spec, "init")), longValue(spec, "seed"));
@@ -80,6 +87,26 @@ public final class Retrofits {
     }
     throw new IllegalArgumentException("retrofit spec key '" + key + "' must be an integer, got "
         + spec.get(key));
+  }
+
+  /** "all" or a list of integer layer indices. */
+  private static List<Integer> windowLayers(Object value) {
+    if ("all".equals(value)) {
+      return List.of();
+    }
+    if (value instanceof List<?> list && !list.isEmpty()) {
+      List<Integer> out = new ArrayList<>();
+      for (Object o : list) {
+        if (!(o instanceof Integer i)) {
+          throw new IllegalArgumentException("retrofit spec key 'layers' must be \"all\" or a non-empty list of"
+              + " layer indices, got " + value);
+        }
+        out.add(i);
+      }
+      return out;
+    }
+    throw new IllegalArgumentException("retrofit spec key 'layers' must be \"all\" or a non-empty list of"
+        + " layer indices, got " + value);
   }
 
   private static String string(Map<String, ?> spec, String key) {
