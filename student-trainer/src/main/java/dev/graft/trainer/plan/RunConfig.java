@@ -52,7 +52,8 @@ public record RunConfig(
 
   /** The architecture change and how α moves from 0 (teacher) to 1 (student). */
   public record Retrofit(String type, int kvHeads, String init, boolean graduality,
-      String alphaOrder, long alphaStart, long alphaRampSteps, long seed) {}
+      String alphaOrder, long alphaStart, long alphaRampSteps, long seed,
+      int window, int sinks, String layers) {}
 
   /** The objective and the form of the teacher's targets. */
   public record Loss(String divergence, double temperature, String targets, int k,
