@@ -141,6 +141,7 @@ public record WindowRetrofit(int window, int sinks, List<Integer> layers) implem
    * Key/value cache bytes of one sequence of {@code tokens} tokens at α = 1: a windowed layer keeps
    * at most W + S positions, any other layer all of them.
    */
+  @Override
   public long kvCacheBytesPerSequence(LlamaConfig teacher, long tokens, int bytesPerElement) {
     long perTokenPerLayer = teacher.kvCacheBytesPerToken(bytesPerElement) / teacher.numHiddenLayers();
     int windowed = windowedLayers(teacher).size();
