@@ -35,6 +35,46 @@ public record AttentionCore(int heads, int headDim, RotaryEmbedding rope) {
   }
 
   /**
+   * {@link #attend} with a given additive mask in place of the causal one.
+   *
+   * @param mask (T, T): 0 where query i may see key j, −∞ elsewhere; every row must see at least
+   *     one key
+   */
+  public NDArray attendMasked(NDArray x, Linear q, Linear k, Linear v, Linear o, int kvHeads, NDArray mask) {
+    Shape s = x.getShape();
+    long b = s.get(0);
+    long t = s.get(1);
+    NDArray qh = rope.apply(split(q.forward(x), b, t, heads), 0); // (B, H, T, hd)
+    NDArray kh = rope.apply(split(k.forward(x), b, t, kvHeads), 0); // (B, KV, T, hd)
+    NDArray vh = split(v.forward(x), b, t, kvHeads); // (B, KV, T, hd)
+    return mix(qh, kh, vh, mask, b, t, kvHeads, o);
+  }
+
+  /**
+   * Projects a decode step's tokens to queries, keys and values, rotated to their positions.
+   *
+   * @return (B, H, T, hd) queries, (B, KV, T, hd) keys and (B, KV, T, hd) values
+   */
+  public NDArray[] project(NDArray x, DecodeStep step, Linear q, Linear k, Linear v, int kvHeads) {
+    long b = step.rows();
+    long t = step.tokens();
+    return new NDArray[] {rope.applyAt(split(q.forward(x), b, t, heads), step.positions()),
+        rope.applyAt(split(k.forward(x), b, t, kvHeads), step.positions()), split(v.forward(x), b, t, kvHeads)};
+  }
+
+  /**
+   * softmax(q kᵀ / √hd + mask) v, then the output projection: attention over keys and values
+   * that a caller gathered itself (a bounded cache).
+   *
+   * @param qh (B, H, T, hd) queries; {@code kh} (B, KV, S, hd) keys, {@code vh} likewise
+   * @param mask additive, broadcast to (B, KV, G, T, S)
+   * @return (B, T, D)
+   */
+  public NDArray attendTo(NDArray qh, NDArray kh, NDArray vh, NDArray mask, Linear o, int kvHeads) {
+    return mix(qh, kh, vh, mask, qh.getShape().get(0), qh.getShape().get(2), kvHeads, o);
+  }
+
+  /**
    * An incremental pass: caches the step's keys and values in {@code cache}, then attends from
    * each row's new tokens to its slot's cached positions.
    *

@@ -50,6 +50,15 @@ public interface Retrofit {
   RetrofitStudent assemble(LlamaConfig teacher, Map<String, NDArray> state, NDManager manager);
 
   /**
+   * Key/value cache bytes of one sequence of {@code tokens} tokens of the finished student, with
+   * {@code bytesPerElement} per cached number: by default every layer caches every position of
+   * {@link #targetConfig}; a retrofit that bounds its cache says so.
+   */
+  default long kvCacheBytesPerSequence(LlamaConfig teacher, long tokens, int bytesPerElement) {
+    return targetConfig(teacher).kvCacheBytesPerToken(bytesPerElement) * tokens;
+  }
+
+  /**
    * This retrofit as plain values — {@code type} plus its settings — that {@link Retrofits#fromSpec}
    * reads back to an equal retrofit.
    */

@@ -2,6 +2,7 @@ package dev.graft.retrofit;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,9 +31,13 @@ public final class Retrofits {
       return new QuantRetrofit(integer(spec, "bits"), QuantRetrofit.Granularity.parse(string(spec, "granularity")),
           integer(spec, "group_size"), strings(spec, "linears"));
     }
+    if (t.equals(WindowRetrofit.TYPE)) {
+      requireKeys(spec, Set.of("type", "window", "sinks", "layers"));
+      return new WindowRetrofit(integer(spec, "window"), integer(spec, "sinks"), windowLayers(spec.get("layers")));
+    }
     if (!t.equals(GqaRetrofit.TYPE)) {
       throw new IllegalArgumentException("unknown retrofit type '" + t + "'; known: " + GqaRetrofit.TYPE
-          + ", " + QuantRetrofit.TYPE);
+          + ", " + QuantRetrofit.TYPE + ", " + WindowRetrofit.TYPE);
     }
     requireKeys(spec, Set.of("type", "kv_heads", "init", "seed"));
     return new GqaRetrofit(integer(spec, "kv_heads"), KvInit.parse(string(spec, "init")), longValue(spec, "seed"));
@@ -95,6 +100,26 @@ public final class Retrofits {
     }
     throw new IllegalArgumentException("retrofit spec key '" + key + "' must be a list of strings, got "
         + spec.get(key));
+  }
+
+  /** "all" or a list of integer layer indices. */
+  private static List<Integer> windowLayers(Object value) {
+    if ("all".equals(value)) {
+      return List.of();
+    }
+    if (value instanceof List<?> list && !list.isEmpty()) {
+      List<Integer> out = new ArrayList<>();
+      for (Object o : list) {
+        if (!(o instanceof Integer i)) {
+          throw new IllegalArgumentException("retrofit spec key 'layers' must be \"all\" or a non-empty list of"
+              + " layer indices, got " + value);
+        }
+        out.add(i);
+      }
+      return out;
+    }
+    throw new IllegalArgumentException("retrofit spec key 'layers' must be \"all\" or a non-empty list of"
+        + " layer indices, got " + value);
   }
 
   private static String string(Map<String, ?> spec, String key) {

@@ -32,8 +32,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.stream.IntStream;
 
@@ -141,7 +143,7 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
             writeTokens, written[0], written[1], writing.evaluate(student.model()));
         DistillReport report = new DistillReport(retrofit.describe(teacherConfig),
             p.loss().divergence().spec(), teacherConfig, target, before, outcome,
-            exact, (System.nanoTime() - wall0) / 1e9, evaluationSet, continuations,
+            exact, (System.nanoTime() - wall0) / 1e9, evaluationSet, continuations, cacheBytes(retrofit, teacherConfig),
             retrofit.weightBytes(teacherConfig));
         export(student, report);
         return report;
@@ -251,6 +253,15 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
     ContinuationEvaluator.Result teacher = writing.evaluate(student.model());
     student.setAllAlphas(1);
     return new ContinuationEvaluator.Result[] {teacher, writing.evaluate(student.model())};
+  }
+
+  /** The student's cache bytes (fp32) per sequence of each of the report's lengths. */
+  private static Map<Long, Long> cacheBytes(Retrofit retrofit, LlamaConfig teacherConfig) {
+    Map<Long, Long> m = new LinkedHashMap<>();
+    for (long t : DistillReport.SEQUENCE_TOKENS) {
+      m.put(t, retrofit.kvCacheBytesPerSequence(teacherConfig, t, 4));
+    }
+    return m;
   }
 
   private double exactnessCheck(RetrofitStudent student, DistillEvaluator evaluator, PrintStream log) {

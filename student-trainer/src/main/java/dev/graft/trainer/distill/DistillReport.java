@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.graft.model.LlamaConfig;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -18,25 +20,44 @@ import java.util.Map;
  *
  * @param continuations the teacher's judgement of what the students write; null when
  *     {@code eval.continuations} is 0
+ * @param studentKvCacheBytesPerSequence the finished student's key/value cache bytes (fp32) for
+ *     one sequence of each of {@link #SEQUENCE_TOKENS} tokens ({@link
+ *     dev.graft.retrofit.Retrofit#kvCacheBytesPerSequence}: less than per token × tokens for a
+ *     retrofit that bounds its cache)
  * @param studentWeightBytes bytes of the exported student's weights at their stored width (less
  *     than fp32 for a quantization retrofit)
  */
 public record DistillReport(String retrofit, String divergence, LlamaConfig teacher,
     LlamaConfig student, DistillEvaluator.Result before, DistillOutcome outcome, double exactnessMaxDiff,
-    double wallSeconds, EvaluationSet evaluationSet, Continuations continuations, long studentWeightBytes) {
+    double wallSeconds, EvaluationSet evaluationSet, Continuations continuations,
+    Map<Long, Long> studentKvCacheBytesPerSequence, long studentWeightBytes) {
 
-  /** A report whose student stores its weights in fp32, as the teacher does. */
+  /** Sequence lengths at which the report gives key/value cache bytes per sequence. */
+  public static final List<Long> SEQUENCE_TOKENS = List.of(2048L, 32768L);
+
+  /**
+   * A report whose student caches every position of every layer (its config's bytes per token)
+   * and stores its weights in fp32, as the teacher does.
+   */
   public DistillReport(String retrofit, String divergence, LlamaConfig teacher, LlamaConfig student,
       DistillEvaluator.Result before, DistillOutcome outcome, double exactnessMaxDiff, double wallSeconds,
       EvaluationSet evaluationSet, Continuations continuations) {
     this(retrofit, divergence, teacher, student, before, outcome, exactnessMaxDiff, wallSeconds, evaluationSet,
-        continuations, student.parameterCount() * Float.BYTES);
+        continuations, fullCache(student), student.parameterCount() * Float.BYTES);
+  }
+
+  /** Bytes (fp32) per sequence of each of {@link #SEQUENCE_TOKENS} when every position is cached. */
+  public static Map<Long, Long> fullCache(LlamaConfig config) {
+    Map<Long, Long> m = new LinkedHashMap<>();
+    SEQUENCE_TOKENS.forEach(t -> m.put(t, config.kvCacheBytesPerToken(4) * t));
+    return m;
   }
 
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
   /** @throws IllegalArgumentException when the final evaluation is of a blended student */
   public DistillReport {
+    studentKvCacheBytesPerSequence = Map.copyOf(studentKvCacheBytesPerSequence);
     Evaluation last = outcome.finalEval();
     if (last.blended()) {
       throw new IllegalArgumentException("the headline must describe the exported student at alpha = 1, but"
@@ -61,6 +82,12 @@ public record DistillReport(String retrofit, String divergence, LlamaConfig teac
     arch.put("student_weight_bytes", studentWeightBytes);
     arch.put("teacher_kv_cache_bytes_per_token", teacher.kvCacheBytesPerToken(4));
     arch.put("student_kv_cache_bytes_per_token", student.kvCacheBytesPerToken(4));
+    ObjectNode perSequence = arch.putObject("kv_cache_bytes_per_sequence");
+    for (long t : SEQUENCE_TOKENS) {
+      ObjectNode at = perSequence.putObject(String.valueOf(t));
+      at.put("teacher", teacher.kvCacheBytesPerToken(4) * t);
+      at.put("student", studentKvCacheBytesPerSequence.get(t));
+    }
     r.put("exactness_max_abs_logprob_diff_at_alpha0", exactnessMaxDiff);
     ObjectNode eval = r.putObject("evaluation_set");
     eval.put("documents", evaluationSet.documents());

@@ -53,7 +53,7 @@ public record RunConfig(
   /** The architecture change and how α moves from 0 (teacher) to 1 (student). */
   public record Retrofit(String type, int kvHeads, String init, boolean graduality,
       String alphaOrder, long alphaStart, long alphaRampSteps, long seed,
-      int bits, String granularity, int groupSize, List<String> linears) {
+      int bits, String granularity, int groupSize, List<String> linears, int window, int sinks, String layers) {
     public Retrofit {
       linears = linears == null ? null : List.copyOf(linears);
     }

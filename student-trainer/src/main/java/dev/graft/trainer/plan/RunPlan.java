@@ -8,6 +8,7 @@ import dev.graft.retrofit.GqaRetrofit;
 import dev.graft.retrofit.KvInit;
 import dev.graft.retrofit.QuantRetrofit;
 import dev.graft.retrofit.Retrofit;
+import dev.graft.retrofit.WindowRetrofit;
 import dev.graft.service.HostPort;
 import dev.graft.teacher.ScoreRequest;
 import dev.graft.trainer.loss.Divergence;
@@ -229,14 +230,20 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
   }
 
   private static Retrofit retrofit(RunConfig.Retrofit r, long steps, Problems p) {
-    boolean quant = r.type().trim().equalsIgnoreCase(QuantRetrofit.TYPE);
-    p.require(quant || r.type().trim().equalsIgnoreCase(GqaRetrofit.TYPE),
+    String type = r.type().trim().toLowerCase(java.util.Locale.ROOT);
+    p.require(type.equals(GqaRetrofit.TYPE) || type.equals(QuantRetrofit.TYPE) || type.equals(WindowRetrofit.TYPE),
         () -> "retrofit.type '" + r.type() + "' is not known; available: " + GqaRetrofit.TYPE + ", "
-            + QuantRetrofit.TYPE);
-    if (!quant) {
+            + QuantRetrofit.TYPE + ", " + WindowRetrofit.TYPE);
+    dev.graft.retrofit.Retrofit change = null;
+    if (type.equals(WindowRetrofit.TYPE)) {
+      change = windowRetrofit(r, p);
+    } else if (type.equals(QuantRetrofit.TYPE)) {
+      change = quantRetrofit(r, p);
+    } else {
       p.positive("retrofit.kv_heads", r.kvHeads());
+      KvInit init = p.attempt(() -> KvInit.parse(r.init()));
+      change = r.kvHeads() > 0 && init != null ? new GqaRetrofit(r.kvHeads(), init, r.seed()) : null;
     }
-    KvInit init = quant ? null : p.attempt(() -> KvInit.parse(r.init()));
     AlphaOrder order = p.attempt(() -> AlphaOrder.parse(r.alphaOrder()));
     if (r.alphaStart() < 0 || r.alphaRampSteps() < 0) {
       p.add("retrofit.alpha_start (" + r.alphaStart() + ") and retrofit.alpha_ramp_steps ("
@@ -246,8 +253,6 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
           + r.alphaRampSteps() + ") is longer than the run (train.steps " + steps
           + "): the student would never reach alpha = 1");
     }
-    dev.graft.retrofit.Retrofit change = quant ? quantRetrofit(r, p) : r.kvHeads() > 0 && init != null
-        ? new GqaRetrofit(r.kvHeads(), init, r.seed()) : null;
     return new Retrofit(change, order, r.alphaStart(), r.alphaRampSteps(), r.graduality());
   }
 
@@ -272,6 +277,17 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
     }
     List<String> linears = r.linears().stream().map(String::trim).toList();
     return p.attempt(() -> new QuantRetrofit(r.bits(), g, grouped ? r.groupSize() : 0, linears));
+  }
+
+  /** {@code type: window}: window, sinks and layers; checked against the teacher in {@link #bind}. */
+  private static dev.graft.retrofit.Retrofit windowRetrofit(RunConfig.Retrofit r, Problems p) {
+    p.require(r.window() >= 1, () -> "retrofit.window (" + r.window() + ") must be >= 1");
+    p.require(r.sinks() >= 0, () -> "retrofit.sinks (" + r.sinks() + ") must be >= 0");
+    List<Integer> layers = p.attempt(() -> WindowRetrofit.parseLayers(r.layers()));
+    if (r.window() < 1 || r.sinks() < 0 || layers == null) {
+      return null;
+    }
+    return p.attempt(() -> new WindowRetrofit(r.window(), r.sinks(), layers));
   }
 
   private static OnPolicy onPolicy(RunConfig.OnPolicy op, int seqLen, int batchSize, int serverPort, Problems p) {
@@ -320,6 +336,10 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
   public Bound bind(LlamaConfig teacherConfig) {
     Problems p = new Problems();
     LlamaConfig target = p.attempt(() -> retrofit.change().targetConfig(teacherConfig));
+    if (retrofit.change() instanceof WindowRetrofit w) {
+      p.require(w.window() < data.seqLen(), () -> "retrofit.window (" + w.window() + ") must be smaller than"
+          + " data.seq_len (" + data.seqLen() + "): a window covering every training sequence changes nothing");
+    }
     p.require(data.seqLen() <= teacherConfig.maxPositionEmbeddings(), () -> "data.seq_len (" + data.seqLen()
         + ") exceeds the teacher's max_position_embeddings (" + teacherConfig.maxPositionEmbeddings() + ")");
     p.require(loss.k() <= teacherConfig.vocabSize() || loss.targets() != TargetMode.TOP_K,
@@ -328,7 +348,7 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
       p.require(id < teacherConfig.vocabSize(), () -> "onpolicy.stop_token_ids holds " + id
           + ", outside the teacher's vocabulary (" + teacherConfig.vocabSize() + ")");
     }
-    AlphaSchedule alphas = p.attempt(() -> new AlphaSchedule(
+    AlphaSchedule alphas = target == null ? null : p.attempt(() -> new AlphaSchedule(
         retrofit.order().resolve(retrofit.change().units(teacherConfig)), retrofit.alphaStart(),
         retrofit.alphaRampSteps(), retrofit.gradual()));
     p.throwIfAny();

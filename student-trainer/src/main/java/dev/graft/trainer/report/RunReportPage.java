@@ -116,6 +116,11 @@ public final class RunReportPage {
         count(r.student().parameterCount())));
     t.row(List.of(Cell.text("KV-cache bytes per token (fp32)"), count(r.teacher().kvCacheBytesPerToken(4)),
         count(r.student().kvCacheBytesPerToken(4)), count(r.student().kvCacheBytesPerToken(4))));
+    for (long tokens : DistillReport.SEQUENCE_TOKENS) {
+      long student = r.studentKvCacheBytesPerSequence().get(tokens);
+      t.row(List.of(Cell.text(String.format(Locale.ROOT, "KV-cache bytes per sequence of %,d tokens (fp32)", tokens)),
+          count(r.teacher().kvCacheBytesPerToken(4) * tokens), count(student), count(student)));
+    }
     return t.html();
   }
 

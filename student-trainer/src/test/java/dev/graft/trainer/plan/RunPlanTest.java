@@ -10,6 +10,7 @@ import dev.graft.retrofit.GqaRetrofit;
 import dev.graft.retrofit.KvInit;
 import dev.graft.retrofit.QuantRetrofit;
 import dev.graft.retrofit.QuantRetrofit.Granularity;
+import dev.graft.retrofit.WindowRetrofit;
 import dev.graft.teacher.ScoreRequest;
 import dev.graft.trainer.loss.Divergence;
 import java.nio.file.Files;
@@ -178,6 +179,30 @@ class RunPlanTest {
     String seq = error(() -> RunPlan.of(c.with("retrofit.kv_heads=2").with("data.seq_len=512"))
         .bind(LlamaConfig.small(4096)));
     assertTrue(seq.contains("max_position_embeddings"), seq);
+  }
+
+  @Test
+  void windowRetrofit_readsItsKeys_andRefusesImpossibleRequestsBeforeWork() {
+    RunConfig c = RunConfig.load(null, List.of("retrofit.type=window", "retrofit.window=16", "retrofit.sinks=2",
+        "retrofit.layers=3,1"));
+    RunPlan plan = RunPlan.of(c);
+    assertEquals(new WindowRetrofit(16, 2, List.of(1, 3)), plan.retrofit().change());
+    RunPlan.Bound bound = plan.bind(LlamaConfig.small(4096));
+    assertEquals(2, bound.alphas().alphas(0).length, "one unit per windowed layer");
+    assertEquals(new WindowRetrofit(64, 4, List.of()), RunPlan.of(c.with("retrofit.window=64")
+        .with("retrofit.sinks=4").with("retrofit.layers=all")).retrofit().change());
+    assertEquals("invalid run config:\n  - retrofit.window (0) must be >= 1\n  - retrofit.sinks (-1) must be >= 0",
+        error(() -> RunPlan.of(c.with("retrofit.window=0").with("retrofit.sinks=-1"))));
+    assertTrue(error(() -> RunPlan.of(c.with("retrofit.layers=first"))).contains(
+        "window layers 'first' must be 'all' or a comma-separated list of layer indices"));
+    assertEquals("invalid run config: window retrofit: layer 9 does not exist; the teacher has 4 layers (0..3)",
+        error(() -> RunPlan.of(c.with("retrofit.layers=1,9")).bind(LlamaConfig.small(4096))));
+    assertEquals("invalid run config: retrofit.window (128) must be smaller than data.seq_len (128): a window"
+        + " covering every training sequence changes nothing",
+        error(() -> RunPlan.of(c.with("retrofit.window=128")).bind(LlamaConfig.small(4096))));
+    String tooWide = error(() -> RunPlan.of(c.with("retrofit.window=100000")).bind(LlamaConfig.small(4096)));
+    assertTrue(tooWide.contains("window (100000) is larger than the teacher's context"), tooWide);
+    assertTrue(error(() -> RunPlan.of(c.with("retrofit.type=windowed"))).contains("available: gqa, window"));
   }
 
   @Test
