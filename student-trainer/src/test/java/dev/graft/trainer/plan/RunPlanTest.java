@@ -69,7 +69,7 @@ class RunPlanTest {
     e = error(() -> wide.bind(LlamaConfig.small(4096)));
     assertTrue(e.contains("group_size (32) does not divide the input width of down_proj (688)"), e);
     e = error(() -> RunPlan.of(RunConfig.defaults().with("retrofit.type=prune")));
-    assertTrue(e.contains("retrofit.type 'prune' is not known; available: gqa, quant"), e);
+    assertTrue(e.contains("retrofit.type 'prune' is not known; available: gqa, quant, window"), e);
   }
 
   @Test
@@ -202,7 +202,7 @@ class RunPlanTest {
         error(() -> RunPlan.of(c.with("retrofit.window=128")).bind(LlamaConfig.small(4096))));
     String tooWide = error(() -> RunPlan.of(c.with("retrofit.window=100000")).bind(LlamaConfig.small(4096)));
     assertTrue(tooWide.contains("window (100000) is larger than the teacher's context"), tooWide);
-    assertTrue(error(() -> RunPlan.of(c.with("retrofit.type=windowed"))).contains("available: gqa, window"));
+    assertTrue(error(() -> RunPlan.of(c.with("retrofit.type=windowed"))).contains("available: gqa, quant, window"));
   }
 
   @Test
