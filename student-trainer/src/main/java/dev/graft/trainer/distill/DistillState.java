@@ -23,7 +23,7 @@ public record DistillState(long step, int dataEpoch, int dataIndex, long tokensS
     if (!configFingerprint.equals(config)) {
       throw new IllegalArgumentException("the run directory holds a checkpoint (step " + step
           + ") of a run with a different retrofit/loss/data/train config; use another output"
-          + " directory or the same config to resume");
+          + " directory, the same config to resume, or --fresh to start over");
     }
     if (!teacherFingerprint.equals(teacher)) {
       throw new IllegalArgumentException("the run directory holds a checkpoint (step " + step

@@ -57,6 +57,24 @@ public record RunConfig(
     public Retrofit {
       linears = linears == null ? null : List.copyOf(linears);
     }
+
+    /**
+     * What the run fingerprint digests of this section: the keys every type shares, written as
+     * this record was before other types joined it, and then only the chosen type's own keys, so
+     * adding a type (and its keys) keeps the fingerprint of every earlier run.
+     */
+    public String fingerprintText() {
+      String common = "Retrofit[type=" + type + ", kvHeads=" + kvHeads + ", init=" + init + ", graduality="
+          + graduality + ", alphaOrder=" + alphaOrder + ", alphaStart=" + alphaStart + ", alphaRampSteps="
+          + alphaRampSteps + ", seed=" + seed + "]";
+      String t = type == null ? "" : type.trim().toLowerCase(java.util.Locale.ROOT);
+      return switch (t) {
+        case "quant" -> common + " bits=" + bits + ", granularity=" + granularity + ", groupSize=" + groupSize
+            + ", linears=" + linears;
+        case "window" -> common + " window=" + window + ", sinks=" + sinks + ", layers=" + layers;
+        default -> common;
+      };
+    }
   }
 
   /** The objective and the form of the teacher's targets. */

@@ -365,7 +365,7 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
         String.valueOf(op.promptTokens()), String.valueOf(op.maxNewTokens()), String.valueOf(op.temperature()),
         String.valueOf(op.topP()), String.valueOf(op.publishEvery()), String.valueOf(op.maxPolicyLag()),
         op.stopTokenIds().toString(), String.valueOf(op.fallbackToCorpus()));
-    String text = String.join("\n", source.retrofit().toString(), source.loss().toString(),
+    String text = String.join("\n", source.retrofit().fingerprintText(), source.loss().toString(),
         source.data().toString(), source.train().toString(), onPolicy);
     try {
       byte[] d = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));

@@ -229,4 +229,18 @@ class RunPlanTest {
     assertTrue(!a.fingerprint().equals(a.with("train.lr=2e-3").fingerprint()));
     assertTrue(!a.fingerprint().equals(a.with("onpolicy.max_policy_lag=30").fingerprint()));
   }
+
+  @Test
+  void fingerprint_ofARetrofitType_ignoresTheKeysOfOtherTypes() {
+    RunPlan gqa = RunPlan.of(RunConfig.defaults());
+    // another type's keys leave a gqa run's fingerprint (and so its resumable checkpoints) alone
+    assertEquals(gqa.fingerprint(), gqa.with("retrofit.window=17").with("retrofit.bits=4").fingerprint());
+    RunPlan window = gqa.with("retrofit.type=window");
+    assertTrue(!window.fingerprint().equals(gqa.fingerprint()));
+    assertTrue(!window.fingerprint().equals(window.with("retrofit.window=17").fingerprint()));
+    assertEquals(window.fingerprint(), window.with("retrofit.bits=4").fingerprint());
+    RunPlan quant = gqa.with("retrofit.type=quant");
+    assertTrue(!quant.fingerprint().equals(quant.with("retrofit.bits=4").fingerprint()));
+    assertEquals(quant.fingerprint(), quant.with("retrofit.sinks=0").fingerprint());
+  }
 }
