@@ -29,7 +29,7 @@ import java.util.TreeMap;
  * @param linears projections to quantize, by their Hugging Face module name ({@code q_proj} ...)
  */
 public record QuantRetrofit(int bits, Granularity granularity, int groupSize, List<String> linears)
-    implements Retrofit {
+    implements SameTensorsRetrofit {
 
   /** The retrofit's {@code type} in specs and run configs. */
   public static final String TYPE = "quant";
@@ -165,20 +165,6 @@ public record QuantRetrofit(int bits, Granularity granularity, int groupSize, Li
 
   private static String weightName(int layer, String linear) {
     return "model.layers." + layer + (ATTENTION.contains(linear) ? ".self_attn." : ".mlp.") + linear + ".weight";
-  }
-
-  @Override
-  public RetrofitStudent build(LlamaConfig teacher, Map<String, NDArray> teacherTensors, NDManager manager) {
-    targetConfig(teacher);
-    Map<String, NDArray> state = new LinkedHashMap<>();
-    teacherTensors.forEach((n, t) -> state.put(n, t.duplicate()));
-    return assemble(teacher, state, manager);
-  }
-
-  /** The teacher's tensors: the student has no buffers beyond its weights. */
-  @Override
-  public Map<String, List<Long>> stateShapes(LlamaConfig teacher) {
-    return new LinkedHashMap<>(targetConfig(teacher).tensorShapes());
   }
 
   @Override

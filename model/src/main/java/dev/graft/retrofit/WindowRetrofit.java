@@ -30,7 +30,7 @@ import java.util.TreeSet;
  * @param sinks S, the always-visible first positions, &ge; 0
  * @param layers the windowed layers in ascending order; empty for every layer
  */
-public record WindowRetrofit(int window, int sinks, List<Integer> layers) implements Retrofit {
+public record WindowRetrofit(int window, int sinks, List<Integer> layers) implements SameTensorsRetrofit {
 
   /** The retrofit's {@code type} in specs and run configs. */
   public static final String TYPE = "window";
@@ -147,20 +147,6 @@ public record WindowRetrofit(int window, int sinks, List<Integer> layers) implem
     int windowed = windowedLayers(teacher).size();
     long kept = Math.min(tokens, (long) window + sinks);
     return perTokenPerLayer * (windowed * kept + (long) (teacher.numHiddenLayers() - windowed) * tokens);
-  }
-
-  @Override
-  public RetrofitStudent build(LlamaConfig teacher, Map<String, NDArray> teacherTensors, NDManager manager) {
-    targetConfig(teacher);
-    Map<String, NDArray> state = new LinkedHashMap<>();
-    teacherTensors.forEach((n, t) -> state.put(n, t.duplicate()));
-    return assemble(teacher, state, manager);
-  }
-
-  /** The teacher's tensors: the window adds no parameters and no buffers. */
-  @Override
-  public Map<String, List<Long>> stateShapes(LlamaConfig teacher) {
-    return new LinkedHashMap<>(targetConfig(teacher).tensorShapes());
   }
 
   @Override
