@@ -4,7 +4,6 @@ import static dev.graft.sampler.server.TestPolicies.prompts;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.graft.model.LlamaConfig;
 import dev.graft.model.LlamaModel;
@@ -12,12 +11,9 @@ import dev.graft.retrofit.GqaMixer;
 import dev.graft.retrofit.GqaRetrofit;
 import dev.graft.retrofit.KvInit;
 import dev.graft.retrofit.RetrofitStudent;
-import dev.graft.sampler.Rollout;
 import dev.graft.sampler.SamplingParams;
 import dev.graft.sync.PolicyUpdate;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -37,33 +33,14 @@ class RetrofitPolicyTest {
         RetrofitStudent student = new GqaRetrofit(2, KvInit.MEAN_POOL, 3).build(cfg, teacher.namedParameters(), m);
         PolicyHolder holder = new PolicyHolder()) {
       student.setAlphas(new double[] {a0, a1});
-      Map<String, float[]> state = new LinkedHashMap<>();
-      for (Map.Entry<String, NDArray> e : student.state().entrySet()) {
-        float[] v = e.getValue().toFloatArray();
-        if (e.getKey().equals("lm_head.weight")) { // peaked distributions, as in TestPolicies
-          for (int i = 0; i < v.length; i++) {
-            v[i] *= 25;
-          }
-        }
-        state.put(e.getKey(), v);
-      }
-      holder.install(new PolicyUpdate(7, student.spec(), state));
+      holder.install(new PolicyUpdate(7, student.spec(), TestPolicies.peaked(student.state())));
       try (PolicyHolder.Policy p = holder.acquire()) {
         assertTrue(p.model().layers().get(0).mixer() instanceof GqaMixer, "served as the student's own mixer");
         assertEquals(a1, ((GqaMixer) p.model().layers().get(1).mixer()).alpha());
       }
       List<int[]> prompts = prompts(2, 4, 9, 1);
       SamplingParams params = new SamplingParams(0.8f, 1f, 0, 20, new int[0], 17);
-      List<Rollout> reference;
-      try (PolicyHolder.Policy p = holder.acquire()) {
-        reference = ReferenceGenerator.generate(p.model(), p.version(), prompts, params);
-      }
-      try (GenerationEngine engine = new GenerationEngine(holder, new GenerationEngine.Options(2, 16, 64))) {
-        List<Rollout> served = engine.generate(prompts, params);
-        for (int i = 0; i < prompts.size(); i++) {
-          GenerationEngineTest.assertSameRollout(reference.get(i), served.get(i), "prompt " + i);
-        }
-      }
+      TestPolicies.assertServedAsReference(holder, prompts, params);
     }
   }
 }

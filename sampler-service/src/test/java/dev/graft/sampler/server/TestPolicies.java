@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.graft.model.LlamaConfig;
 import dev.graft.model.LlamaModel;
+import dev.graft.sampler.Rollout;
 import dev.graft.sampler.SamplingParams;
 import dev.graft.sync.PolicyUpdate;
 import java.util.ArrayList;
@@ -28,20 +29,44 @@ final class TestPolicies {
   }
 
   static PolicyUpdate update(long version, long seed, LlamaConfig config) {
-    Map<String, float[]> tensors = new LinkedHashMap<>();
+    Map<String, float[]> tensors;
     try (NDManager m = NDManager.newBaseManager();
         LlamaModel model = LlamaModel.random(config, m, seed)) {
-      for (Map.Entry<String, NDArray> e : model.namedParameters().entrySet()) {
-        float[] v = e.getValue().toFloatArray();
-        if (e.getKey().equals("lm_head.weight")) {
-          for (int i = 0; i < v.length; i++) {
-            v[i] *= 25;
-          }
-        }
-        tensors.put(e.getKey(), v);
-      }
+      tensors = peaked(model.namedParameters());
     }
     return new PolicyUpdate(version, config, tensors);
+  }
+
+  /** {@code tensors} as float arrays, the output head scaled up 25 × (peaked distributions). */
+  static Map<String, float[]> peaked(Map<String, NDArray> tensors) {
+    Map<String, float[]> out = new LinkedHashMap<>();
+    for (Map.Entry<String, NDArray> e : tensors.entrySet()) {
+      float[] v = e.getValue().toFloatArray();
+      if (e.getKey().equals("lm_head.weight")) {
+        for (int i = 0; i < v.length; i++) {
+          v[i] *= 25;
+        }
+      }
+      out.put(e.getKey(), v);
+    }
+    return out;
+  }
+
+  /**
+   * Asserts that a generation engine over {@code holder} (2 slots) serves the rollouts a full
+   * recompute of the current policy gives.
+   */
+  static void assertServedAsReference(PolicyHolder holder, List<int[]> prompts, SamplingParams params) {
+    List<Rollout> reference;
+    try (PolicyHolder.Policy p = holder.acquire()) {
+      reference = ReferenceGenerator.generate(p.model(), p.version(), prompts, params);
+    }
+    try (GenerationEngine engine = new GenerationEngine(holder, new GenerationEngine.Options(2, 16, 64))) {
+      List<Rollout> served = engine.generate(prompts, params);
+      for (int i = 0; i < prompts.size(); i++) {
+        GenerationEngineTest.assertSameRollout(reference.get(i), served.get(i), "prompt " + i);
+      }
+    }
   }
 
   /** A holder serving {@link #update(long, long)} at {@code version}. */
