@@ -55,14 +55,13 @@ public record SamplerServerOptions(PolicyHolder policies, int port, GenerationEn
     private final List<GenerationEngine.Listener> listeners = new ArrayList<>();
     private ComputeDevice device = ComputeDevice.AUTO;
     private TransportSecurity security = TransportSecurity.plaintext();
+    private Duration maxConnectionAge = Duration.ZERO;
 
     /** How the port is secured (default: plaintext, for loopback; `graft sampler` always says). */
     public Builder security(TransportSecurity s) {
       this.security = s;
       return this;
     }
-
-    private Duration maxConnectionAge = Duration.ZERO;
 
     /**
      * How long a client connection lives before the client is asked to reconnect, so that

@@ -120,14 +120,13 @@ public record TeacherServerOptions(
     private VocabBudget vocabBudget;
     private ComputeDevice device = ComputeDevice.AUTO;
     private TransportSecurity security = TransportSecurity.plaintext();
+    private Duration maxConnectionAge = Duration.ZERO;
 
     /** How the port is secured (default: plaintext, for loopback; `graft teacher` always says). */
     public Builder security(TransportSecurity s) {
       this.security = s;
       return this;
     }
-
-    private Duration maxConnectionAge = Duration.ZERO;
 
     /**
      * How long a client connection lives before the client is asked to reconnect, so that
