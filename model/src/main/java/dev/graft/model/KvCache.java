@@ -105,7 +105,6 @@ public final class KvCache implements LayerCache {
       NDArray b = from[3] == null && from[4] == null && from[5] == null ? null
           : NDArrays.concat(new NDList(biasOrZeros(from[3], from[0]), biasOrZeros(from[4], from[1]),
               biasOrZeros(from[5], from[2])), 0);
-      w.attach(manager);
       if (b != null) {
         b.attach(manager);
       }
