@@ -36,9 +36,10 @@ public abstract class Module {
     return child;
   }
 
-  /** The parameter {@code name} of this module itself (not a descendant). */
+  /** The parameter {@code name} of this module itself (not a descendant), frozen ({@link #freeze}) or not. */
   protected final NDArray param(String name) {
-    return params.get(name);
+    NDArray p = params.get(name);
+    return p != null ? p : buffers.get(name);
   }
 
   public final Map<String, Module> children() {
@@ -109,6 +110,25 @@ public abstract class Module {
       throw new IllegalArgumentException("no parameter '" + name + "' in " + getClass().getSimpleName());
     }
     child.replaceParameter(name.substring(childPrefixLength(name)), value);
+  }
+
+  /**
+   * Turns the parameter at dotted path {@code name} into a frozen buffer (same array, same name):
+   * it stays in {@link #stateDict()} but leaves {@link #namedParameters()}, so no optimizer
+   * updates it and no gradient is attached to it.
+   *
+   * @throws IllegalArgumentException if there is no such parameter
+   */
+  public final void freeze(String name) {
+    if (params.containsKey(name)) {
+      buffers.put(name, params.remove(name));
+      return;
+    }
+    Module child = name.indexOf('.') < 0 ? null : childFor(name);
+    if (child == null) {
+      throw new IllegalArgumentException("no parameter '" + name + "' in " + getClass().getSimpleName());
+    }
+    child.freeze(name.substring(childPrefixLength(name)));
   }
 
   private Module childFor(String dotted) {

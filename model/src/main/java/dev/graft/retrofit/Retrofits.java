@@ -35,9 +35,14 @@ public final class Retrofits {
       requireKeys(spec, Set.of("type", "window", "sinks", "layers"));
       return new WindowRetrofit(integer(spec, "window"), integer(spec, "sinks"), windowLayers(spec.get("layers")));
     }
+    if (t.equals(HybridRetrofit.TYPE)) {
+      requireKeys(spec, Set.of("type", "attention_layers", "state_size", "chunk_size", "freeze"));
+      return new HybridRetrofit(string(spec, "attention_layers"), integer(spec, "state_size"),
+          integer(spec, "chunk_size"), strings(spec, "freeze"));
+    }
     if (!t.equals(GqaRetrofit.TYPE)) {
       throw new IllegalArgumentException("unknown retrofit type '" + t + "'; known: " + GqaRetrofit.TYPE
-          + ", " + QuantRetrofit.TYPE + ", " + WindowRetrofit.TYPE);
+          + ", " + QuantRetrofit.TYPE + ", " + WindowRetrofit.TYPE + ", " + HybridRetrofit.TYPE);
     }
     requireKeys(spec, Set.of("type", "kv_heads", "init", "seed"));
     return new GqaRetrofit(integer(spec, "kv_heads"), KvInit.parse(string(spec, "init")), longValue(spec, "seed"));

@@ -60,7 +60,7 @@ class ModelSpecTest {
   @Test
   void badSpecs_areRefusedNamingTheProblem() {
     LlamaConfig cfg = LlamaConfig.tiny(61);
-    assertEquals("unknown retrofit type 'mamba'; known: gqa, quant, window", assertThrows(IllegalArgumentException.class,
+    assertEquals("unknown retrofit type 'mamba'; known: gqa, quant, window, hybrid", assertThrows(IllegalArgumentException.class,
         () -> ModelSpec.of(cfg, "{\"type\":\"mamba\"}", new double[0])).getMessage());
     assertTrue(assertThrows(IllegalArgumentException.class,
         () -> ModelSpec.of(cfg, "{\"type\":\"gqa\",\"kv_heads\":2,\"init\":\"mean_pool\"}", new double[0]))
