@@ -109,11 +109,6 @@ public record GatedLinearAttention(int heads, int kvHeads, int stateSize, int he
     return new Result(y.reshape(batch, heads, headDim), s.reshape(batch, heads, stateSize, headDim));
   }
 
-  /** Bytes of one sequence's state: H·N·hd numbers. */
-  public long stateBytes(int bytesPerElement) {
-    return (long) heads * stateSize * headDim * bytesPerElement;
-  }
-
   /** (L, L) with ones where row j &le; column i: {@code g @ it} is the inclusive cumulative sum. */
   private static NDArray upperOnes(NDManager manager, long len) {
     float[] m = new float[(int) (len * len)];

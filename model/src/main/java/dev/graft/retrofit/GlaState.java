@@ -9,38 +9,41 @@ import dev.graft.model.LayerCache;
 import java.util.Arrays;
 
 /**
- * A gated-linear-attention layer's {@link LayerCache}: per slot one state of H × N × hd numbers
- * (whatever the sequence's length) and how many tokens it has absorbed. A recurrent state cannot
+ * A gated-linear-attention layer's {@link LayerCache}: per slot and head a state of rows × hd
+ * numbers and one decay mass (whatever the sequence's length), and how many tokens the slot has
+ * absorbed. A recurrent state cannot
  * rewind: a step continues its slot at the slot's length, or starts a new sequence at position 0.
  */
 final class GlaState implements LayerCache {
 
   private final int heads;
-  private final int stateSize;
+  private final int stateSize; // rows of each head's state
   private final int headDim;
-  private final NDArray states; // (slots, H, N, hd)
+  private final NDArray states; // (slots, H, rows, hd)
+  private final NDArray masses; // (slots, H, 1, 1)
   private final int[] lengths; // slot → tokens absorbed
 
-  GlaState(int slots, int heads, int stateSize, int headDim, NDManager manager) {
+  GlaState(int slots, int heads, int rows, int headDim, NDManager manager) {
     this.heads = heads;
-    this.stateSize = stateSize;
+    this.stateSize = rows;
     this.headDim = headDim;
-    this.states = manager.zeros(new Shape(slots, heads, stateSize, headDim));
+    this.states = manager.zeros(new Shape(slots, heads, rows, headDim));
+    this.masses = manager.zeros(new Shape(slots, heads, 1, 1));
     this.lengths = new int[slots];
   }
 
   @Override
   public long bytesPerSlot() {
-    return (long) heads * stateSize * headDim * Float.BYTES;
+    return (long) heads * (stateSize * headDim + 1) * Float.BYTES;
   }
 
   /**
-   * The state before each row's first token, (B, H, N, hd): zeros for a row that starts a
-   * sequence, else its slot's state.
+   * The state (B, H, rows, hd) and mass (B, H, 1, 1) before each row's first token: zeros for a
+   * row that starts a sequence, else its slot's.
    *
    * @throws IllegalStateException for a row that neither starts at 0 nor continues its slot
    */
-  NDArray read(DecodeStep step) {
+  NDArray[] read(DecodeStep step) {
     int b = step.rows();
     long[] slots = new long[b];
     float[] keep = new float[b];
@@ -56,18 +59,21 @@ final class GlaState implements LayerCache {
       keep[r] = start == 0 ? 0 : 1;
     }
     NDManager m = step.manager();
-    NDArray rows = states.get(m, new NDIndex("{}", m.create(slots))); // (B, H, N, hd)
-    return rows.mul(m.create(keep, new Shape(b, 1, 1, 1)));
+    NDIndex at = new NDIndex("{}", m.create(slots));
+    NDArray fresh = m.create(keep, new Shape(b, 1, 1, 1));
+    return new NDArray[] {states.get(m, at).mul(fresh), masses.get(m, at).mul(fresh)};
   }
 
-  /** Stores each row's state after its last real token, (B, H, N, hd). */
-  void write(DecodeStep step, NDArray after) {
+  /** Stores each row's state (B, H, rows, hd) and mass (B, H, 1, 1) after its last real token. */
+  void write(DecodeStep step, NDArray after, NDArray mass) {
     long[] slots = new long[step.rows()];
     for (int r = 0; r < step.rows(); r++) {
       slots[r] = step.slot(r);
       lengths[step.slot(r)] = step.start(r) + step.length(r);
     }
-    states.set(new NDIndex("{}", step.manager().create(slots)), after);
+    NDIndex at = new NDIndex("{}", step.manager().create(slots));
+    states.set(at, after);
+    masses.set(at, mass);
   }
 
   @Override

@@ -1,6 +1,8 @@
 package dev.graft.retrofit;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.graft.model.Attention;
@@ -18,10 +20,22 @@ import dev.graft.model.Scalars;
  * <p>The new mixer's parameters carry the attention names: {@code q_proj} (C, H·N rows),
  * {@code k_proj} (B, KV·N rows), {@code v_proj} (x) and {@code o_proj}, plus {@code a_proj}
  * (H rows and a bias), the decay projection: {@code a_t = exp(−softplus(a_proj(x_t)))} per head.
- * C is scaled by 1/√hd as attention scales its scores; there is no rotary embedding (position
- * enters only through the decay, as in Mamba-in-the-Llama). The teacher's projections are frozen
- * buffers ({@code teacher_q_proj.weight}, ...), so at α = 0 the layer runs the teacher's own
- * attention code and is bit-identical to it.
+ * Each head computes the first-order Taylor form of softmax attention, exp(s) ≈ 1 + s, with
+ * decays in place of positions and normalised by the decay mass:
+ *
+ * <pre>
+ *   y_t = Σ_{j≤t} w_tj (1 + C_t·B_j / √hd) x_j / Σ_{j≤t} w_tj,   w_tj = a_t a_{t−1} ··· a_{j+1}
+ * </pre>
+ *
+ * <p>that is gated linear attention with C' = [C/√hd, 1], B' = [B, 1] (a state of (N+1) × hd),
+ * divided by the decay mass z_t = a_t z_{t−1} + 1 (one more number per head). Plain linear
+ * attention sums its values where softmax attention averages them; the constant feature and the
+ * mass give the copied output projection outputs on the attention's own scale, so the
+ * attention-initialised mixer starts close to the teacher. The normaliser is always &ge; 1,
+ * however C and B train. There is no rotary embedding (position enters only through the decay, as
+ * in Mamba-in-the-Llama). The teacher's projections are frozen buffers
+ * ({@code teacher_q_proj.weight}, ...), so at α = 0 the layer runs the teacher's own attention
+ * code and is bit-identical to it.
  *
  * <p>Decoding keeps the attention's key/value cache while α &lt; 1 and the recurrent state
  * ({@link GlaState}) while α &gt; 0: at α = 1 only the state, constant in the sequence's length.
@@ -32,7 +46,9 @@ public final class HybridMixer extends Mixer implements InterpolatedMixer {
   public static final String TEACHER_PREFIX = "teacher_";
 
   private final Attention teacher;
-  private final GatedLinearAttention gla;
+  private final GatedLinearAttention gla; // N and hd as configured
+  private final GatedLinearAttention numerator; // C' and B' of N + 1
+  private final GatedLinearAttention mass; // the decay mass: N = hd = 1
   private final Linear q;
   private final Linear k;
   private final Linear v;
@@ -53,6 +69,9 @@ public final class HybridMixer extends Mixer implements InterpolatedMixer {
     }
     this.teacher = teacher;
     this.gla = gla;
+    this.numerator = new GatedLinearAttention(gla.heads(), gla.kvHeads(), gla.stateSize() + 1, gla.headDim(),
+        gla.chunk());
+    this.mass = new GatedLinearAttention(gla.heads(), gla.kvHeads(), 1, 1, gla.chunk());
     String[] names = {"q_proj", "k_proj", "v_proj", "o_proj"};
     Linear[] projections = {teacher.q(), teacher.k(), teacher.v(), teacher.o()};
     for (int i = 0; i < names.length; i++) {
@@ -110,8 +129,10 @@ public final class HybridMixer extends Mixer implements InterpolatedMixer {
     long b = x.getShape().get(0);
     long t = x.getShape().get(1);
     NDArray[] p = project(x, b, t);
-    GatedLinearAttention.Result r = gla.chunked(p[0], p[1], p[2], p[3], null);
-    return output(r.y(), b, t);
+    NDArray ones = x.getManager().ones(new Shape(b, gla.heads(), t, 1));
+    NDArray y = numerator.chunked(p[0], p[1], p[2], p[3], null).y(); // (B, H, T, hd)
+    NDArray z = mass.chunked(ones, p[4], p[4], p[3], null).y(); // (B, H, T, 1)
+    return output(y.div(z), b, t);
   }
 
   /** (1−α)·attention + α·gla. */
@@ -119,13 +140,20 @@ public final class HybridMixer extends Mixer implements InterpolatedMixer {
     return Scalars.mul(attention, (float) (1 - alpha)).add(Scalars.mul(linear, (float) alpha));
   }
 
-  /** C (B, H, T, N) scaled, B (B, KV, T, N), x (B, KV, T, hd) and log a (B, H, T). */
+  /**
+   * C' = [C/√hd, 1] (B, H, T, N+1), B' = [B, 1] (B, KV, T, N+1), x (B, KV, T, hd), log a (B, H, T)
+   * and ones (B, KV, T, 1).
+   */
   private NDArray[] project(NDArray x, long b, long t) {
+    NDManager m = x.getManager();
+    NDArray one = m.ones(new Shape(b, gla.heads(), t, 1));
+    NDArray oneKv = m.ones(new Shape(b, gla.kvHeads(), t, 1));
     NDArray c = Scalars.mul(split(q.forward(x), b, t, gla.heads(), gla.stateSize()), scale);
     NDArray bk = split(k.forward(x), b, t, gla.kvHeads(), gla.stateSize());
     NDArray xv = split(v.forward(x), b, t, gla.kvHeads(), gla.headDim());
     NDArray logDecay = a.forward(x).getNDArrayInternal().softPlus().neg().transpose(0, 2, 1); // (B, H, T)
-    return new NDArray[] {c, bk, xv, logDecay};
+    return new NDArray[] {NDArrays.concat(new NDList(c, one), 3), NDArrays.concat(new NDList(bk, oneKv), 3), xv,
+        logDecay, oneKv};
   }
 
   /** (B, H, T, hd) → (B, T, D) through the output projection. */
@@ -149,7 +177,7 @@ public final class HybridMixer extends Mixer implements InterpolatedMixer {
   public LayerCache newCache(int slots, int context, NDManager manager) {
     LayerCache kv = alpha < 1 ? teacher.newCache(slots, context, manager) : null;
     GlaState state = alpha > 0
-        ? new GlaState(slots, gla.heads(), gla.stateSize(), gla.headDim(), manager) : null;
+        ? new GlaState(slots, gla.heads(), gla.stateSize() + 1, gla.headDim(), manager) : null;
     return new Cache(kv, state, alpha);
   }
 
@@ -172,14 +200,17 @@ public final class HybridMixer extends Mixer implements InterpolatedMixer {
     long b = step.rows();
     long t = step.tokens();
     NDArray[] p = project(x, b, t);
-    NDArray before = state.read(step); // (B, H, N, hd)
+    NDArray[] before = state.read(step); // (B, H, N+1, hd) and (B, H, 1, 1)
+    NDArray ones = step.manager().ones(new Shape(b, gla.heads(), t, 1));
+    GatedLinearAttention.Result y;
+    GatedLinearAttention.Result z;
     if (t == 1) {
-      GatedLinearAttention.Result r = gla.step(p[0].squeeze(2), p[1].squeeze(2), p[2].squeeze(2),
-          p[3].squeeze(2), before);
-      state.write(step, r.state());
-      return output(r.y().expandDims(2), b, 1);
+      y = numerator.step(p[0].squeeze(2), p[1].squeeze(2), p[2].squeeze(2), p[3].squeeze(2), before[0]);
+      z = mass.step(ones.squeeze(2), p[4].squeeze(2), p[4].squeeze(2), p[3].squeeze(2), before[1]);
+      state.write(step, y.state(), z.state());
+      return output(y.y().div(z.y()).expandDims(2), b, 1);
     }
-    // Padding tokens neither decay the state (log a = 0) nor add to it (B = 0).
+    // Padding tokens neither decay the state (log a = 0) nor add to it (B' = 0).
     float[] real = new float[(int) (b * t)];
     for (int r = 0; r < b; r++) {
       for (int i = 0; i < step.length(r); i++) {
@@ -187,8 +218,11 @@ public final class HybridMixer extends Mixer implements InterpolatedMixer {
       }
     }
     NDArray mask = step.manager().create(real, new Shape(b, 1, t)); // (B, 1, T)
-    GatedLinearAttention.Result r = gla.chunked(p[0], p[1].mul(mask.expandDims(3)), p[2], p[3].mul(mask), before);
-    state.write(step, r.state());
-    return output(r.y(), b, t);
+    NDArray keys = p[1].mul(mask.expandDims(3));
+    NDArray logDecay = p[3].mul(mask);
+    y = numerator.chunked(p[0], keys, p[2], logDecay, before[0]);
+    z = mass.chunked(ones, p[4].mul(mask.expandDims(3)), p[4], logDecay, before[1]);
+    state.write(step, y.state(), z.state());
+    return output(y.y().div(z.y()), b, t);
   }
 }

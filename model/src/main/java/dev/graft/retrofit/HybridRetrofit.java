@@ -22,7 +22,7 @@ import java.util.TreeSet;
  * gets a {@link HybridMixer} initialised from its attention (C ← W_Q, B ← W_K, x ← W_V, output ←
  * W_O; with a state size N &lt; hd, the first N rows of each head of W_Q and W_K), and a new decay
  * projection whose weight starts at 0 and bias at {@link #DECAY_BIAS}, so every head starts with
- * the input-independent decay {@link #INITIAL_DECAY}: close to plain linear attention. MLPs,
+ * the input-independent decay {@link #INITIAL_DECAY}: close to plain (normalised) linear attention. MLPs,
  * embeddings and norms are the teacher's; those named in {@code freeze} become frozen buffers.
  *
  * <p>One interpolation unit per converted layer, in ascending layer order.
@@ -196,6 +196,7 @@ public record HybridRetrofit(String attentionLayers, int stateSize, int chunkSiz
   }
 
   /** Parameters of the finished student: the teacher's, less C/B rows past N, plus the decays. */
+  @Override
   public long parameterCount(LlamaConfig teacher) {
     long count = 0;
     for (List<Long> shape : studentShapes(teacher).values()) {
@@ -209,13 +210,29 @@ public record HybridRetrofit(String attentionLayers, int stateSize, int chunkSiz
     return parameterCount(teacher) * Float.BYTES;
   }
 
-  /** Attention layers cache K and V per token; a converted layer keeps H·N·hd numbers, however long. */
+  /**
+   * Attention layers cache K and V per token; a converted layer keeps H·((N+1)·hd + 1) numbers
+   * (see {@link HybridMixer}), however long the sequence.
+   */
   @Override
   public long kvCacheBytesPerSequence(LlamaConfig teacher, long tokens, int bytesPerElement) {
     long perTokenPerLayer = teacher.kvCacheBytesPerToken(bytesPerElement) / teacher.numHiddenLayers();
     int converted = convertedLayers(teacher).size();
     return perTokenPerLayer * tokens * (teacher.numHiddenLayers() - converted)
-        + converted * mixerShape(teacher).stateBytes(bytesPerElement);
+        + converted * stateBytesPerLayer(teacher, bytesPerElement);
+  }
+
+  /** One converted layer's recurrent state for one sequence: H·((N+1)·hd + 1) numbers. */
+  public long stateBytesPerLayer(LlamaConfig teacher, int bytesPerElement) {
+    GatedLinearAttention g = mixerShape(teacher);
+    return (long) g.heads() * ((g.stateSize() + 1L) * g.headDim() + 1) * bytesPerElement;
+  }
+
+  /** Only the layers that keep attention grow with the sequence. */
+  @Override
+  public long kvCacheBytesPerToken(LlamaConfig teacher, int bytesPerElement) {
+    return teacher.kvCacheBytesPerToken(bytesPerElement) / teacher.numHiddenLayers()
+        * (teacher.numHiddenLayers() - convertedLayers(teacher).size());
   }
 
   /** Names and shapes of the finished student's tensors (what is exported). */
@@ -333,7 +350,7 @@ public record HybridRetrofit(String attentionLayers, int stateSize, int chunkSiz
     for (String n : names) {
       boolean frozen = (freeze.contains("mlp") && n.contains(".mlp."))
           || (freeze.contains("embeddings") && (n.equals("model.embed_tokens.weight") || n.equals("lm_head.weight")))
-          || (freeze.contains("norms") && n.endsWith("norm.weight"));
+          || (freeze.contains("norms") && n.endsWith("norm.weight") && !n.contains(".self_attn."));
       if (frozen) {
         out.add(n);
       }

@@ -36,6 +36,11 @@ public interface Retrofit {
     return targetConfig(teacher).parameterCount() * Float.BYTES;
   }
 
+  /** Parameters of the finished student: by default those of {@link #targetConfig}. */
+  default long parameterCount(LlamaConfig teacher) {
+    return targetConfig(teacher).parameterCount();
+  }
+
   /** Builds the student from copies of the teacher's tensors, with α = 0 everywhere. */
   RetrofitStudent build(LlamaConfig teacher, Map<String, NDArray> teacherTensors, NDManager manager);
 
@@ -56,6 +61,14 @@ public interface Retrofit {
    */
   default long kvCacheBytesPerSequence(LlamaConfig teacher, long tokens, int bytesPerElement) {
     return targetConfig(teacher).kvCacheBytesPerToken(bytesPerElement) * tokens;
+  }
+
+  /**
+   * What the finished student's cache grows by per token, with {@code bytesPerElement} per cached
+   * number: by default that of {@link #targetConfig}; a retrofit with layers of constant state says so.
+   */
+  default long kvCacheBytesPerToken(LlamaConfig teacher, int bytesPerElement) {
+    return targetConfig(teacher).kvCacheBytesPerToken(bytesPerElement);
   }
 
   /**

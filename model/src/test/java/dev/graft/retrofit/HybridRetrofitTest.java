@@ -220,7 +220,7 @@ class HybridRetrofitTest {
       LlamaModel model = student.model();
       try (DecodeState state = model.newDecodeState(1, 16, m);
           DecodeState longer = model.newDecodeState(1, 128, m)) {
-        assertEquals(2 * 4 * 16 * 16 * 4L, state.bytesPerSlot(), "2 layers x H x N x hd, fp32");
+        assertEquals(2 * 4 * (17 * 16 + 1) * 4L, state.bytesPerSlot(), "2 layers x H x ((N+1) x hd + 1), fp32");
         assertEquals(state.bytesPerSlot(), longer.bytesPerSlot(), "the state does not grow with the context");
         NDArray first = m.create(new long[] {1, 2, 3}, new Shape(1, 3));
         float[] fresh = model.decodeNext(state, new int[] {0}, first, new int[] {3}).toFloatArray();
@@ -230,7 +230,7 @@ class HybridRetrofitTest {
       }
       student.setAllAlphas(0.5);
       try (DecodeState blended = model.newDecodeState(1, 16, m)) {
-        assertEquals(2 * 4 * 16 * 16 * 4L + 2 * 2 * 16 * 4 * 16 * 4L, blended.bytesPerSlot(),
+        assertEquals(2 * 4 * (17 * 16 + 1) * 4L + 2 * 2 * 16 * 4 * 16 * 4L, blended.bytesPerSlot(),
             "a blended layer keeps the attention's keys and values as well as the state");
       }
     }
@@ -332,9 +332,10 @@ class HybridRetrofitTest {
     assertEquals(List.of(1, 3), r.attentionLayerIndices(four));
     assertEquals(List.of(0, 2), r.convertedLayers(four));
     assertEquals(2, r.units(four));
-    // attention: 2 layers x 2 x 8 x 32 x 4 B per token; GLA: 2 layers x 8 heads x 8 x 32 x 4 B
-    assertEquals(2L * 2 * 8 * 32 * 4 * 2048 + 2L * 8 * 8 * 32 * 4, r.kvCacheBytesPerSequence(four, 2048, 4));
-    assertEquals(2L * 2 * 8 * 32 * 4 * 32768 + 2L * 8 * 8 * 32 * 4, r.kvCacheBytesPerSequence(four, 32768, 4));
+    // attention: 2 layers x 2 x 8 x 32 x 4 B per token; GLA: 2 layers x 8 heads x ((8+1) x 32 + 1) x 4 B
+    assertEquals(2L * 2 * 8 * 32 * 4 * 2048 + 2L * 8 * (9 * 32 + 1) * 4, r.kvCacheBytesPerSequence(four, 2048, 4));
+    assertEquals(2L * 2 * 8 * 32 * 4 * 32768 + 2L * 8 * (9 * 32 + 1) * 4, r.kvCacheBytesPerSequence(four, 32768, 4));
+    assertEquals(2L * 2 * 8 * 32 * 4, r.kvCacheBytesPerToken(four, 4), "only the attention layers grow");
     // each converted layer: q and k lose (32 - 8) rows per head, a_proj adds 8 x 256 + 8
     long delta = 2 * (-2L * 8 * 24 * 256 + 8 * 256 + 8);
     assertEquals(four.parameterCount() + delta, r.parameterCount(four));

@@ -6,6 +6,8 @@ import dev.graft.checkpoint.Dtype;
 import dev.graft.checkpoint.HfCheckpoint;
 import dev.graft.checkpoint.SafetensorsReader;
 import dev.graft.checkpoint.SafetensorsWriter;
+import dev.graft.checkpoint.ShardedReader;
+import dev.graft.checkpoint.ShardedWriter;
 import dev.graft.model.LlamaConfig;
 import dev.graft.model.LlamaModel;
 import dev.graft.model.Tensors;
@@ -65,7 +67,14 @@ public final class RunCheckpoints {
     String name = String.format("%s%07d", PREFIX, step);
     Path tmp = root.resolve(name + ".tmp");
     deleteTree(tmp);
-    HfCheckpoint.save(tmp, config, params, Dtype.F32, dev.graft.checkpoint.ShardedWriter.DEFAULT_MAX_SHARD_BYTES);
+    if (shapes(params).equals(config.tensorShapes())) {
+      HfCheckpoint.save(tmp, config, params, Dtype.F32, dev.graft.checkpoint.ShardedWriter.DEFAULT_MAX_SHARD_BYTES);
+    } else { // parameters that a Llama config does not lay out (a hybrid, frozen parts): as they are
+      ShardedWriter writer = new ShardedWriter(Dtype.F32, ShardedWriter.DEFAULT_MAX_SHARD_BYTES);
+      params.forEach(writer::add);
+      writer.write(tmp);
+      Files.writeString(tmp.resolve(HfCheckpoint.CONFIG_FILE), config.toJson());
+    }
     SafetensorsWriter w = new SafetensorsWriter(Dtype.F32);
     opt.stateTensors().forEach(w::add);
     w.putMetadata("step", Long.toString(opt.step()));
@@ -99,12 +108,12 @@ public final class RunCheckpoints {
     S state = JSON.readValue(dir.resolve(STATE).toFile(), stateType);
     long stateStep = stepOf.applyAsLong(state);
     try (NDManager scratch = manager.newSubManager()) {
-      var loaded = HfCheckpoint.load(dir, scratch);
-      if (!loaded.config().equals(config)) {
-        throw new IllegalArgumentException(dir + " holds a model with " + loaded.config()
+      LlamaConfig saved = LlamaConfig.read(dir.resolve(HfCheckpoint.CONFIG_FILE));
+      if (!saved.equals(config)) {
+        throw new IllegalArgumentException(dir + " holds a model with " + saved
             + " but this run builds " + config);
       }
-      loaded.tensors().forEach((n, t) -> Tensors.copyInto(t, params.get(n)));
+      readParameters(dir, config, params, scratch).forEach((n, t) -> Tensors.copyInto(t, params.get(n)));
       Map<String, NDArray> optState = new LinkedHashMap<>();
       long optStep;
       try (SafetensorsReader r = SafetensorsReader.open(dir.resolve(OPTIMIZER))) {
@@ -120,6 +129,32 @@ public final class RunCheckpoints {
       opt.loadState(optState, optStep);
     }
     return Optional.of(state);
+  }
+
+  private static Map<String, List<Long>> shapes(Map<String, NDArray> params) {
+    Map<String, List<Long>> out = new LinkedHashMap<>();
+    params.forEach((n, a) -> out.put(n, java.util.Arrays.stream(a.getShape().getShape()).boxed().toList()));
+    return out;
+  }
+
+  /** The checkpoint's tensors for {@code params}: in the config's layout, or exactly the parameters' names and shapes. */
+  private static Map<String, NDArray> readParameters(Path dir, LlamaConfig config, Map<String, NDArray> params,
+      NDManager manager) throws IOException {
+    Map<String, List<Long>> want = shapes(params);
+    if (want.equals(config.tensorShapes())) {
+      return HfCheckpoint.loadTensors(dir, config, manager);
+    }
+    try (ShardedReader reader = ShardedReader.open(dir)) {
+      if (!reader.shapes().equals(want)) {
+        throw new IllegalArgumentException(dir + " holds tensors " + reader.shapes() + " but this run's student"
+            + " has parameters " + want);
+      }
+      Map<String, NDArray> loaded = new LinkedHashMap<>();
+      for (String name : want.keySet()) {
+        loaded.put(name, reader.readNDArray(name, manager));
+      }
+      return loaded;
+    }
   }
 
   /** Complete checkpoint directories, oldest first. */

@@ -11,6 +11,8 @@ import dev.graft.data.Document;
 import dev.graft.data.PackedSequences;
 import dev.graft.data.SequencePacker;
 import dev.graft.model.LlamaConfig;
+import dev.graft.retrofit.HybridExport;
+import dev.graft.retrofit.HybridRetrofit;
 import dev.graft.retrofit.QuantExport;
 import dev.graft.retrofit.QuantRetrofit;
 import dev.graft.retrofit.Retrofit;
@@ -118,7 +120,8 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
         LlamaConfig target = student.targetConfig();
         log.printf(Locale.ROOT, "teacher %,d parameters, KV cache %,d B/token; student %,d parameters,"
                 + " KV cache %,d B/token (fp32)%n", teacherConfig.parameterCount(),
-            teacherConfig.kvCacheBytesPerToken(4), target.parameterCount(), target.kvCacheBytesPerToken(4));
+            teacherConfig.kvCacheBytesPerToken(4), retrofit.parameterCount(teacherConfig),
+            retrofit.kvCacheBytesPerToken(teacherConfig, 4));
         DistillEvaluator evaluator = new DistillEvaluator(data[1], p.eval().sequences(),
             Math.min(p.train().microBatch(), 16), exactTeacher, p.vocabBudget());
         double exact = exactnessCheck(student, evaluator, log);
@@ -144,7 +147,8 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
         DistillReport report = new DistillReport(retrofit.describe(teacherConfig),
             p.loss().divergence().spec(), teacherConfig, target, before, outcome,
             exact, (System.nanoTime() - wall0) / 1e9, evaluationSet, continuations, cacheBytes(retrofit, teacherConfig),
-            retrofit.weightBytes(teacherConfig));
+            retrofit.weightBytes(teacherConfig), retrofit.parameterCount(teacherConfig),
+            retrofit.kvCacheBytesPerToken(teacherConfig, 4));
         export(student, report);
         return report;
       }
@@ -285,8 +289,12 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
 
   private void export(RetrofitStudent student, DistillReport report) throws IOException {
     Files.createDirectories(out);
-    HfCheckpoint.save(out, student.targetConfig(), student.exportTensors(), Dtype.F32,
-        ShardedWriter.DEFAULT_MAX_SHARD_BYTES);
+    if (student.retrofit() instanceof HybridRetrofit hybrid) { // Llama's layout cannot hold its layers
+      HybridExport.write(out, hybrid, student);
+    } else {
+      HfCheckpoint.save(out, student.targetConfig(), student.exportTensors(), Dtype.F32,
+          ShardedWriter.DEFAULT_MAX_SHARD_BYTES);
+    }
     if (student.retrofit() instanceof QuantRetrofit quant) { // the integers and scales, beside
       QuantExport.write(out, quant, student.teacherConfig(), student.parameters());
     }

@@ -26,11 +26,26 @@ import java.util.Map;
  *     retrofit that bounds its cache)
  * @param studentWeightBytes bytes of the exported student's weights at their stored width (less
  *     than fp32 for a quantization retrofit)
+ * @param studentParameters the finished student's parameter count ({@link
+ *     dev.graft.retrofit.Retrofit#parameterCount}: a hybrid's new decay projections included)
+ * @param studentKvCacheBytesPerToken what the finished student's cache grows by per token (fp32;
+ *     {@link dev.graft.retrofit.Retrofit#kvCacheBytesPerToken}: a hybrid's recurrent layers add nothing)
  */
 public record DistillReport(String retrofit, String divergence, LlamaConfig teacher,
     LlamaConfig student, DistillEvaluator.Result before, DistillOutcome outcome, double exactnessMaxDiff,
     double wallSeconds, EvaluationSet evaluationSet, Continuations continuations,
-    Map<Long, Long> studentKvCacheBytesPerSequence, long studentWeightBytes) {
+    Map<Long, Long> studentKvCacheBytesPerSequence, long studentWeightBytes, long studentParameters,
+    long studentKvCacheBytesPerToken) {
+
+  /** A report whose student has its config's parameter count and cache growth per token. */
+  public DistillReport(String retrofit, String divergence, LlamaConfig teacher, LlamaConfig student,
+      DistillEvaluator.Result before, DistillOutcome outcome, double exactnessMaxDiff, double wallSeconds,
+      EvaluationSet evaluationSet, Continuations continuations, Map<Long, Long> studentKvCacheBytesPerSequence,
+      long studentWeightBytes) {
+    this(retrofit, divergence, teacher, student, before, outcome, exactnessMaxDiff, wallSeconds, evaluationSet,
+        continuations, studentKvCacheBytesPerSequence, studentWeightBytes, student.parameterCount(),
+        student.kvCacheBytesPerToken(4));
+  }
 
   /** Sequence lengths at which the report gives key/value cache bytes per sequence. */
   public static final List<Long> SEQUENCE_TOKENS = List.of(2048L, 32768L);
@@ -77,11 +92,11 @@ public record DistillReport(String retrofit, String divergence, LlamaConfig teac
     r.put("divergence", divergence);
     ObjectNode arch = r.putObject("architecture");
     arch.put("teacher_parameters", teacher.parameterCount());
-    arch.put("student_parameters", student.parameterCount());
+    arch.put("student_parameters", studentParameters);
     arch.put("teacher_weight_bytes", teacher.parameterCount() * Float.BYTES);
     arch.put("student_weight_bytes", studentWeightBytes);
     arch.put("teacher_kv_cache_bytes_per_token", teacher.kvCacheBytesPerToken(4));
-    arch.put("student_kv_cache_bytes_per_token", student.kvCacheBytesPerToken(4));
+    arch.put("student_kv_cache_bytes_per_token", studentKvCacheBytesPerToken);
     ObjectNode perSequence = arch.putObject("kv_cache_bytes_per_sequence");
     for (long t : SEQUENCE_TOKENS) {
       ObjectNode at = perSequence.putObject(String.valueOf(t));
@@ -173,11 +188,11 @@ public record DistillReport(String retrofit, String divergence, LlamaConfig teac
     sb.append(String.format(Locale.ROOT, "%-26s %14s %16s %15.1f%%%n", "gap recovered", "", "",
         100 * a.gapRecovered(b)));
     sb.append(String.format(Locale.ROOT, "%-26s %,14d %,16d %,16d%n", "parameters",
-        teacher.parameterCount(), student.parameterCount(), student.parameterCount()));
+        teacher.parameterCount(), studentParameters, studentParameters));
     sb.append(String.format(Locale.ROOT, "%-26s %,14d %,16d %,16d%n", "weight bytes (stored)",
         teacher.parameterCount() * Float.BYTES, studentWeightBytes, studentWeightBytes));
     sb.append(String.format(Locale.ROOT, "%-26s %,14d %,16d %,16d%n", "KV-cache bytes/token (fp32)",
-        teacher.kvCacheBytesPerToken(4), student.kvCacheBytesPerToken(4), student.kvCacheBytesPerToken(4)));
+        teacher.kvCacheBytesPerToken(4), studentKvCacheBytesPerToken, studentKvCacheBytesPerToken));
     sb.append(String.format(Locale.ROOT, "%n%-16s %7s %10s %10s %9s %9s %9s %9s%n", "genre", "tokens",
         "KL before", "KL after", "gap rec.", "ppl T", "ppl S0", "ppl S1"));
     for (Map.Entry<String, EvalMetrics> e : after().byDomain().entrySet()) {

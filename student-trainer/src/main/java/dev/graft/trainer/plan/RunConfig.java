@@ -53,9 +53,11 @@ public record RunConfig(
   /** The architecture change and how α moves from 0 (teacher) to 1 (student). */
   public record Retrofit(String type, int kvHeads, String init, boolean graduality,
       String alphaOrder, long alphaStart, long alphaRampSteps, long seed,
-      int bits, String granularity, int groupSize, List<String> linears, int window, int sinks, String layers) {
+      int bits, String granularity, int groupSize, List<String> linears, int window, int sinks, String layers,
+      String attentionLayers, int stateSize, int chunkSize, List<String> freeze) {
     public Retrofit {
       linears = linears == null ? null : List.copyOf(linears);
+      freeze = freeze == null ? null : List.copyOf(freeze);
     }
 
     /**
@@ -72,6 +74,8 @@ public record RunConfig(
         case "quant" -> common + " bits=" + bits + ", granularity=" + granularity + ", groupSize=" + groupSize
             + ", linears=" + linears;
         case "window" -> common + " window=" + window + ", sinks=" + sinks + ", layers=" + layers;
+        case "hybrid" -> common + " attentionLayers=" + attentionLayers + ", stateSize=" + stateSize
+            + ", chunkSize=" + chunkSize + ", freeze=" + freeze;
         default -> common;
       };
     }

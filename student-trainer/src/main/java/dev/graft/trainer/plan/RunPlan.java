@@ -8,6 +8,7 @@ import dev.graft.retrofit.GqaRetrofit;
 import dev.graft.retrofit.KvInit;
 import dev.graft.retrofit.QuantRetrofit;
 import dev.graft.retrofit.Retrofit;
+import dev.graft.retrofit.HybridRetrofit;
 import dev.graft.retrofit.WindowRetrofit;
 import dev.graft.service.HostPort;
 import dev.graft.teacher.ScoreRequest;
@@ -231,11 +232,14 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
 
   private static Retrofit retrofit(RunConfig.Retrofit r, long steps, Problems p) {
     String type = r.type().trim().toLowerCase(java.util.Locale.ROOT);
-    p.require(type.equals(GqaRetrofit.TYPE) || type.equals(QuantRetrofit.TYPE) || type.equals(WindowRetrofit.TYPE),
+    p.require(type.equals(GqaRetrofit.TYPE) || type.equals(QuantRetrofit.TYPE) || type.equals(WindowRetrofit.TYPE)
+            || type.equals(HybridRetrofit.TYPE),
         () -> "retrofit.type '" + r.type() + "' is not known; available: " + GqaRetrofit.TYPE + ", "
-            + QuantRetrofit.TYPE + ", " + WindowRetrofit.TYPE);
+            + QuantRetrofit.TYPE + ", " + WindowRetrofit.TYPE + ", " + HybridRetrofit.TYPE);
     dev.graft.retrofit.Retrofit change = null;
-    if (type.equals(WindowRetrofit.TYPE)) {
+    if (type.equals(HybridRetrofit.TYPE)) {
+      change = hybridRetrofit(r, p);
+    } else if (type.equals(WindowRetrofit.TYPE)) {
       change = windowRetrofit(r, p);
     } else if (type.equals(QuantRetrofit.TYPE)) {
       change = quantRetrofit(r, p);
@@ -288,6 +292,28 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
       return null;
     }
     return p.attempt(() -> new WindowRetrofit(r.window(), r.sinks(), layers));
+  }
+
+  /**
+   * {@code type: hybrid}: attention_layers, state_size, chunk_size and freeze; the layers and the
+   * state size are checked against the teacher in {@link #bind}.
+   */
+  private static HybridRetrofit hybridRetrofit(RunConfig.Retrofit r, Problems p) {
+    p.require(r.chunkSize() >= 1, () -> "retrofit.chunk_size (" + r.chunkSize() + ") must be >= 1");
+    p.require(r.stateSize() >= 0, () -> "retrofit.state_size (" + r.stateSize()
+        + ") must be >= 1, or 0 for the teacher's head_dim");
+    p.require(r.freeze() != null, () -> "retrofit.freeze must be a list (empty for none) of "
+        + HybridRetrofit.FREEZABLE);
+    if (r.chunkSize() < 1 || r.stateSize() < 0 || r.freeze() == null) {
+      return null;
+    }
+    return p.attempt(() -> {
+      try {
+        return new HybridRetrofit(r.attentionLayers(), r.stateSize(), r.chunkSize(), r.freeze());
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("retrofit." + e.getMessage(), e);
+      }
+    });
   }
 
   private static OnPolicy onPolicy(RunConfig.OnPolicy op, int seqLen, int batchSize, int serverPort, Problems p) {

@@ -112,10 +112,10 @@ public final class RunReportPage {
           num(c.teacher().overall().reverseKl(), "%.4f"), num(c.before().overall().reverseKl(), "%.4f"),
           num(c.after().overall().reverseKl(), "%.4f").withClass("own-rkl")));
     }
-    t.row(List.of(Cell.text("parameters"), count(r.teacher().parameterCount()), count(r.student().parameterCount()),
-        count(r.student().parameterCount())));
+    t.row(List.of(Cell.text("parameters"), count(r.teacher().parameterCount()), count(r.studentParameters()),
+        count(r.studentParameters())));
     t.row(List.of(Cell.text("KV-cache bytes per token (fp32)"), count(r.teacher().kvCacheBytesPerToken(4)),
-        count(r.student().kvCacheBytesPerToken(4)), count(r.student().kvCacheBytesPerToken(4))));
+        count(r.studentKvCacheBytesPerToken()), count(r.studentKvCacheBytesPerToken())));
     for (long tokens : DistillReport.SEQUENCE_TOKENS) {
       long student = r.studentKvCacheBytesPerSequence().get(tokens);
       t.row(List.of(Cell.text(String.format(Locale.ROOT, "KV-cache bytes per sequence of %,d tokens (fp32)", tokens)),

@@ -10,6 +10,7 @@ import dev.graft.retrofit.GqaRetrofit;
 import dev.graft.retrofit.KvInit;
 import dev.graft.retrofit.QuantRetrofit;
 import dev.graft.retrofit.QuantRetrofit.Granularity;
+import dev.graft.retrofit.HybridRetrofit;
 import dev.graft.retrofit.WindowRetrofit;
 import dev.graft.teacher.ScoreRequest;
 import dev.graft.trainer.loss.Divergence;
@@ -203,6 +204,38 @@ class RunPlanTest {
     String tooWide = error(() -> RunPlan.of(c.with("retrofit.window=100000")).bind(LlamaConfig.small(4096)));
     assertTrue(tooWide.contains("window (100000) is larger than the teacher's context"), tooWide);
     assertTrue(error(() -> RunPlan.of(c.with("retrofit.type=windowed"))).contains("available: gqa, quant, window"));
+  }
+
+  @Test
+  void hybridRetrofit_readsItsKeys_andRefusesImpossibleRequestsBeforeWork() {
+    RunConfig c = RunConfig.load(null, List.of("retrofit.type=hybrid", "retrofit.attention_layers=every:2",
+        "retrofit.state_size=16", "retrofit.chunk_size=32", "retrofit.freeze=[norms, mlp]"));
+    RunPlan plan = RunPlan.of(c);
+    assertEquals(new HybridRetrofit("every:2", 16, 32, List.of("mlp", "norms")), plan.retrofit().change());
+    RunPlan.Bound bound = plan.bind(LlamaConfig.small(4096));
+    assertEquals(2, bound.alphas().alphas(0).length, "one unit per converted layer (0 and 2 of 4)");
+    assertEquals(new HybridRetrofit("every:2", 0, 64, List.of()), RunPlan.of(RunConfig.load(null,
+        List.of("retrofit.type=hybrid"))).retrofit().change(), "the defaults");
+    assertEquals("invalid run config:\n  - retrofit.chunk_size (0) must be >= 1\n  - retrofit.state_size (-2) must"
+        + " be >= 1, or 0 for the teacher's head_dim",
+        error(() -> RunPlan.of(c.with("retrofit.chunk_size=0").with("retrofit.state_size=-2"))));
+    assertEquals("invalid run config: retrofit.freeze [mlp, heads] may name only [mlp, embeddings, norms], got"
+        + " 'heads'", error(() -> RunPlan.of(c.with("retrofit.freeze=[mlp, heads]"))));
+    assertEquals("invalid run config: hybrid retrofit: attention layer 4 does not exist; the teacher has 4 layers"
+        + " (0..3)", error(() -> RunPlan.of(c.with("retrofit.attention_layers=1,4")).bind(LlamaConfig.small(4096))));
+    assertEquals("invalid run config: hybrid retrofit: attention_layers '0,1,2,3' keeps all 4 layers as"
+        + " attention; convert at least one",
+        error(() -> RunPlan.of(c.with("retrofit.attention_layers=0,1,2,3")).bind(LlamaConfig.small(4096))));
+    assertEquals("invalid run config: hybrid retrofit: state_size (64) must be at most the teacher's head_dim"
+        + " (32): C and B are the first N rows of each head of W_Q and W_K",
+        error(() -> RunPlan.of(c.with("retrofit.state_size=64")).bind(LlamaConfig.small(4096))));
+    assertTrue(error(() -> RunPlan.of(c.with("retrofit.attention_layers=every:1"))).contains(
+        "retrofit.attention_layers 'every:1' needs every:K with K >= 2"));
+    assertTrue(!plan.fingerprint().equals(RunPlan.of(c.with("retrofit.state_size=8")).fingerprint()),
+        "the state size is part of the run's fingerprint");
+    assertEquals(RunPlan.of(c.with("retrofit.type=gqa")).fingerprint(),
+        RunPlan.of(c.with("retrofit.type=gqa").with("retrofit.state_size=8")).fingerprint(),
+        "a hybrid key does not change another type's fingerprint");
   }
 
   @Test
