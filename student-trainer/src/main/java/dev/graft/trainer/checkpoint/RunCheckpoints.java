@@ -26,7 +26,8 @@ import java.util.stream.Stream;
 
 /**
  * The checkpoints of one run, as {@code ROOT/step-NNNNNNN/}: the model in Hugging Face layout
- * (loadable by any Llama tool), {@code optimizer.safetensors} (AdamW moments, fp32) and
+ * (loadable by any Llama tool) — or, for parameters a Llama config does not lay out (a hybrid
+ * retrofit's, a student with frozen parts), those parameters as they are beside the config — {@code optimizer.safetensors} (AdamW moments, fp32) and
  * {@code trainer_state.json}. A checkpoint is written under a temporary name and renamed when
  * complete, so a run killed mid-write leaves only whole checkpoints behind.
  */

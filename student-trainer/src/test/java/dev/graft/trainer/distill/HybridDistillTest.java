@@ -3,6 +3,7 @@ package dev.graft.trainer.distill;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
@@ -102,6 +103,50 @@ class HybridDistillTest {
       assertFalse(java.util.Arrays.equals(base.readFloats("model.embed_tokens.weight"),
           out.readFloats("model.embed_tokens.weight")), "the embedding is not frozen here and trains");
     }
+  }
+
+  /** The loss of every step; throws at step {@code failAt} (a kill). */
+  private static final class Losses implements DistillListener {
+    final List<Double> byStep = new ArrayList<>();
+    final int failAt;
+
+    Losses(int failAt) {
+      this.failAt = failAt;
+    }
+
+    @Override
+    public void onStep(StepStats s) {
+      if (s.step() == failAt) {
+        throw new IllegalStateException("killed at step " + failAt);
+      }
+      byStep.add(s.loss());
+    }
+  }
+
+  private static void run(Path dir, DistillListener listener) throws Exception {
+    RunPlan.Bound plan = plan("retrofit.freeze=[mlp]", "train.steps=6", "checkpoint.every=3");
+    DistillJob job = new DistillJob(plan, TinyTeacher.dir(), dir.resolve("run"), dir.resolve("student"));
+    try (NDManager m = NDManager.newBaseManager()) {
+      job.run(teacher, TinyTeacher.CORPUS, m, listener, TinyTeacher.quiet());
+    }
+  }
+
+  @Test
+  void resume_afterKill_continuesExactly_fromACheckpointOfTheHybridsOwnParameters(@TempDir Path dir)
+      throws Exception {
+    Losses whole = new Losses(-1);
+    run(dir.resolve("a"), whole);
+    Losses first = new Losses(5);
+    assertThrows(IllegalStateException.class, () -> run(dir.resolve("b"), first));
+    try (ShardedReader saved = ShardedReader.open(dir.resolve("b/run/checkpoints/step-0000003"))) {
+      assertTrue(saved.contains("model.layers.0.self_attn.a_proj.weight"), "the new parameters are checkpointed");
+      assertFalse(saved.contains("model.layers.0.mlp.up_proj.weight"), "frozen parts are rebuilt from the teacher");
+    }
+    Losses second = new Losses(-1);
+    run(dir.resolve("b"), second);
+    assertEquals(6, whole.byStep.size());
+    assertEquals(whole.byStep.subList(0, 4), first.byStep);
+    assertEquals(whole.byStep.subList(3, 6), second.byStep, "resumed from step 3: steps 4..6 as uninterrupted");
   }
 
   @Test
