@@ -173,7 +173,7 @@ public record HybridRetrofit(String attentionLayers, int stateSize, int chunkSiz
 
   @Override
   public String describe(LlamaConfig t) {
-    return String.format(Locale.ROOT, "attention -> gated linear attention (state %d x %d per head) in layers %s,"
+    return String.format(Locale.ROOT, "attention -> gated linear attention (N %d, head_dim %d) in layers %s,"
         + " attention kept in %s%s", stateSize(t), t.headDim(), convertedLayers(t), attentionLayerIndices(t),
         freeze.isEmpty() ? "" : ", frozen " + freeze);
   }

@@ -86,7 +86,7 @@ class HybridDistillTest {
       r = job.run(teacher, TinyTeacher.CORPUS, m, new DistillListener() {}, TinyTeacher.quiet());
     }
     assertHybridReport(r, plan.teacher());
-    assertTrue(r.retrofit().contains("gated linear attention (state 8 x 16 per head) in layers [0]"), r.retrofit());
+    assertTrue(r.retrofit().contains("gated linear attention (N 8, head_dim 16) in layers [0], attention kept in [1]"), r.retrofit());
     Path student = dir.resolve("student");
     JsonNode desc = new ObjectMapper().readTree(student.resolve(HybridExport.DESCRIPTION_FILE).toFile());
     assertEquals("[0]", desc.get("gated_linear_attention_layers").toString());
