@@ -49,11 +49,7 @@ public record HybridRetrofit(String attentionLayers, int stateSize, int chunkSiz
   public static final float DECAY_BIAS = (float) Math.log(Math.exp(-Math.log(INITIAL_DECAY)) - 1);
 
   public HybridRetrofit {
-    if (attentionLayers == null) {
-      throw new IllegalArgumentException("a hybrid retrofit needs attention_layers (none, every:K or a list)");
-    }
-    attentionLayers = attentionLayers.trim().toLowerCase(Locale.ROOT);
-    parse(attentionLayers);
+    attentionLayers = AttentionLayers.parse(attentionLayers).text();
     if (stateSize < 0) {
       throw new IllegalArgumentException("state_size (" + stateSize + ") must be >= 1, or 0 for head_dim");
     }
@@ -75,66 +71,9 @@ public record HybridRetrofit(String attentionLayers, int stateSize, int chunkSiz
     freeze = FREEZABLE.stream().filter(parts::contains).toList();
   }
 
-  /** The kept layers' rule, checked: null for every:K (resolved per teacher), else the list. */
-  private static List<Integer> parse(String text) {
-    if (text.equals("none")) {
-      return List.of();
-    }
-    if (text.startsWith("every:")) {
-      int k;
-      try {
-        k = Integer.parseInt(text.substring("every:".length()).trim());
-      } catch (NumberFormatException e) {
-        k = 0;
-      }
-      if (k < 2) {
-        throw new IllegalArgumentException("attention_layers '" + text + "' needs every:K with K >= 2 (every:1"
-            + " keeps every layer as attention)");
-      }
-      return null;
-    }
-    TreeSet<Integer> layers = new TreeSet<>();
-    for (String part : text.split(",")) {
-      int l;
-      try {
-        l = Integer.parseInt(part.trim());
-      } catch (NumberFormatException e) {
-        throw new IllegalArgumentException("attention_layers '" + text
-            + "' must be none, every:K or a comma-separated list of layer indices, e.g. 1,3");
-      }
-      if (l < 0 || !layers.add(l)) {
-        throw new IllegalArgumentException("attention_layers '" + text + "' must list layer indices >= 0, each once");
-      }
-    }
-    return List.copyOf(layers);
-  }
-
   /** The layers that keep attention, ascending, checked against the teacher's depth. */
   public List<Integer> attentionLayerIndices(LlamaConfig teacher) {
-    int n = teacher.numHiddenLayers();
-    List<Integer> listed = parse(attentionLayers);
-    List<Integer> kept = new ArrayList<>();
-    if (listed == null) {
-      int k = Integer.parseInt(attentionLayers.substring("every:".length()).trim());
-      for (int i = 0; i < n; i++) {
-        if (i % k == k - 1) {
-          kept.add(i);
-        }
-      }
-    } else {
-      for (int l : listed) {
-        if (l >= n) {
-          throw new IllegalArgumentException("hybrid retrofit: attention layer " + l + " does not exist; the"
-              + " teacher has " + n + " layers (0.." + (n - 1) + ")");
-        }
-      }
-      kept.addAll(listed);
-    }
-    if (kept.size() == n) {
-      throw new IllegalArgumentException("hybrid retrofit: attention_layers '" + attentionLayers + "' keeps all "
-          + n + " layers as attention; convert at least one");
-    }
-    return kept;
+    return AttentionLayers.parse(attentionLayers).kept(teacher.numHiddenLayers());
   }
 
   /** The converted layers (gated linear attention at α = 1), ascending: unit u is layer {@code get(u)}. */
