@@ -317,18 +317,19 @@ public final class LocalTeacher implements TeacherScorer {
     for (int i = 0; i < layers.size(); i++) {
       slot.put(layers.get(i), i);
     }
-    float[][][] captured = new float[layers.size()][3][];
+    float[][][] captured = new float[layers.size()][4][];
     forwardLock.lock();
     try (NDManager m = model.manager().newSubManager()) {
       if (closed) {
         throw new IllegalStateException("the teacher is closed");
       }
-      model.backbone().forwardCapturing(tokens.toNDArray(m), last + 1, (layer, in, mixerIn, out) -> {
+      model.backbone().forwardCapturing(tokens.toNDArray(m), last + 1, (layer, in, mixerIn, mixerOut, out) -> {
         Integer i = slot.get(layer);
         if (i != null) {
           captured[i][0] = request.layerInput() ? in.toFloatArray() : null;
           captured[i][1] = request.mixerInput() ? mixerIn.toFloatArray() : null;
           captured[i][2] = request.layerOutput() ? out.toFloatArray() : null;
+          captured[i][3] = request.mixerOutput() ? mixerOut.toFloatArray() : null;
         }
       });
     } finally {
@@ -336,7 +337,7 @@ public final class LocalTeacher implements TeacherScorer {
     }
     List<Scores.Layer> out = new ArrayList<>(layers.size());
     for (int i = 0; i < layers.size(); i++) {
-      out.add(new Scores.Layer(layers.get(i), captured[i][0], captured[i][1], captured[i][2]));
+      out.add(new Scores.Layer(layers.get(i), captured[i][0], captured[i][1], captured[i][2], captured[i][3]));
     }
     return new Scores.HiddenStates(tokens.batch(), tokens.length(), model.config().hiddenSize(), out);
   }

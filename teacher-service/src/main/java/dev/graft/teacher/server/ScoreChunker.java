@@ -52,7 +52,7 @@ public final class ScoreChunker implements Iterator<ScoreChunk> {
     long perPosition = bytesPerPosition(scores, valueType, vocab);
     long room = budgetBytes - OVERHEAD_BYTES - modelFingerprint.length();
     if (scores instanceof Scores.HiddenStates h) {
-      room -= (long) HIDDEN_TENSOR_OVERHEAD_BYTES * h.layers().size() * 3;
+      room -= (long) HIDDEN_TENSOR_OVERHEAD_BYTES * h.layers().size() * 4;
     }
     this.perChunk = (int) Math.max(1, Math.min(total, room / perPosition));
   }
@@ -68,7 +68,8 @@ public final class ScoreChunker implements Iterator<ScoreChunk> {
     }
     if (scores instanceof Scores.HiddenStates h) {
       long arrays = h.layers().stream().mapToLong(l -> (l.input() != null ? 1 : 0)
-          + (l.mixerInput() != null ? 1 : 0) + (l.output() != null ? 1 : 0)).sum();
+          + (l.mixerInput() != null ? 1 : 0) + (l.output() != null ? 1 : 0)
+          + (l.mixerOutput() != null ? 1 : 0)).sum();
       return arrays * h.hidden() * v;
     }
     return v;
@@ -127,6 +128,9 @@ public final class ScoreChunker implements Iterator<ScoreChunk> {
       }
       if (l.output() != null) {
         lb.setLayerOutput(WireTensors.values(l.output(), start * d, count * d, valueType, count, d));
+      }
+      if (l.mixerOutput() != null) {
+        lb.setMixerOutput(WireTensors.values(l.mixerOutput(), start * d, count * d, valueType, count, d));
       }
       chunk.addLayers(lb);
     }
