@@ -26,11 +26,22 @@ import java.util.Map;
  *     retrofit that bounds its cache)
  * @param studentWeightBytes bytes of the exported student's weights at their stored width (less
  *     than fp32 for a quantization retrofit)
+ * @param stages the alignment stages that ran before end-to-end distillation, in order; empty
+ *     when none did
  */
 public record DistillReport(String retrofit, String divergence, LlamaConfig teacher,
     LlamaConfig student, DistillEvaluator.Result before, DistillOutcome outcome, double exactnessMaxDiff,
     double wallSeconds, EvaluationSet evaluationSet, Continuations continuations,
-    Map<Long, Long> studentKvCacheBytesPerSequence, long studentWeightBytes) {
+    Map<Long, Long> studentKvCacheBytesPerSequence, long studentWeightBytes, List<StageReport> stages) {
+
+  /** A report of a run without alignment stages. */
+  public DistillReport(String retrofit, String divergence, LlamaConfig teacher, LlamaConfig student,
+      DistillEvaluator.Result before, DistillOutcome outcome, double exactnessMaxDiff, double wallSeconds,
+      EvaluationSet evaluationSet, Continuations continuations, Map<Long, Long> studentKvCacheBytesPerSequence,
+      long studentWeightBytes) {
+    this(retrofit, divergence, teacher, student, before, outcome, exactnessMaxDiff, wallSeconds, evaluationSet,
+        continuations, studentKvCacheBytesPerSequence, studentWeightBytes, List.of());
+  }
 
   /** Sequence lengths at which the report gives key/value cache bytes per sequence. */
   public static final List<Long> SEQUENCE_TOKENS = List.of(2048L, 32768L);
@@ -58,6 +69,7 @@ public record DistillReport(String retrofit, String divergence, LlamaConfig teac
   /** @throws IllegalArgumentException when the final evaluation is of a blended student */
   public DistillReport {
     studentKvCacheBytesPerSequence = Map.copyOf(studentKvCacheBytesPerSequence);
+    stages = List.copyOf(stages);
     Evaluation last = outcome.finalEval();
     if (last.blended()) {
       throw new IllegalArgumentException("the headline must describe the exported student at alpha = 1, but"
@@ -128,6 +140,9 @@ public record DistillReport(String retrofit, String divergence, LlamaConfig teac
     if (continuations != null) {
       r.set("continuations", continuations.toJson());
     }
+    if (!stages.isEmpty()) {
+      stages.forEach(s -> r.withArray("stages").add(s.toJson()));
+    }
     return r;
   }
 
@@ -164,6 +179,11 @@ public record DistillReport(String retrofit, String divergence, LlamaConfig teac
     }
     if (continuations != null) {
       sb.append(continuations.describe());
+    }
+    for (StageReport s : stages) {
+      sb.append(String.format(Locale.ROOT, "alignment %s: %,d steps, %,d positions (budget %,d), layers %s,"
+          + " loss %.4f -> %.4f, %.0f s%n", s.stage().label(), s.steps(), s.positions(), s.budget(), s.layers(),
+          s.firstLoss(), s.lastLoss(), s.seconds()));
     }
     sb.append(String.format(Locale.ROOT, "%-26s %14s %16s %16s%n", "", "teacher", "student before",
         "student after"));
