@@ -163,15 +163,33 @@ public final class LocalTeacher implements TeacherScorer {
   /** {@link #load(Path, int, int, VocabBudget)}, computing on {@code device}. */
   public static LocalTeacher load(Path checkpointDir, int maxSequenceLength,
       int maxTokensPerRequest, VocabBudget budget, ComputeDevice device) throws IOException {
+    return load(checkpointDir, maxSequenceLength, maxTokensPerRequest, budget, device, DEFAULT_MAX_HIDDEN_STATE_BYTES);
+  }
+
+  /**
+   * {@link #load(Path, int, int, VocabBudget, ComputeDevice)}, answering hidden-states requests of at
+   * most {@code maxHiddenStateBytes} (&ge; 1).
+   */
+  public static LocalTeacher load(Path checkpointDir, int maxSequenceLength, int maxTokensPerRequest,
+      VocabBudget budget, ComputeDevice device, long maxHiddenStateBytes) throws IOException {
     return load(checkpointDir, c -> new TeacherLimits(
         maxSequenceLength > 0 ? maxSequenceLength : c.maxPositionEmbeddings(),
         maxTokensPerRequest > 0 ? maxTokensPerRequest : TeacherLimits.DEFAULT_MAX_TOKENS_PER_REQUEST),
-        budget, device);
+        budget, device, maxHiddenStateBytes);
   }
 
   private static LocalTeacher load(Path checkpointDir,
       java.util.function.Function<LlamaConfig, TeacherLimits> limits, VocabBudget budget,
       ComputeDevice device) throws IOException {
+    return load(checkpointDir, limits, budget, device, DEFAULT_MAX_HIDDEN_STATE_BYTES);
+  }
+
+  private static LocalTeacher load(Path checkpointDir,
+      java.util.function.Function<LlamaConfig, TeacherLimits> limits, VocabBudget budget,
+      ComputeDevice device, long maxHiddenStateBytes) throws IOException {
+    if (maxHiddenStateBytes < 1) {
+      throw new IllegalArgumentException("max_hidden_state_bytes (" + maxHiddenStateBytes + ") must be >= 1");
+    }
     Path tokenizerFile = checkpointDir.resolve("tokenizer.json");
     String tokenizerFingerprint = "";
     if (Files.isRegularFile(tokenizerFile)) {
@@ -184,7 +202,7 @@ public final class LocalTeacher implements TeacherScorer {
       HfCheckpoint ckpt = HfCheckpoint.load(checkpointDir, manager);
       LlamaModel model = LlamaModel.fromTensors(ckpt.config(), manager, ckpt.tensors());
       return new LocalTeacher(model, manager, limits.apply(ckpt.config()), tokenizerFingerprint,
-          budget, DEFAULT_MAX_HIDDEN_STATE_BYTES);
+          budget, maxHiddenStateBytes);
     } catch (IOException | RuntimeException e) {
       manager.close();
       throw e;

@@ -255,6 +255,30 @@ class HiddenStatesTest {
   }
 
   @Test
+  void maxHiddenStateBytes_ofALoadedCheckpoint_isAdvertisedAndEnforced(@org.junit.jupiter.api.io.TempDir
+      java.nio.file.Path dir) throws Exception {
+    dev.graft.checkpoint.HfCheckpoint.save(dir, CONFIG, TestModels.model().namedParameters(),
+        dev.graft.checkpoint.Dtype.F32, Long.MAX_VALUE);
+    server = TeacherServer.builder().checkpoint(dir).maxHiddenStateBytes(4096).build().start();
+    resources.add(server);
+    channel = Grpc.newChannelBuilder("localhost:" + server.port(), InsecureChannelCredentials.create()).build();
+    resources.add(channel::shutdownNow);
+    ModelInfo info = stub().getModelInfo(dev.graft.proto.v1.GetModelInfoRequest.getDefaultInstance());
+    assertEquals(4096, info.getMaxHiddenStateBytes());
+    // 1 layer x 2 points x 8 tokens x 64 x 4 = 4096 bytes: served; one more token is refused
+    List<ScoreChunk> chunks = new ArrayList<>();
+    stub().score(request(tokens(1, 8, 23), List.of(0), false, true, false, true)).forEachRemaining(chunks::add);
+    assertEquals(8, chunks.stream().mapToInt(ScoreChunk::getPositionCount).sum());
+    assertRefused(request(tokens(1, 9, 23), List.of(0), false, true, false, true),
+        "= 4608 bytes exceed the teacher's max_hidden_state_bytes 4096");
+    IllegalArgumentException negative = assertThrows(IllegalArgumentException.class,
+        () -> TeacherServer.builder().checkpoint(dir).maxHiddenStateBytes(-1).build());
+    assertEquals("max_hidden_state_bytes (-1) must be >= 0 (0 = default)", negative.getMessage());
+    assertThrows(IllegalArgumentException.class,
+        () -> TeacherServer.builder().teacher(TestModels.teacher(32, 64)).maxHiddenStateBytes(4096).build());
+  }
+
+  @Test
   void client_refusal_isIllegalArgumentWithTheServersMessage() throws Exception {
     start(1 << 20);
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
