@@ -15,7 +15,10 @@ import dev.graft.data.TokenBatch;
 import dev.graft.model.LlamaConfig;
 import dev.graft.retrofit.AlignmentLoss;
 import dev.graft.retrofit.RetrofitStudent;
+import dev.graft.proto.v1.DType;
+import dev.graft.teacher.TeacherClient;
 import dev.graft.teacher.server.LocalTeacher;
+import dev.graft.teacher.server.TeacherServer;
 import dev.graft.tokenizer.BpeModel;
 import dev.graft.tokenizer.GraftTokenizer;
 import dev.graft.trainer.plan.RunConfig;
@@ -169,6 +172,27 @@ class StagedAlignmentTest {
       List<StageReport> read = stages(plan, s, dir.resolve("b"), new StopRequest()).run(true);
       assertEquals(want.get(1).curve(), read.get(1).curve());
       assertArrayEqualsByName(untouched, parameters(s));
+    }
+  }
+
+  @Test
+  void overARealChannel_theStagesTrainExactlyAsAgainstTheTeacherInProcess(@TempDir Path dir) throws Exception {
+    RunPlan plan = plan("align.mixer_tokens=256", "align.block_tokens=128", "teacher.deadline_seconds=30");
+    List<StageReport> local;
+    Map<String, float[]> localParams;
+    try (NDManager m = NDManager.newBaseManager(); RetrofitStudent s = student(plan, m)) {
+      local = stages(plan, s, dir.resolve("local"), new StopRequest()).run(false);
+      localParams = parameters(s);
+    }
+    try (TeacherServer server = TeacherServer.builder().teacher(teacher).chunkBytes(4096).build().start();
+        TeacherClient client = TeacherClient.builder().endpoints(List.of("localhost:" + server.port()))
+            .valueType(DType.DTYPE_FLOAT32).maxAttempts(1).build();
+        NDManager m = NDManager.newBaseManager(); RetrofitStudent s = student(plan, m)) {
+      List<StageReport> remote = new StagedAlignment(plan, s, train, client, dir.resolve("grpc"), "tiny",
+          new StopRequest(), System::nanoTime, TinyTeacher.quiet()).run(false);
+      assertEquals(local.get(0).curve(), remote.get(0).curve());
+      assertEquals(local.get(1).curve(), remote.get(1).curve());
+      assertArrayEqualsByName(localParams, parameters(s));
     }
   }
 
