@@ -20,6 +20,7 @@ import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -138,6 +139,11 @@ final class StagedAlignment {
     });
     try (AdamW opt = new AdamW(trained, name -> false, AdamW.Hyper.defaults(0), student.model().manager())) {
       Optional<AlignState> restored = finished ? latestState(store) : restore(store, opt);
+      if (finished && restored.isEmpty()) {
+        throw new IllegalArgumentException("the run directory holds end-to-end checkpoints but no checkpoint of "
+            + stage.label() + " (" + store.root() + "): they were made by a run with a different config; use"
+            + " another output directory, the same config to resume, or --fresh to start over");
+      }
       AlignState state = restored.orElse(new AlignState(stage.key(), 0, steps, 0, 0, 0, 0, configFingerprint,
           teacherFingerprint, List.of()));
       state.requireCompatible(configFingerprint, teacherFingerprint);
@@ -174,8 +180,8 @@ final class StagedAlignment {
         // 4. step
         opt.update(align.lr());
         // 5. metrics, checkpoint
-        double sum = java.util.Arrays.stream(losses).sum();
-        curve.add(new AlignState.LossPoint(step, sum, java.util.Arrays.stream(losses).boxed().toList()));
+        double sum = Arrays.stream(losses).sum();
+        curve.add(new AlignState.LossPoint(step, sum, Arrays.stream(losses).boxed().toList()));
         double seconds = from.seconds() + (nanoClock.getAsLong() - t0) / 1e9;
         state = new AlignState(stage.key(), step, from.steps(), cursor.position().epoch(), cursor.position().index(),
             from.positions() + (step - from.step()) * tokens.batch() * (long) tokens.length(), seconds,
@@ -257,8 +263,8 @@ final class StagedAlignment {
 
   /** A line at the first and last step and about every tenth of the stage. */
   private void progress(AlignStage stage, AlignState s, double[] losses) {
-    long every = Math.max(1, s.steps() / 10);
-    if (s.step() == 1 || s.step() == s.steps() || s.step() % every == 0) {
+    long stride = Math.max(1, s.steps() / 10);
+    if (s.step() == 1 || s.step() == s.steps() || s.step() % stride == 0) {
       StringBuilder per = new StringBuilder();
       for (double l : losses) {
         per.append(String.format(Locale.ROOT, " %.4f", l));

@@ -208,6 +208,17 @@ class StagedAlignmentTest {
     }
   }
 
+  @Test
+  void endToEndCheckpointsWithoutTheStagesCheckpoints_areRefused(@TempDir Path dir) throws Exception {
+    RunPlan plan = plan("align.mixer_tokens=128");
+    try (NDManager m = NDManager.newBaseManager(); RetrofitStudent s = student(plan, m)) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> stages(plan, s, dir, new StopRequest()).run(true));
+      assertTrue(e.getMessage().startsWith("the run directory holds end-to-end checkpoints but no checkpoint of"
+          + " stage 1 (mixer) ("), e.getMessage());
+    }
+  }
+
   private static void assertArrayEqualsByName(Map<String, float[]> want, Map<String, float[]> got) {
     assertEquals(want.keySet(), got.keySet());
     want.forEach((n, w) -> assertArrayEquals(w, got.get(n), n));
