@@ -169,6 +169,13 @@ class HiddenStatesTest {
       assertTrue(!l.hasLayerOutput() && !l.hasLayerInput() && !l.hasMixerInput());
       assertEquals(List.of((long) c.getPositionCount(), (long) D), l.getMixerOutput().getShapeList());
     }
+    // Stage 1's pair of points: 512 bytes per position, 3 positions per chunk, each within the budget.
+    List<ScoreChunk> all = new ArrayList<>();
+    stub().score(request(ids, List.of(1), false, true, false, true)).forEachRemaining(all::add);
+    assertEquals(List.of(3, 3, 3), all.stream().map(ScoreChunk::getPositionCount).toList());
+    for (ScoreChunk c : all) {
+      assertTrue(c.getSerializedSize() <= 2048, "chunk of " + c.getSerializedSize() + " bytes");
+    }
   }
 
   @Test
