@@ -173,7 +173,7 @@ final class StagedAlignment {
       long t0 = nanoClock.getAsLong();
       for (long step = from.step() + 1; step <= from.steps(); step++) {
         // 1. data and targets: the teacher's hidden states at the layers' inputs and outputs
-        TokenBatch tokens = batch(cursor.next(align.batchSize()));
+        TokenBatch tokens = nextBatch(cursor);
         Map<Integer, float[][]> targets = targets(stage, layers, tokens);
         // 2-3. forward + loss, backward: every layer from the teacher's input, losses summed
         double[] losses = backward(stage, layers, targets, tokens);
@@ -202,8 +202,15 @@ final class StagedAlignment {
     }
   }
 
+  /** The step's rows: the one place the stages' data source ({@code align.data}) is read. */
+  private TokenBatch nextBatch(SequenceCursor cursor) {
+    return switch (align.data()) {
+      case CORPUS -> corpusRows(cursor.next(align.batchSize()));
+    };
+  }
+
   /** Rows {@code indices} of the training sequences as one (B, T) batch. */
-  private TokenBatch batch(int[] indices) {
+  private TokenBatch corpusRows(int[] indices) {
     int[] ids = new int[indices.length * seqLen];
     for (int r = 0; r < indices.length; r++) {
       System.arraycopy(train.inputs(indices[r]), 0, ids, r * seqLen, seqLen);
