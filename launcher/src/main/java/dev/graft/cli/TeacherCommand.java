@@ -76,6 +76,12 @@ final class TeacherCommand implements Callable<Integer> {
           + "at least 64 and at most 1024. Env: GRAFT_TEACHER_VOCAB_BUDGET_MB.")
   Long vocabBudgetMb;
 
+  @Option(names = "--max-hidden-state-bytes", paramLabel = "BYTES",
+      defaultValue = "${env:GRAFT_TEACHER_MAX_HIDDEN_STATE_BYTES:-0}",
+      description = "Most bytes of hidden states one request may ask for (layers x points x tokens x hidden x 4); "
+          + "0 = 1073741824 (1 GiB). Env: GRAFT_TEACHER_MAX_HIDDEN_STATE_BYTES.")
+  long maxHiddenStateBytes;
+
   @Option(names = "--shutdown-grace-s", paramLabel = "SECONDS",
       defaultValue = "${env:GRAFT_TEACHER_SHUTDOWN_GRACE_S:-30}",
       description = "Seconds in-flight streams may finish after SIGTERM before they are cancelled. "
@@ -102,7 +108,7 @@ final class TeacherCommand implements Callable<Integer> {
     TeacherServer server = TeacherServer.builder().device(device.device()).checkpoint(dir).port(port).metricsPort(metricsPort)
         .maxSequenceLength(maxSequenceLength).maxTokensPerRequest(maxTokensPerRequest)
         .capacityTokens(capacityTokens).maxBatchTokens(maxBatchTokens).maxWait(Duration.ofMillis(maxWaitMs))
-        .chunkBytes(chunkBytes)
+        .chunkBytes(chunkBytes).maxHiddenStateBytes(maxHiddenStateBytes)
         .vocabBudget(vocabBudgetMb == null ? null : VocabBudget.ofMegabytes(vocabBudgetMb, "--vocab-budget-mb"))
         .shutdownGrace(Duration.ofSeconds(shutdownGraceSeconds)).security(tls.security("graft teacher"))
         .maxConnectionAge(Duration.ofSeconds(maxConnectionAgeSeconds)).build().start();

@@ -34,6 +34,7 @@ class RoleEnvDefaultsTest {
     env.put("GRAFT_TEACHER_MAX_BATCH_TOKENS", "8192");
     env.put("GRAFT_TEACHER_MAX_WAIT_MS", "7");
     env.put("GRAFT_TEACHER_CHUNK_BYTES", "2048");
+    env.put("GRAFT_TEACHER_MAX_HIDDEN_STATE_BYTES", "65536");
     env.put("GRAFT_TEACHER_VOCAB_BUDGET_MB", "128");
     env.put("GRAFT_TEACHER_SHUTDOWN_GRACE_S", "12");
     env.put("GRAFT_DEVICE", "cpu");
@@ -48,6 +49,7 @@ class RoleEnvDefaultsTest {
     assertEquals("8192", parsed.get("--max-batch-tokens"));
     assertEquals("7", parsed.get("--max-wait-ms"));
     assertEquals("2048", parsed.get("--chunk-bytes"));
+    assertEquals("65536", parsed.get("--max-hidden-state-bytes"));
     assertEquals("128", parsed.get("--vocab-budget-mb"));
     assertEquals("12", parsed.get("--shutdown-grace-s"));
     assertEquals("cpu", parsed.get("--device"));

@@ -49,7 +49,15 @@ public final class DecoderLayer extends Module {
    * ({@code inputNorm().forward(x)}): for a caller that keeps the mixer's input as well.
    */
   public NDArray forwardNormed(NDArray x, NDArray normed) {
-    NDArray h = x.add(mixer().forward(normed));
+    return forwardMixed(x, mixer().forward(normed));
+  }
+
+  /**
+   * The rest of {@link #forward} given {@code mixed}, the mixer's output on the normed input: the
+   * residual add and the feed-forward block, for a caller that keeps the mixer's output as well.
+   */
+  public NDArray forwardMixed(NDArray x, NDArray mixed) {
+    NDArray h = x.add(mixed);
     return h.add(mlp.forward(postNorm.forward(h)));
   }
 

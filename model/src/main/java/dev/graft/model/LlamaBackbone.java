@@ -75,9 +75,10 @@ public final class LlamaBackbone extends Module {
      *
      * @param input (B, T, D) the residual stream entering the layer
      * @param mixerInput (B, T, D) {@code input} after the layer's attention norm
+     * @param mixerOutput (B, T, D) what the layer's mixer returns, before the residual add
      * @param output (B, T, D) the residual stream leaving the layer
      */
-    void visit(int layer, NDArray input, NDArray mixerInput, NDArray output);
+    void visit(int layer, NDArray input, NDArray mixerInput, NDArray mixerOutput, NDArray output);
   }
 
   /**
@@ -99,8 +100,9 @@ public final class LlamaBackbone extends Module {
       try (NDManager scope = home.newSubManager()) {
         h.attach(scope); // the layer's input dies with the layer
         NDArray normed = layer.inputNorm().forward(h);
-        NDArray out = layer.forwardNormed(h, normed);
-        probe.visit(i, h, normed, out);
+        NDArray mixed = layer.mixer().forward(normed);
+        NDArray out = layer.forwardMixed(h, mixed);
+        probe.visit(i, h, normed, mixed, out);
         out.attach(home);
         h = out;
       }

@@ -1,8 +1,10 @@
 package dev.graft.retrofit;
 
 import ai.djl.ndarray.NDArray;
+import dev.graft.model.Linear;
 import dev.graft.model.LlamaConfig;
 import dev.graft.model.LlamaModel;
+import dev.graft.model.Module;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -77,6 +79,44 @@ public final class RetrofitStudent implements AutoCloseable {
 
   public void setAllAlphas(double alpha) {
     units.forEach(u -> u.setAlpha(alpha));
+  }
+
+  /**
+   * The layers whose mixer at α = 1 computes something other than the teacher's attention: those
+   * with an interpolating mixer (GQA, window, hybrid) or with a transformed linear weight inside
+   * the mixer (quantization of an attention projection). Staged alignment's stage 1 trains these.
+   */
+  public List<Integer> convertedMixers() {
+    List<Integer> out = new ArrayList<>();
+    for (int i = 0; i < model.layers().size(); i++) {
+      Module mixer = model.layers().get(i).mixer();
+      if (mixer instanceof InterpolatedMixer || transformsWeights(mixer)) {
+        out.add(i);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The layers whose whole block at α = 1 is not the teacher's: a converted mixer, or a
+   * transformed linear weight anywhere in the block (e.g. a quantized MLP). Stage 2 trains these.
+   */
+  public List<Integer> convertedBlocks() {
+    List<Integer> mixers = convertedMixers();
+    List<Integer> out = new ArrayList<>();
+    for (int i = 0; i < model.layers().size(); i++) {
+      if (mixers.contains(i) || transformsWeights(model.layers().get(i))) {
+        out.add(i);
+      }
+    }
+    return out;
+  }
+
+  private static boolean transformsWeights(Module module) {
+    if (module instanceof Linear l && l.weightTransform() != null) {
+      return true;
+    }
+    return module.children().values().stream().anyMatch(RetrofitStudent::transformsWeights);
   }
 
   /** Trainable parameters by Hugging Face name (the teacher's frozen buffers are not among them). */

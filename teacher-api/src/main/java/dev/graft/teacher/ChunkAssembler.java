@@ -24,7 +24,7 @@ public final class ChunkAssembler {
   private int[] ids;
   private float[] values;
   private float[] tail;
-  private float[][][] hidden; // [layer][point: input, mixer input, output] (B·T·D), null if not asked
+  private float[][][] hidden; // [layer][point: input, mixer input, output, mixer output] (B·T·D), null if not asked
 
   /** Expects the answer to {@code request} over {@code batch} rows of {@code length} tokens. */
   public ChunkAssembler(int batch, int length, ScoreRequest request) {
@@ -86,7 +86,8 @@ public final class ChunkAssembler {
     if (request instanceof ScoreRequest.HiddenStates h) {
       List<Scores.Layer> layers = new ArrayList<>(h.layers().size());
       for (int i = 0; i < h.layers().size(); i++) {
-        layers.add(new Scores.Layer(h.layers().get(i), hidden[i][0], hidden[i][1], hidden[i][2]));
+        layers.add(new Scores.Layer(h.layers().get(i), hidden[i][0], hidden[i][1], hidden[i][2],
+            hidden[i][3]));
       }
       return new Scores.HiddenStates(batch, length, width, layers);
     }
@@ -98,8 +99,8 @@ public final class ChunkAssembler {
     if (layers.size() != h.layers().size()) {
       fail("chunk carries " + layers.size() + " layers, " + h.layers().size() + " were requested");
     }
-    boolean[] asked = {h.layerInput(), h.mixerInput(), h.layerOutput()};
-    String[] names = {"layer_input", "mixer_input", "layer_output"};
+    boolean[] asked = {h.layerInput(), h.mixerInput(), h.layerOutput(), h.mixerOutput()};
+    String[] names = {"layer_input", "mixer_input", "layer_output", "mixer_output"};
     for (int i = 0; i < layers.size(); i++) {
       LayerHiddenStates l = layers.get(i);
       if (l.getLayer() != h.layers().get(i)) {
@@ -108,8 +109,9 @@ public final class ChunkAssembler {
       }
       Tensor[] tensors = {l.hasLayerInput() ? l.getLayerInput() : null,
           l.hasMixerInput() ? l.getMixerInput() : null,
-          l.hasLayerOutput() ? l.getLayerOutput() : null};
-      for (int p = 0; p < 3; p++) {
+          l.hasLayerOutput() ? l.getLayerOutput() : null,
+          l.hasMixerOutput() ? l.getMixerOutput() : null};
+      for (int p = 0; p < asked.length; p++) {
         if ((tensors[p] != null) != asked[p]) {
           fail("layer " + l.getLayer() + " " + names[p] + " is " + (asked[p] ? "missing" : "not requested"));
         }
@@ -124,7 +126,7 @@ public final class ChunkAssembler {
         }
         if (hidden == null) {
           width = (int) t.getShape(1);
-          hidden = new float[layers.size()][3][];
+          hidden = new float[layers.size()][asked.length][];
         } else if (t.getShape(1) != width) {
           fail("chunks disagree on the hidden size: " + width + " then " + t.getShape(1));
         }

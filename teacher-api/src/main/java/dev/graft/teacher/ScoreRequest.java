@@ -45,14 +45,15 @@ public sealed interface ScoreRequest {
   /**
    * Chosen decoder layers' hidden states, from one forward pass (the staged alignment's targets).
    * Layer i's input is the residual stream entering it (the embeddings for i = 0), its mixer input
-   * is that stream after the layer's attention norm, its output the residual stream leaving it.
-   * The answer is a {@link Scores.HiddenStates} with the layers in this order.
+   * is that stream after the layer's attention norm, its mixer output what the attention returns
+   * (before the residual add), its output the residual stream leaving it. The answer is a
+   * {@link Scores.HiddenStates} with the layers in this order.
    *
    * @param layers layer indices, at least one, none negative or repeated (the teacher refuses an
    *     index outside its layers)
    */
   record HiddenStates(List<Integer> layers, boolean layerInput, boolean mixerInput,
-      boolean layerOutput) implements ScoreRequest {
+      boolean layerOutput, boolean mixerOutput) implements ScoreRequest {
     public HiddenStates {
       if (layers == null || layers.isEmpty()) {
         throw new IllegalArgumentException("hidden states need at least one layer index");
@@ -67,15 +68,20 @@ public sealed interface ScoreRequest {
           throw new IllegalArgumentException("layer index " + layer + " is listed twice");
         }
       }
-      if (!layerInput && !mixerInput && !layerOutput) {
-        throw new IllegalArgumentException(
-            "hidden states need at least one of layer_input, mixer_input or layer_output");
+      if (!layerInput && !mixerInput && !layerOutput && !mixerOutput) {
+        throw new IllegalArgumentException("hidden states need at least one of layer_input,"
+            + " mixer_input, mixer_output or layer_output");
       }
     }
 
-    /** Points per layer: how many of layer input, mixer input and layer output are asked for. */
+    /** Without the mixer output. */
+    public HiddenStates(List<Integer> layers, boolean layerInput, boolean mixerInput, boolean layerOutput) {
+      this(layers, layerInput, mixerInput, layerOutput, false);
+    }
+
+    /** Points per layer: how many of layer input, mixer input, mixer output and layer output are asked for. */
     public int points() {
-      return (layerInput ? 1 : 0) + (mixerInput ? 1 : 0) + (layerOutput ? 1 : 0);
+      return (layerInput ? 1 : 0) + (mixerInput ? 1 : 0) + (mixerOutput ? 1 : 0) + (layerOutput ? 1 : 0);
     }
 
     /** Hidden states carry no distribution: always 1. */

@@ -48,6 +48,12 @@ public sealed interface Scores {
    * @param input the residual stream entering the layer
    * @param mixerInput the input after the layer's attention norm
    * @param output the residual stream leaving the layer
+   * @param mixerOutput what the layer's attention returns, before the residual add
    */
-  record Layer(int index, float[] input, float[] mixerInput, float[] output) {}
+  record Layer(int index, float[] input, float[] mixerInput, float[] output, float[] mixerOutput) {
+    /** Without the mixer output. */
+    public Layer(int index, float[] input, float[] mixerInput, float[] output) {
+      this(index, input, mixerInput, output, null);
+    }
+  }
 }

@@ -42,7 +42,7 @@ public final class TeacherProtos {
     } else if (request instanceof ScoreRequest.HiddenStates h) {
       b.clearTemperature().setHiddenStates(HiddenStatesOutput.newBuilder().addAllLayers(h.layers())
           .setLayerInput(h.layerInput()).setMixerInput(h.mixerInput())
-          .setLayerOutput(h.layerOutput()));
+          .setLayerOutput(h.layerOutput()).setMixerOutput(h.mixerOutput()));
     } else {
       b.setFull(FullOutput.getDefaultInstance());
     }
@@ -78,7 +78,7 @@ public final class TeacherProtos {
       layers.add(layer);
     }
     return new ScoreRequest.HiddenStates(layers, h.getLayerInput(), h.getMixerInput(),
-        h.getLayerOutput());
+        h.getLayerOutput(), h.getMixerOutput());
   }
 
   /** The requested log-prob dtype; unspecified means FLOAT32. */

@@ -28,6 +28,28 @@ class HiddenStatesProtocolTest {
     TeacherProtos.Decoded back = TeacherProtos.decode(proto);
     assertEquals(REQUEST, back.request());
     assertEquals(DType.DTYPE_BFLOAT16, back.valueType());
+    ScoreRequest.HiddenStates withMixerOutput = new ScoreRequest.HiddenStates(List.of(0), false, false, false, true);
+    var mixer = TeacherProtos.encode(tokens, withMixerOutput, DType.DTYPE_FLOAT32);
+    assertTrue(mixer.getHiddenStates().getMixerOutput());
+    assertEquals(withMixerOutput, TeacherProtos.decode(mixer).request());
+    assertEquals(1, withMixerOutput.points());
+  }
+
+  @Test
+  void assembler_refusesAMissingOrUnaskedMixerOutput() {
+    ScoreRequest.HiddenStates asked = new ScoreRequest.HiddenStates(List.of(0), false, false, true, true);
+    IllegalStateException missing = assertThrows(IllegalStateException.class,
+        () -> new ChunkAssembler(1, 2, asked).accept(chunk(0, 2, layer(0, null, new float[] {1, 2, 3, 4}, 2))));
+    assertEquals("malformed score stream: layer 0 mixer_output is missing", missing.getMessage());
+    LayerHiddenStates extra = layer(0, null, new float[] {1, 2, 3, 4}, 2).toBuilder()
+        .setMixerOutput(WireTensors.values(new float[] {5, 6, 7, 8}, 0, 4, DType.DTYPE_FLOAT32, 2, 2)).build();
+    IllegalStateException unasked = assertThrows(IllegalStateException.class,
+        () -> new ChunkAssembler(1, 2, new ScoreRequest.HiddenStates(List.of(0), false, false, true))
+            .accept(chunk(0, 2, extra)));
+    assertEquals("malformed score stream: layer 0 mixer_output is not requested", unasked.getMessage());
+    ChunkAssembler ok = new ChunkAssembler(1, 2, asked);
+    ok.accept(chunk(0, 2, extra));
+    assertArrayEquals(new float[] {5, 6, 7, 8}, ((Scores.HiddenStates) ok.finish()).layer(0).mixerOutput());
   }
 
   @Test
@@ -39,7 +61,7 @@ class HiddenStatesProtocolTest {
         () -> new ScoreRequest.HiddenStates(List.of(2, 0, 2), true, true, true)).getMessage());
     assertEquals("layer index -1 is negative", assertThrows(IllegalArgumentException.class,
         () -> new ScoreRequest.HiddenStates(List.of(-1), true, true, true)).getMessage());
-    assertEquals("hidden states need at least one of layer_input, mixer_input or layer_output",
+    assertEquals("hidden states need at least one of layer_input, mixer_input, mixer_output or layer_output",
         assertThrows(IllegalArgumentException.class,
             () -> new ScoreRequest.HiddenStates(List.of(0), false, false, false)).getMessage());
   }

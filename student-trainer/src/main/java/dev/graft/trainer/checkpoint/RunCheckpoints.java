@@ -158,6 +158,13 @@ public final class RunCheckpoints {
     }
   }
 
+  /** The state of the newest complete checkpoint, without loading its tensors; empty if none. */
+  public <S> Optional<S> latestState(Class<S> stateType) throws IOException {
+    Optional<Path> latest = complete().stream().reduce((a, b) -> b);
+    return latest.isEmpty() ? Optional.empty()
+        : Optional.of(JSON.readValue(latest.get().resolve(STATE).toFile(), stateType));
+  }
+
   /** Complete checkpoint directories, oldest first. */
   public List<Path> complete() throws IOException {
     if (!Files.isDirectory(root)) {

@@ -140,6 +140,7 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
                 p.vocabBudget())
                 .stoppingAlsoAt(configEos(student));
         ContinuationEvaluator.Result[] written = writing == null ? null : baselineWriting(student, writing);
+        List<StageReport> stages = align(student, data[0], exactTeacher, info.modelFingerprint(), listener, log);
         DistillOutcome outcome = distiller(student, data[0], peers, targets, prompts, tok.eosId(), evaluator,
             info.modelFingerprint(), listener).run();
         Continuations continuations = writing == null ? null : new Continuations(writing.prompts(),
@@ -148,19 +149,38 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
             p.loss().divergence().spec(), teacherConfig, target, before, outcome,
             exact, (System.nanoTime() - wall0) / 1e9, evaluationSet, continuations, cacheBytes(retrofit, teacherConfig),
             retrofit.weightBytes(teacherConfig), retrofit.parameterCount(teacherConfig),
-            retrofit.kvCacheBytesPerToken(teacherConfig, 4));
+            retrofit.kvCacheBytesPerToken(teacherConfig, 4), stages);
         export(student, report);
         return report;
       }
     }
   }
 
-  /** The training loop and its parts, wired for this job. */
+  /**
+   * The alignment stages with a budget ({@code align:}), before end-to-end distillation, against
+   * the fp32 teacher; once end-to-end distillation has checkpointed they are only read back.
+   */
+  private List<StageReport> align(RetrofitStudent student, PackedSequences train, TeacherScorer teacher,
+      String teacherFingerprint, DistillListener listener, PrintStream log) throws IOException {
+    RunPlan p = plan.plan();
+    if (!p.align().enabled()) {
+      return List.of();
+    }
+    Path root = runDir.resolve("checkpoints");
+    boolean finished = !new RunCheckpoints(root, p.checkpoint().keep()).complete().isEmpty();
+    Patience patience = patience("teachers", p.teacher().patience(), TeacherUnavailableException.class, listener);
+    List<StageReport> stages = new StagedAlignment(p, student, train, teacher, root, teacherFingerprint, stop,
+        System::nanoTime, log).retrying(patience::call).run(finished);
+    log.println("stage 3 (end-to-end): every alpha at 1 from the first step, after the alignment stages");
+    return stages;
+  }
+
   /** Every eos id of the teacher's config.json: generation stops at these as at the tokenizer's. */
   private static int[] configEos(RetrofitStudent student) {
     return student.teacherConfig().eosTokenIds().stream().mapToInt(Integer::intValue).toArray();
   }
 
+  /** The training loop and its parts, wired for this job. */
   private Distiller distiller(RetrofitStudent student, PackedSequences train, Peers peers,
       TrainingTargets targets, DocumentPrompts prompts, int eosId, DistillEvaluator evaluator,
       String teacherFingerprint, DistillListener listener) {

@@ -30,21 +30,26 @@ import java.util.Map;
  *     dev.graft.retrofit.Retrofit#parameterCount}: a hybrid's new decay projections included)
  * @param studentKvCacheBytesPerToken what the finished student's cache grows by per token (fp32;
  *     {@link dev.graft.retrofit.Retrofit#kvCacheBytesPerToken}: a hybrid's recurrent layers add nothing)
+ * @param stages the alignment stages that ran before end-to-end distillation, in order; empty
+ *     when none did
  */
 public record DistillReport(String retrofit, String divergence, LlamaConfig teacher,
     LlamaConfig student, DistillEvaluator.Result before, DistillOutcome outcome, double exactnessMaxDiff,
     double wallSeconds, EvaluationSet evaluationSet, Continuations continuations,
     Map<Long, Long> studentKvCacheBytesPerSequence, long studentWeightBytes, long studentParameters,
-    long studentKvCacheBytesPerToken) {
+    long studentKvCacheBytesPerToken, List<StageReport> stages) {
 
-  /** A report whose student has its config's parameter count and cache growth per token. */
+  /**
+   * A report of a run without alignment stages whose student has its config's parameter count and
+   * cache growth per token.
+   */
   public DistillReport(String retrofit, String divergence, LlamaConfig teacher, LlamaConfig student,
       DistillEvaluator.Result before, DistillOutcome outcome, double exactnessMaxDiff, double wallSeconds,
       EvaluationSet evaluationSet, Continuations continuations, Map<Long, Long> studentKvCacheBytesPerSequence,
       long studentWeightBytes) {
     this(retrofit, divergence, teacher, student, before, outcome, exactnessMaxDiff, wallSeconds, evaluationSet,
         continuations, studentKvCacheBytesPerSequence, studentWeightBytes, student.parameterCount(),
-        student.kvCacheBytesPerToken(4));
+        student.kvCacheBytesPerToken(4), List.of());
   }
 
   /** Sequence lengths at which the report gives key/value cache bytes per sequence. */
@@ -73,6 +78,7 @@ public record DistillReport(String retrofit, String divergence, LlamaConfig teac
   /** @throws IllegalArgumentException when the final evaluation is of a blended student */
   public DistillReport {
     studentKvCacheBytesPerSequence = Map.copyOf(studentKvCacheBytesPerSequence);
+    stages = List.copyOf(stages);
     Evaluation last = outcome.finalEval();
     if (last.blended()) {
       throw new IllegalArgumentException("the headline must describe the exported student at alpha = 1, but"
@@ -143,6 +149,9 @@ public record DistillReport(String retrofit, String divergence, LlamaConfig teac
     if (continuations != null) {
       r.set("continuations", continuations.toJson());
     }
+    if (!stages.isEmpty()) {
+      stages.forEach(s -> r.withArray("stages").add(s.toJson()));
+    }
     return r;
   }
 
@@ -179,6 +188,11 @@ public record DistillReport(String retrofit, String divergence, LlamaConfig teac
     }
     if (continuations != null) {
       sb.append(continuations.describe());
+    }
+    for (StageReport s : stages) {
+      sb.append(String.format(Locale.ROOT, "alignment %s: %,d steps, %,d positions (budget %,d), layers %s,"
+          + " loss %.4f -> %.4f, %.0f s%n", s.stage().label(), s.steps(), s.positions(), s.budget(), s.layers(),
+          s.firstLoss(), s.lastLoss(), s.seconds()));
     }
     sb.append(String.format(Locale.ROOT, "%-26s %14s %16s %16s%n", "", "teacher", "student before",
         "student after"));

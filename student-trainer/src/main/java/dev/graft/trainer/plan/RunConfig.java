@@ -32,6 +32,7 @@ public record RunConfig(
     Loss loss,
     Data data,
     Train train,
+    Align align,
     OnPolicy onpolicy,
     Eval eval,
     Checkpoint checkpoint,
@@ -91,6 +92,20 @@ public record RunConfig(
   /** Optimisation. {@code seed} fixes the data order. */
   public record Train(long steps, int batchSize, int microBatch, double lr, long warmupSteps,
       String schedule, double minLrRatio, double weightDecay, double clipNorm, long seed) {}
+
+  /**
+   * Staged alignment before end-to-end distillation (MOHAWK stages 1 and 2), each with a budget
+   * of trained positions (0 skips the stage): stage 1 trains each converted layer's mixer to
+   * reproduce the teacher attention's output, stage 2 each converted block the teacher block's
+   * output, all layers independently from the teacher's hidden states.
+   */
+  public record Align(long mixerTokens, long blockTokens, double lr, int batchSize, String data) {
+    /** Whether any stage runs. */
+    /** What the run fingerprint digests of this section when a stage runs. */
+    public String fingerprintText() {
+      return toString();
+    }
+  }
 
   /**
    * On-policy data: a {@code fraction} of each batch's rows are document prefixes completed by

@@ -38,6 +38,7 @@ import java.util.List;
  * @param loss the objective and the form of the teacher's targets
  * @param data the corpus, its split and packing
  * @param train optimisation
+ * @param align the staged alignment before end-to-end distillation
  * @param onpolicy on-policy rows, samplers and weight publishing
  * @param eval held-out evaluation and the exactness check
  * @param checkpoint checkpoint cadence and retention
@@ -46,7 +47,7 @@ import java.util.List;
  * @param output the run directory, or null for the default under the Graft home
  * @param source the config this plan was made from (written beside the run as {@code config.yaml})
  */
-public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, Train train,
+public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, Train train, Align align,
     OnPolicy onpolicy, Eval eval, Checkpoint checkpoint, int serverPort, int metricsPort, Path output,
     RunConfig source) {
 
@@ -95,6 +96,33 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
   /** Optimisation; {@code seed} fixes the data order. */
   public record Train(long steps, int batchSize, int microBatch, LrSchedule schedule, double weightDecay,
       double clipNorm, long seed) {}
+
+  /** Where the alignment stages' rows come from. */
+  public enum AlignData {
+    /** The run's packed training sequences, in an order fixed by {@code train.seed}. */
+    CORPUS
+  }
+
+  /**
+   * Staged alignment (MOHAWK stages 1 and 2) before end-to-end distillation: each converted layer
+   * trained alone from the teacher's hidden states, with a constant learning rate.
+   *
+   * @param mixerTokens stage 1's budget in trained positions; 0 skips it
+   * @param blockTokens stage 2's budget in trained positions; 0 skips it
+   * @param batchSize rows of {@code data.seq_len} per step
+   */
+  public record Align(long mixerTokens, long blockTokens, double lr, int batchSize, AlignData data) {
+    /** Whether any stage runs; then stage 3 trains with every α at 1 from its first step. */
+    public boolean enabled() {
+      return mixerTokens > 0 || blockTokens > 0;
+    }
+
+    /** Steps a stage with {@code tokens} takes: whole batches of {@code batchSize} rows, rounded up. */
+    public long steps(long tokens, int seqLen) {
+      long perStep = (long) batchSize * seqLen;
+      return (tokens + perStep - 1) / perStep;
+    }
+  }
 
   /**
    * On-policy data: the last {@code rows} rows of each batch are document prefixes of
@@ -167,6 +195,7 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
     p.attempt(() -> AdamW.Hyper.defaults(t.weightDecay()));
     Loss loss = loss(c.loss(), p);
     Retrofit retrofit = retrofit(c.retrofit(), t.steps(), p);
+    Align align = align(c.align(), p);
     OnPolicy onpolicy = onPolicy(c.onpolicy(), c.data().seqLen(), t.batchSize(), c.server().port(), p);
     RunConfig.Data d = c.data();
     p.positive("data.seq_len", d.seqLen());
@@ -208,7 +237,7 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
         new Data(d.corpus().isBlank() || d.corpus().equals("brown") ? null : Path.of(d.corpus()), d.seqLen(),
             d.validationFraction(), d.splitSeed()),
         new Train(t.steps(), t.batchSize(), t.microBatch(), schedule, t.weightDecay(), t.clipNorm(), t.seed()),
-        onpolicy, new Eval(e.every(), e.sequences(), e.continuations(), e.exactnessTolerance()),
+        align, onpolicy, new Eval(e.every(), e.sequences(), e.continuations(), e.exactnessTolerance()),
         new Checkpoint(k.every(), k.keep()), port, metricsPort, blankToNull(c.output()), c);
   }
 
@@ -316,6 +345,27 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
     });
   }
 
+  /** The {@code align:} section: budgets, learning rate, rows per step and the data source. */
+  private static Align align(RunConfig.Align a, Problems p) {
+    p.require(a.mixerTokens() >= 0 && a.blockTokens() >= 0, () -> "align.mixer_tokens (" + a.mixerTokens()
+        + ") and align.block_tokens (" + a.blockTokens() + ") must be >= 0 (0 skips the stage)");
+    p.require(a.lr() > 0 && Double.isFinite(a.lr()), () -> "align.lr (" + a.lr() + ") must be finite and > 0");
+    p.positive("align.batch_size", a.batchSize());
+    AlignData data = p.attempt(() -> alignData(a.data()));
+    return new Align(a.mixerTokens(), a.blockTokens(), a.lr(), a.batchSize(), data);
+  }
+
+  /** The one place the alignment stages' data source is chosen. */
+  private static AlignData alignData(String s) {
+    return switch (s.trim().toLowerCase(java.util.Locale.ROOT)) {
+      case "corpus" -> AlignData.CORPUS;
+      case "seqkd" -> throw new IllegalArgumentException("align.data 'seqkd' (teacher-generated text) is not"
+          + " available yet; use corpus");
+      default -> throw new IllegalArgumentException("align.data '" + s + "' must be corpus (the run's"
+          + " training sequences)");
+    };
+  }
+
   private static OnPolicy onPolicy(RunConfig.OnPolicy op, int seqLen, int batchSize, int serverPort, Problems p) {
     p.require(op.fraction() >= 0 && op.fraction() <= 1,
         () -> "onpolicy.fraction (" + op.fraction() + ") must be in [0, 1]");
@@ -374,16 +424,17 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
       p.require(id < teacherConfig.vocabSize(), () -> "onpolicy.stop_token_ids holds " + id
           + ", outside the teacher's vocabulary (" + teacherConfig.vocabSize() + ")");
     }
+    // After an alignment stage the layers match the teacher at α = 1: stage 3 starts there.
     AlphaSchedule alphas = target == null ? null : p.attempt(() -> new AlphaSchedule(
         retrofit.order().resolve(retrofit.change().units(teacherConfig)), retrofit.alphaStart(),
-        retrofit.alphaRampSteps(), retrofit.gradual()));
+        retrofit.alphaRampSteps(), retrofit.gradual() && !align.enabled()));
     p.throwIfAny();
     return new Bound(this, teacherConfig, target, alphas);
   }
 
   /**
    * A digest of the sections that define the optimisation (retrofit, loss, data, train and, when
-   * on, the on-policy settings): a run resumes only from checkpoints with the same digest.
+   * on, the on-policy settings and the alignment stages): a run resumes only from checkpoints with the same digest.
    */
   public String fingerprint() {
     RunConfig.OnPolicy op = source.onpolicy();
@@ -393,6 +444,9 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
         op.stopTokenIds().toString(), String.valueOf(op.fallbackToCorpus()));
     String text = String.join("\n", source.retrofit().fingerprintText(), source.loss().toString(),
         source.data().toString(), source.train().toString(), onPolicy);
+    if (align.enabled()) { // only then, so runs without stages keep their fingerprint
+      text += "\n" + source.align().fingerprintText();
+    }
     try {
       byte[] d = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
       return HexFormat.of().formatHex(d, 0, 16);

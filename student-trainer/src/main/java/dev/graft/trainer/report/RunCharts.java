@@ -3,6 +3,7 @@ package dev.graft.trainer.report;
 import dev.graft.trainer.distill.DistillReport;
 import dev.graft.trainer.distill.EvalMetrics;
 import dev.graft.trainer.distill.Evaluation;
+import dev.graft.trainer.distill.StageReport;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -19,6 +20,7 @@ final class RunCharts {
   static final String KL_BEFORE = "KL before";
   static final String KL_AFTER = "KL after";
   static final String GAP = "gap recovered";
+  static final String STAGE_SUM = "sum over layers (the objective)";
 
   private final RunHistory history;
   private final DistillReport report;
@@ -95,6 +97,19 @@ final class RunCharts {
     return new BarChart("KL to the teacher per genre, before and after (gap recovered above)", "genre",
         "KL per token (nats)", names).series(KL_BEFORE, before).series(KL_AFTER, trained)
         .annotate(GAP, gaps, true).width(1100).svg();
+  }
+
+  /** An alignment stage's loss per step: the objective (sum over layers) and each layer's part. */
+  static String stage(StageReport s) {
+    LineChart c = new LineChart("Stage " + s.stage().number() + " (" + s.stage().key() + "): loss per step", "step",
+        "mean (y − t)² / mean t²").integerX();
+    c.line(STAGE_SUM, s.curve().stream().map(p -> LineChart.Point.of(p.step(), p.loss())).toList());
+    for (int k = 0; k < s.layers().size(); k++) {
+      int i = k;
+      c.line("layer " + s.layers().get(k), s.curve().stream()
+          .map(p -> LineChart.Point.of(p.step(), p.layers().get(i))).toList());
+    }
+    return c.svg();
   }
 
   /** Shades the steps where some unit was below α = 1. */

@@ -1,8 +1,10 @@
 package dev.graft.trainer.report;
 
+import dev.graft.trainer.distill.AlignStage;
 import dev.graft.trainer.distill.Continuations;
 import dev.graft.trainer.distill.DistillReport;
 import dev.graft.trainer.distill.EvalMetrics;
+import dev.graft.trainer.distill.StageReport;
 import dev.graft.trainer.report.HtmlTable.Cell;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -73,6 +75,9 @@ public final class RunReportPage {
       figures.add(HtmlPage.figure(lag, "How many steps behind the trainer the policy of a step's rollouts was.",
           false));
     }
+    if (!report.stages().isEmpty()) {
+      page.section("stages", "Alignment stages", stages(report));
+    }
     page.section("training", "Training", "<div class=\"charts\">" + String.join("", figures) + "</div>");
     page.section("genres", "Per genre", "<div class=\"charts\">" + HtmlPage.figure(charts.genres(),
         "KL to the teacher of the untrained and the trained student (both at α = 1) per genre; ppl ="
@@ -122,6 +127,26 @@ public final class RunReportPage {
           count(r.teacher().kvCacheBytesPerToken(4) * tokens), count(student), count(student)));
     }
     return t.html();
+  }
+
+  /** Each alignment stage's loss chart, and a table of their budgets and results. */
+  private static String stages(DistillReport r) {
+    StringBuilder figures = new StringBuilder();
+    HtmlTable t = new HtmlTable("stages", List.of("stage", "trains, at α = 1", "budget (positions)", "steps",
+        "positions trained", "layers", "first loss", "last loss", "seconds"));
+    for (StageReport s : r.stages()) {
+      String what = s.stage() == AlignStage.MIXER
+          ? "each mixer: teacher's mixer input → teacher attention's output"
+          : "each block: teacher's layer input → teacher's layer output";
+      figures.append(HtmlPage.figure(RunCharts.stage(s), "Stage " + s.stage().number() + ": " + what
+          + "; loss = mean squared error over the target's mean square, per layer and summed.", false));
+      t.row(List.of(Cell.text(s.stage().number() + " (" + s.stage().key() + ")"), Cell.text(what), count(s.budget()),
+          count(s.steps()), count(s.positions()), Cell.text(s.layers().toString()), num(s.firstLoss(), "%.4f"),
+          num(s.lastLoss(), "%.4f"), num(s.seconds(), "%.1f")));
+    }
+    return "<div class=\"charts\">" + figures + "</div><div class=\"scroll\">" + t.html() + "</div>"
+        + "<p class=\"note\">" + Markup.esc("The stages train every converted layer alone from the teacher's hidden"
+        + " states before end-to-end distillation, which then starts with every α at 1.") + "</p>";
   }
 
   private static String genreTable(DistillReport r) {

@@ -256,6 +256,40 @@ class RunPlanTest {
   }
 
   @Test
+  void align_keysAreValidated_andOnlyCorpusDataIsAvailable() {
+    RunConfig c = RunConfig.defaults();
+    RunPlan p = RunPlan.of(c);
+    assertEquals(new RunPlan.Align(0, 0, 1e-3, 8, RunPlan.AlignData.CORPUS), p.align());
+    assertTrue(!p.align().enabled());
+    RunPlan on = RunPlan.of(c.with("align.mixer_tokens=1000").with("align.block_tokens=2048"));
+    assertTrue(on.align().enabled());
+    assertEquals(1, on.align().steps(1000, 128), "8 rows x 128 positions per step");
+    assertEquals(2, on.align().steps(2048, 128));
+    assertEquals(3, on.align().steps(2049, 128));
+    String e = error(() -> RunPlan.of(c.with("align.mixer_tokens=-1").with("align.lr=0").with("align.batch_size=0")
+        .with("align.data=seqkd")));
+    assertTrue(e.contains("align.mixer_tokens (-1) and align.block_tokens (0) must be >= 0 (0 skips the stage)"), e);
+    assertTrue(e.contains("align.lr (0.0) must be finite and > 0"), e);
+    assertTrue(e.contains("align.batch_size (0) must be > 0"), e);
+    assertTrue(e.contains("align.data 'seqkd' (teacher-generated text) is not available yet; use corpus"), e);
+    e = error(() -> RunPlan.of(c.with("align.data=wiki")));
+    assertTrue(e.contains("align.data 'wiki' must be corpus (the run's training sequences)"), e);
+    e = error(() -> RunConfig.defaults().with("align.mixer_tokens=lots"));
+    assertTrue(e.contains("run config key 'align.mixer_tokens' has a value of the wrong type"), e);
+  }
+
+  @Test
+  void align_staysOutOfTheFingerprintWhileOff_andStage3StartsAtAlphaOneWhenOn() {
+    RunPlan off = RunPlan.of(RunConfig.defaults());
+    assertEquals(off.fingerprint(), off.with("align.lr=5e-3").with("align.batch_size=3").fingerprint());
+    RunPlan on = off.with("align.mixer_tokens=4096");
+    assertTrue(!off.fingerprint().equals(on.fingerprint()));
+    assertTrue(!on.fingerprint().equals(on.with("align.lr=5e-3").fingerprint()));
+    assertArrayEquals(new double[] {1, 0.2, 0, 0}, off.bind(LlamaConfig.small(4096)).alphas().alphas(30), 1e-12);
+    assertArrayEquals(new double[] {1, 1, 1, 1}, on.bind(LlamaConfig.small(4096)).alphas().alphas(1), 1e-12);
+  }
+
+  @Test
   void fingerprint_followsTheOptimisationSections_only() {
     RunPlan a = RunPlan.of(RunConfig.defaults());
     assertEquals(a.fingerprint(), RunPlan.of(RunConfig.load(null, List.of("eval.every=7"))).fingerprint());

@@ -163,15 +163,33 @@ public final class LocalTeacher implements TeacherScorer {
   /** {@link #load(Path, int, int, VocabBudget)}, computing on {@code device}. */
   public static LocalTeacher load(Path checkpointDir, int maxSequenceLength,
       int maxTokensPerRequest, VocabBudget budget, ComputeDevice device) throws IOException {
+    return load(checkpointDir, maxSequenceLength, maxTokensPerRequest, budget, device, DEFAULT_MAX_HIDDEN_STATE_BYTES);
+  }
+
+  /**
+   * {@link #load(Path, int, int, VocabBudget, ComputeDevice)}, answering hidden-states requests of at
+   * most {@code maxHiddenStateBytes} (&ge; 1).
+   */
+  public static LocalTeacher load(Path checkpointDir, int maxSequenceLength, int maxTokensPerRequest,
+      VocabBudget budget, ComputeDevice device, long maxHiddenStateBytes) throws IOException {
     return load(checkpointDir, c -> new TeacherLimits(
         maxSequenceLength > 0 ? maxSequenceLength : c.maxPositionEmbeddings(),
         maxTokensPerRequest > 0 ? maxTokensPerRequest : TeacherLimits.DEFAULT_MAX_TOKENS_PER_REQUEST),
-        budget, device);
+        budget, device, maxHiddenStateBytes);
   }
 
   private static LocalTeacher load(Path checkpointDir,
       java.util.function.Function<LlamaConfig, TeacherLimits> limits, VocabBudget budget,
       ComputeDevice device) throws IOException {
+    return load(checkpointDir, limits, budget, device, DEFAULT_MAX_HIDDEN_STATE_BYTES);
+  }
+
+  private static LocalTeacher load(Path checkpointDir,
+      java.util.function.Function<LlamaConfig, TeacherLimits> limits, VocabBudget budget,
+      ComputeDevice device, long maxHiddenStateBytes) throws IOException {
+    if (maxHiddenStateBytes < 1) {
+      throw new IllegalArgumentException("max_hidden_state_bytes (" + maxHiddenStateBytes + ") must be >= 1");
+    }
     Path tokenizerFile = checkpointDir.resolve("tokenizer.json");
     String tokenizerFingerprint = "";
     if (Files.isRegularFile(tokenizerFile)) {
@@ -184,7 +202,7 @@ public final class LocalTeacher implements TeacherScorer {
       HfCheckpoint ckpt = HfCheckpoint.load(checkpointDir, manager);
       LlamaModel model = LlamaModel.fromTensors(ckpt.config(), manager, ckpt.tensors());
       return new LocalTeacher(model, manager, limits.apply(ckpt.config()), tokenizerFingerprint,
-          budget, DEFAULT_MAX_HIDDEN_STATE_BYTES);
+          budget, maxHiddenStateBytes);
     } catch (IOException | RuntimeException e) {
       manager.close();
       throw e;
@@ -317,18 +335,19 @@ public final class LocalTeacher implements TeacherScorer {
     for (int i = 0; i < layers.size(); i++) {
       slot.put(layers.get(i), i);
     }
-    float[][][] captured = new float[layers.size()][3][];
+    float[][][] captured = new float[layers.size()][4][];
     forwardLock.lock();
     try (NDManager m = model.manager().newSubManager()) {
       if (closed) {
         throw new IllegalStateException("the teacher is closed");
       }
-      model.backbone().forwardCapturing(tokens.toNDArray(m), last + 1, (layer, in, mixerIn, out) -> {
+      model.backbone().forwardCapturing(tokens.toNDArray(m), last + 1, (layer, in, mixerIn, mixerOut, out) -> {
         Integer i = slot.get(layer);
         if (i != null) {
           captured[i][0] = request.layerInput() ? in.toFloatArray() : null;
           captured[i][1] = request.mixerInput() ? mixerIn.toFloatArray() : null;
           captured[i][2] = request.layerOutput() ? out.toFloatArray() : null;
+          captured[i][3] = request.mixerOutput() ? mixerOut.toFloatArray() : null;
         }
       });
     } finally {
@@ -336,7 +355,7 @@ public final class LocalTeacher implements TeacherScorer {
     }
     List<Scores.Layer> out = new ArrayList<>(layers.size());
     for (int i = 0; i < layers.size(); i++) {
-      out.add(new Scores.Layer(layers.get(i), captured[i][0], captured[i][1], captured[i][2]));
+      out.add(new Scores.Layer(layers.get(i), captured[i][0], captured[i][1], captured[i][2], captured[i][3]));
     }
     return new Scores.HiddenStates(tokens.batch(), tokens.length(), model.config().hiddenSize(), out);
   }

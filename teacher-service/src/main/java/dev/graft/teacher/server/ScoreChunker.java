@@ -52,7 +52,7 @@ public final class ScoreChunker implements Iterator<ScoreChunk> {
     long perPosition = bytesPerPosition(scores, valueType, vocab);
     long room = budgetBytes - OVERHEAD_BYTES - modelFingerprint.length();
     if (scores instanceof Scores.HiddenStates h) {
-      room -= (long) HIDDEN_TENSOR_OVERHEAD_BYTES * h.layers().size() * 3;
+      room -= (long) HIDDEN_TENSOR_OVERHEAD_BYTES * tensors(h);
     }
     this.perChunk = (int) Math.max(1, Math.min(total, room / perPosition));
   }
@@ -67,11 +67,15 @@ public final class ScoreChunker implements Iterator<ScoreChunk> {
       return (long) vocab * v;
     }
     if (scores instanceof Scores.HiddenStates h) {
-      long arrays = h.layers().stream().mapToLong(l -> (l.input() != null ? 1 : 0)
-          + (l.mixerInput() != null ? 1 : 0) + (l.output() != null ? 1 : 0)).sum();
-      return arrays * h.hidden() * v;
+      return tensors(h) * h.hidden() * v;
     }
     return v;
+  }
+
+  /** Tensors of one hidden-states chunk: the asked points of every layer. */
+  private static long tensors(Scores.HiddenStates h) {
+    return h.layers().stream().mapToLong(l -> (l.input() != null ? 1 : 0) + (l.mixerInput() != null ? 1 : 0)
+        + (l.output() != null ? 1 : 0) + (l.mixerOutput() != null ? 1 : 0)).sum();
   }
 
   /** Positions carried by every chunk but possibly the last. */
@@ -127,6 +131,9 @@ public final class ScoreChunker implements Iterator<ScoreChunk> {
       }
       if (l.output() != null) {
         lb.setLayerOutput(WireTensors.values(l.output(), start * d, count * d, valueType, count, d));
+      }
+      if (l.mixerOutput() != null) {
+        lb.setMixerOutput(WireTensors.values(l.mixerOutput(), start * d, count * d, valueType, count, d));
       }
       chunk.addLayers(lb);
     }

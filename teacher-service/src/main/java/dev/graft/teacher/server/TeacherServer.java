@@ -46,7 +46,8 @@ public final class TeacherServer extends HostedServer {
           : LocalTeacher.load(options.checkpoint(),
               options.maxSequenceLength(), options.maxTokensPerRequest(),
               options.vocabBudget() != null ? options.vocabBudget() : VocabBudget.forMachine(),
-              options.device());
+              options.device(), options.maxHiddenStateBytes() > 0 ? options.maxHiddenStateBytes()
+                  : LocalTeacher.DEFAULT_MAX_HIDDEN_STATE_BYTES);
       ownsTeacher = options.teacher() == null;
       batcher = new ScoreBatcher(teacher, options.batcherOptions(teacher.limits()));
       batcher.addListener(metrics);

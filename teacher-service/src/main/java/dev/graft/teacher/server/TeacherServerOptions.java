@@ -33,6 +33,8 @@ import java.util.List;
  * @param security plaintext or TLS, and which clients may score
  * @param maxConnectionAge how long a client connection lives before the client is asked to
  *     reconnect (so channels rebalance over replicas); zero: for ever
+ * @param maxHiddenStateBytes the most bytes of hidden states one request may ask for, for a loaded
+ *     checkpoint; 0 means {@link LocalTeacher#DEFAULT_MAX_HIDDEN_STATE_BYTES}
  */
 public record TeacherServerOptions(
     Path checkpoint,
@@ -50,7 +52,8 @@ public record TeacherServerOptions(
     VocabBudget vocabBudget,
     ComputeDevice device,
     TransportSecurity security,
-    Duration maxConnectionAge) {
+    Duration maxConnectionAge,
+    long maxHiddenStateBytes) {
 
   /** Default response message budget: 1 MiB, a quarter of gRPC's default 4 MiB limit. */
   public static final int DEFAULT_CHUNK_BYTES = 1 << 20;
@@ -70,7 +73,12 @@ public record TeacherServerOptions(
     if (device == null) {
       throw new IllegalArgumentException("a device is required (ComputeDevice.AUTO for the engine's default)");
     }
-    if (teacher != null && (maxSequenceLength > 0 || maxTokensPerRequest > 0 || vocabBudget != null)) {
+    if (maxHiddenStateBytes < 0) {
+      throw new IllegalArgumentException("max_hidden_state_bytes (" + maxHiddenStateBytes
+          + ") must be >= 0 (0 = default)");
+    }
+    if (teacher != null && (maxSequenceLength > 0 || maxTokensPerRequest > 0 || vocabBudget != null
+        || maxHiddenStateBytes > 0)) {
       throw new IllegalArgumentException("request limits and the vocabulary budget apply to a loaded"
           + " checkpoint; a given teacher brings its own (build the LocalTeacher with them instead)");
     }
@@ -118,6 +126,7 @@ public record TeacherServerOptions(
     private Duration shutdownGrace = Duration.ofSeconds(30);
     private final List<ScoreBatcher.Listener> listeners = new ArrayList<>();
     private VocabBudget vocabBudget;
+    private long maxHiddenStateBytes;
     private ComputeDevice device = ComputeDevice.AUTO;
     private TransportSecurity security = TransportSecurity.plaintext();
     private Duration maxConnectionAge = Duration.ZERO;
@@ -206,6 +215,12 @@ public record TeacherServerOptions(
       return this;
     }
 
+    /** The most bytes of hidden states one request may ask for; 0 = the default (1 GiB). */
+    public Builder maxHiddenStateBytes(long bytes) {
+      this.maxHiddenStateBytes = bytes;
+      return this;
+    }
+
     public Builder listener(ScoreBatcher.Listener l) {
       this.listeners.add(l);
       return this;
@@ -215,7 +230,7 @@ public record TeacherServerOptions(
       return new TeacherServerOptions(checkpoint, teacher, maxSequenceLength,
           maxTokensPerRequest, port, capacityTokens,
           maxBatchTokens, maxWait, chunkBytes, metricsPort, shutdownGrace, listeners, vocabBudget,
-          device, security, maxConnectionAge);
+          device, security, maxConnectionAge, maxHiddenStateBytes);
     }
 
     /** A server with these options, not yet started. */

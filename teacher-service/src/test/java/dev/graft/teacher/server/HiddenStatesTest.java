@@ -76,16 +76,21 @@ class HiddenStatesTest {
     return TeacherServiceGrpc.newBlockingStub(channel);
   }
 
-  /** The model's own (B·T·D) states of every layer: [layer][input, mixer input, output]. */
+  /**
+   * The model's own (B·T·D) states of every layer: [layer][input, mixer input, output, mixer
+   * output], the mixer output from the layer's attention called on its own.
+   */
   private static float[][][] expected(TokenBatch ids) {
     LlamaModel model = TestModels.model();
-    float[][][] out = new float[LAYERS][3][];
+    float[][][] out = new float[LAYERS][4][];
     try (NDManager m = model.manager().newSubManager()) {
       NDArray h = model.backbone().embedding().forward(ids.toNDArray(m));
       for (int i = 0; i < LAYERS; i++) {
         DecoderLayer layer = model.layers().get(i);
         out[i][0] = h.toFloatArray();
-        out[i][1] = layer.inputNorm().forward(h).toFloatArray();
+        NDArray normed = layer.inputNorm().forward(h);
+        out[i][1] = normed.toFloatArray();
+        out[i][3] = layer.mixer().forward(normed).toFloatArray();
         h = layer.forward(h);
         out[i][2] = h.toFloatArray();
       }
@@ -95,9 +100,14 @@ class HiddenStatesTest {
 
   private static dev.graft.proto.v1.ScoreRequest request(TokenBatch ids, List<Integer> layers,
       boolean in, boolean mixer, boolean out) {
+    return request(ids, layers, in, mixer, out, false);
+  }
+
+  private static dev.graft.proto.v1.ScoreRequest request(TokenBatch ids, List<Integer> layers,
+      boolean in, boolean mixer, boolean out, boolean mixerOut) {
     return dev.graft.proto.v1.ScoreRequest.newBuilder().setTokens(WireTensors.ids(ids))
         .setHiddenStates(HiddenStatesOutput.newBuilder().addAllLayers(layers)
-            .setLayerInput(in).setMixerInput(mixer).setLayerOutput(out))
+            .setLayerInput(in).setMixerInput(mixer).setLayerOutput(out).setMixerOutput(mixerOut))
         .build();
   }
 
@@ -121,6 +131,50 @@ class HiddenStatesTest {
       assertArrayEquals(want[layer][0], l.input(), "layer " + layer + " input");
       assertArrayEquals(want[layer][1], l.mixerInput(), "layer " + layer + " mixer input");
       assertArrayEquals(want[layer][2], l.output(), "layer " + layer + " output");
+    }
+  }
+
+  @Test
+  void mixerOutput_equalsTheLayersOwnAttentionOutput_andAddsUpToTheLayerOutput() throws Exception {
+    start(1 << 20);
+    TokenBatch ids = tokens(2, 6, 21);
+    float[][][] want = expected(ids);
+    Scores.HiddenStates got = client(DType.DTYPE_FLOAT32).hiddenStates(ids,
+        new ScoreRequest.HiddenStates(List.of(0, 1), true, true, true, true));
+    for (int layer : List.of(0, 1)) {
+      Scores.Layer l = got.layer(layer);
+      assertArrayEquals(want[layer][3], l.mixerOutput(), "layer " + layer + " mixer output");
+      assertArrayEquals(want[layer][2], l.output(), "layer " + layer + " output");
+    }
+    // The attention's output is a real, non-trivial part of the residual stream.
+    float[] mixed = got.layer(1).mixerOutput();
+    assertTrue(java.util.stream.IntStream.range(0, mixed.length).anyMatch(i -> Math.abs(mixed[i]) > 1e-3));
+    Scores.HiddenStates alone = client(DType.DTYPE_FLOAT32).hiddenStates(ids,
+        new ScoreRequest.HiddenStates(List.of(1), false, false, false, true));
+    assertArrayEquals(want[1][3], alone.layer(1).mixerOutput());
+    assertNull(alone.layer(1).output());
+    assertNull(alone.layer(1).input());
+  }
+
+  @Test
+  void mixerOutput_travelsInItsOwnFieldOfEveryChunk() throws Exception {
+    start(2048);
+    TokenBatch ids = tokens(1, 9, 22);
+    List<ScoreChunk> chunks = new ArrayList<>();
+    stub().score(request(ids, List.of(0), false, false, false, true)).forEachRemaining(chunks::add);
+    assertEquals(2, chunks.size(), "9 positions of 256 bytes in chunks of 6");
+    for (ScoreChunk c : chunks) {
+      dev.graft.proto.v1.LayerHiddenStates l = c.getHiddenStates().getLayers(0);
+      assertTrue(l.hasMixerOutput());
+      assertTrue(!l.hasLayerOutput() && !l.hasLayerInput() && !l.hasMixerInput());
+      assertEquals(List.of((long) c.getPositionCount(), (long) D), l.getMixerOutput().getShapeList());
+    }
+    // Stage 1's pair of points: 512 bytes per position, 3 positions per chunk, each within the budget.
+    List<ScoreChunk> all = new ArrayList<>();
+    stub().score(request(ids, List.of(1), false, true, false, true)).forEachRemaining(all::add);
+    assertEquals(List.of(3, 3, 3), all.stream().map(ScoreChunk::getPositionCount).toList());
+    for (ScoreChunk c : all) {
+      assertTrue(c.getSerializedSize() <= 2048, "chunk of " + c.getSerializedSize() + " bytes");
     }
   }
 
@@ -192,15 +246,43 @@ class HiddenStatesTest {
     assertRefused(request(ids, List.of(-1), false, false, true), // uint32 4294967295
         "hidden_states layer index 4294967295 is outside the model's layers");
     assertRefused(request(ids, List.of(0), false, false, false),
-        "hidden states need at least one of layer_input, mixer_input or layer_output");
+        "hidden states need at least one of layer_input, mixer_input, mixer_output or layer_output");
     assertRefused(request(tokens(1, 17, 15), List.of(0), false, false, true),
         "over the teacher's max_tokens_per_request 16");
     assertRefused(request(tokens(2, 8, 16), List.of(0, 1), true, true, true),
         "= 24576 bytes exceed the teacher's max_hidden_state_bytes 12288");
+    // the mixer output counts as a fourth point
+    assertRefused(request(ids, List.of(0, 1), true, true, true, true),
+        "hidden states of 2 layers x 4 points x 8 tokens x 64 hidden x 4 = 16384 bytes exceed the teacher's"
+            + " max_hidden_state_bytes 12288");
     // exactly at the bound is served
     List<ScoreChunk> chunks = new ArrayList<>();
     stub().score(request(ids, List.of(0, 1), true, true, true)).forEachRemaining(chunks::add);
     assertEquals(8, chunks.stream().mapToInt(ScoreChunk::getPositionCount).sum());
+  }
+
+  @Test
+  void maxHiddenStateBytes_ofALoadedCheckpoint_isAdvertisedAndEnforced(@org.junit.jupiter.api.io.TempDir
+      java.nio.file.Path dir) throws Exception {
+    dev.graft.checkpoint.HfCheckpoint.save(dir, CONFIG, TestModels.model().namedParameters(),
+        dev.graft.checkpoint.Dtype.F32, Long.MAX_VALUE);
+    server = TeacherServer.builder().checkpoint(dir).maxHiddenStateBytes(4096).build().start();
+    resources.add(server);
+    channel = Grpc.newChannelBuilder("localhost:" + server.port(), InsecureChannelCredentials.create()).build();
+    resources.add(channel::shutdownNow);
+    ModelInfo info = stub().getModelInfo(dev.graft.proto.v1.GetModelInfoRequest.getDefaultInstance());
+    assertEquals(4096, info.getMaxHiddenStateBytes());
+    // 1 layer x 2 points x 8 tokens x 64 x 4 = 4096 bytes: served; one more token is refused
+    List<ScoreChunk> chunks = new ArrayList<>();
+    stub().score(request(tokens(1, 8, 23), List.of(0), false, true, false, true)).forEachRemaining(chunks::add);
+    assertEquals(8, chunks.stream().mapToInt(ScoreChunk::getPositionCount).sum());
+    assertRefused(request(tokens(1, 9, 23), List.of(0), false, true, false, true),
+        "= 4608 bytes exceed the teacher's max_hidden_state_bytes 4096");
+    IllegalArgumentException negative = assertThrows(IllegalArgumentException.class,
+        () -> TeacherServer.builder().checkpoint(dir).maxHiddenStateBytes(-1).build());
+    assertEquals("max_hidden_state_bytes (-1) must be >= 0 (0 = default)", negative.getMessage());
+    assertThrows(IllegalArgumentException.class,
+        () -> TeacherServer.builder().teacher(TestModels.teacher(32, 64)).maxHiddenStateBytes(4096).build());
   }
 
   @Test

@@ -1,0 +1,226 @@
+package dev.graft.trainer.distill;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.graft.checkpoint.HfCheckpoint;
+import dev.graft.data.PackedSequences;
+import dev.graft.data.SequenceCursor;
+import dev.graft.data.SequencePacker;
+import dev.graft.data.TokenBatch;
+import dev.graft.model.LlamaConfig;
+import dev.graft.retrofit.AlignmentLoss;
+import dev.graft.retrofit.RetrofitStudent;
+import dev.graft.proto.v1.DType;
+import dev.graft.teacher.TeacherClient;
+import dev.graft.teacher.server.LocalTeacher;
+import dev.graft.teacher.server.TeacherServer;
+import dev.graft.tokenizer.BpeModel;
+import dev.graft.tokenizer.GraftTokenizer;
+import dev.graft.trainer.plan.RunConfig;
+import dev.graft.trainer.plan.RunPlan;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The alignment stages on the tiny teacher, through the real in-process teacher's hidden states. */
+class StagedAlignmentTest {
+
+  private static LocalTeacher teacher;
+  private static LlamaConfig config;
+  private static PackedSequences train;
+
+  @BeforeAll
+  static void load() throws Exception {
+    teacher = LocalTeacher.load(TinyTeacher.dir());
+    config = LlamaConfig.read(TinyTeacher.dir().resolve(HfCheckpoint.CONFIG_FILE));
+    try (GraftTokenizer tok = GraftTokenizer.load(TinyTeacher.dir().resolve(BpeModel.TOKENIZER_JSON))) {
+      train = new SequencePacker(32, tok.bosId(), tok.eosId(), tok.eosId())
+          .pack(TinyTeacher.CORPUS.subList(0, 30), tok::encode, SequencePacker.Tail.PAD);
+    }
+  }
+
+  @AfterAll
+  static void close() {
+    teacher.close();
+  }
+
+  /** A GQA kv = 1 retrofit with random key/value heads, far from the teacher at α = 1. */
+  private static RunPlan plan(String... set) {
+    List<String> o = new java.util.ArrayList<>(TinyTeacher.overrides("data.seq_len=32", "retrofit.kv_heads=1",
+        "retrofit.init=random", "align.batch_size=4", "align.lr=1e-2"));
+    o.addAll(List.of(set));
+    return RunPlan.of(RunConfig.load(null, o));
+  }
+
+  private static RetrofitStudent student(RunPlan plan, NDManager m) throws Exception {
+    try (NDManager scratch = m.newSubManager()) {
+      return plan.retrofit().change().build(config, HfCheckpoint.loadTensors(TinyTeacher.dir(), config, scratch), m);
+    }
+  }
+
+  private static StagedAlignment stages(RunPlan plan, RetrofitStudent s, Path root, StopRequest stop) {
+    return new StagedAlignment(plan, s, train, teacher, root, "tiny", stop, System::nanoTime, TinyTeacher.quiet());
+  }
+
+  private static Map<String, float[]> parameters(RetrofitStudent s) {
+    Map<String, float[]> out = new LinkedHashMap<>();
+    s.parameters().forEach((n, p) -> out.put(n, p.toFloatArray()));
+    return out;
+  }
+
+  @Test
+  void stage1_lowersEachMixersLoss_andTrainsOnlyTheMixers(@TempDir Path dir) throws Exception {
+    RunPlan plan = plan("align.mixer_tokens=3840"); // 30 steps of 4 x 32 positions
+    try (NDManager m = NDManager.newBaseManager(); RetrofitStudent s = student(plan, m)) {
+      Map<String, float[]> before = parameters(s);
+      StageReport r = stages(plan, s, dir, new StopRequest()).run(false).get(0);
+      assertEquals(AlignStage.MIXER, r.stage());
+      assertEquals(List.of(0, 1), r.layers());
+      assertEquals(30, r.steps());
+      assertEquals(3840, r.positions());
+      assertEquals(30, r.curve().size());
+      List<Double> first = r.curve().get(0).layers();
+      List<Double> last = r.curve().get(29).layers();
+      for (int k = 0; k < 2; k++) {
+        assertTrue(last.get(k) < 0.5 * first.get(k), "layer " + k + ": " + first.get(k) + " -> " + last.get(k));
+      }
+      Map<String, float[]> after = parameters(s);
+      for (String name : before.keySet()) {
+        boolean changed = !java.util.Arrays.equals(before.get(name), after.get(name));
+        assertEquals(name.contains(".self_attn."), changed, name);
+      }
+      assertEquals(List.of(0.0, 0.0), java.util.Arrays.stream(s.alphas()).boxed().toList(), "alphas restored");
+    }
+  }
+
+  @Test
+  void stage2_lowersEachBlocksLoss(@TempDir Path dir) throws Exception {
+    RunPlan plan = plan("align.block_tokens=2560"); // 20 steps
+    try (NDManager m = NDManager.newBaseManager(); RetrofitStudent s = student(plan, m)) {
+      StageReport r = stages(plan, s, dir, new StopRequest()).run(false).get(0);
+      assertEquals(AlignStage.BLOCK, r.stage());
+      assertEquals(20, r.steps());
+      double first = r.firstLoss();
+      double last = r.lastLoss();
+      assertTrue(first > 1e-3, "a random kv head changes each block's output: " + first);
+      assertTrue(last < 0.5 * first, first + " -> " + last);
+    }
+  }
+
+  @Test
+  void stage1LossAtStepZero_equalsTheStudentsOwnMixerLossOnTheFirstBatch(@TempDir Path dir) throws Exception {
+    RunPlan plan = plan("align.mixer_tokens=128"); // one step
+    try (NDManager m = NDManager.newBaseManager(); RetrofitStudent s = student(plan, m)) {
+      int[] rows = SequenceCursor.over(train, plan.train().seed() + 1, SequenceCursor.Position.START).next(4);
+      int[] ids = new int[4 * 32];
+      for (int r = 0; r < 4; r++) {
+        System.arraycopy(train.inputs(rows[r]), 0, ids, r * 32, 32);
+      }
+      // Independent: the targets from the student's own α = 0 pass, not from the teacher's stream.
+      Map<Integer, Double> want = AlignmentLoss.mixerLoss(s, new TokenBatch(4, 32, ids));
+      StageReport r = stages(plan, s, dir, new StopRequest()).run(false).get(0);
+      List<Double> got = r.curve().get(0).layers();
+      for (int layer : List.of(0, 1)) {
+        assertEquals(want.get(layer), got.get(layer), 1e-5 * want.get(layer), "layer " + layer);
+      }
+      assertTrue(want.get(0) > 0.05, "random kv heads start far from the teacher: " + want);
+    }
+  }
+
+  @Test
+  void resumingAfterEveryStep_endsBitIdenticalToAnUninterruptedRun(@TempDir Path dir) throws Exception {
+    RunPlan plan = plan("align.mixer_tokens=384", "align.block_tokens=256", "checkpoint.every=0"); // 3 + 2 steps
+    Map<String, float[]> straight;
+    List<StageReport> want;
+    try (NDManager m = NDManager.newBaseManager(); RetrofitStudent s = student(plan, m)) {
+      want = stages(plan, s, dir.resolve("a"), new StopRequest()).run(false);
+      straight = parameters(s);
+    }
+    int restarts = 0;
+    List<StageReport> got = null;
+    while (got == null) {
+      StopRequest stop = new StopRequest();
+      stop.request(); // stop after the first step this process trains
+      try (NDManager m = NDManager.newBaseManager(); RetrofitStudent s = student(plan, m)) {
+        try {
+          got = stages(plan, s, dir.resolve("b"), stop).run(false);
+          assertArrayEqualsByName(straight, parameters(s));
+        } catch (TrainingStopped e) {
+          restarts++;
+          assertTrue(e.checkpoint() != null);
+        }
+      }
+    }
+    assertEquals(5, restarts, "stopped after each of the 3 + 2 steps");
+    for (int i = 0; i < 2; i++) {
+      assertEquals(want.get(i).curve(), got.get(i).curve(), "stage " + (i + 1) + " loss curve");
+      assertEquals(want.get(i).positions(), got.get(i).positions());
+    }
+    // Once end-to-end training has begun the stages are only read back.
+    try (NDManager m = NDManager.newBaseManager(); RetrofitStudent s = student(plan, m)) {
+      Map<String, float[]> untouched = parameters(s);
+      List<StageReport> read = stages(plan, s, dir.resolve("b"), new StopRequest()).run(true);
+      assertEquals(want.get(1).curve(), read.get(1).curve());
+      assertArrayEqualsByName(untouched, parameters(s));
+    }
+  }
+
+  @Test
+  void overARealChannel_theStagesTrainExactlyAsAgainstTheTeacherInProcess(@TempDir Path dir) throws Exception {
+    RunPlan plan = plan("align.mixer_tokens=256", "align.block_tokens=128", "teacher.deadline_seconds=30");
+    List<StageReport> local;
+    Map<String, float[]> localParams;
+    try (NDManager m = NDManager.newBaseManager(); RetrofitStudent s = student(plan, m)) {
+      local = stages(plan, s, dir.resolve("local"), new StopRequest()).run(false);
+      localParams = parameters(s);
+    }
+    try (TeacherServer server = TeacherServer.builder().teacher(teacher).chunkBytes(4096).build().start();
+        TeacherClient client = TeacherClient.builder().endpoints(List.of("localhost:" + server.port()))
+            .valueType(DType.DTYPE_FLOAT32).maxAttempts(1).build();
+        NDManager m = NDManager.newBaseManager(); RetrofitStudent s = student(plan, m)) {
+      List<StageReport> remote = new StagedAlignment(plan, s, train, client, dir.resolve("grpc"), "tiny",
+          new StopRequest(), System::nanoTime, TinyTeacher.quiet()).run(false);
+      assertEquals(local.get(0).curve(), remote.get(0).curve());
+      assertEquals(local.get(1).curve(), remote.get(1).curve());
+      assertArrayEqualsByName(localParams, parameters(s));
+    }
+  }
+
+  @Test
+  void aStageWithNothingToTrain_isAClearError(@TempDir Path dir) throws Exception {
+    RunPlan plan = RunPlan.of(RunConfig.load(null, TinyTeacher.overrides("data.seq_len=32", "retrofit.type=quant",
+        "retrofit.linears=[gate_proj]", "align.mixer_tokens=64")));
+    try (NDManager m = NDManager.newBaseManager(); RetrofitStudent s = student(plan, m)) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> stages(plan, s, dir, new StopRequest()).run(false));
+      assertTrue(e.getMessage().startsWith("align.mixer_tokens is 64 but the retrofit "), e.getMessage());
+      assertTrue(e.getMessage().endsWith(" changes no layer's mixer; set it to 0"), e.getMessage());
+    }
+  }
+
+  @Test
+  void endToEndCheckpointsWithoutTheStagesCheckpoints_areRefused(@TempDir Path dir) throws Exception {
+    RunPlan plan = plan("align.mixer_tokens=128");
+    try (NDManager m = NDManager.newBaseManager(); RetrofitStudent s = student(plan, m)) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> stages(plan, s, dir, new StopRequest()).run(true));
+      assertTrue(e.getMessage().startsWith("the run directory holds end-to-end checkpoints but no checkpoint of"
+          + " stage 1 (mixer) ("), e.getMessage());
+    }
+  }
+
+  private static void assertArrayEqualsByName(Map<String, float[]> want, Map<String, float[]> got) {
+    assertEquals(want.keySet(), got.keySet());
+    want.forEach((n, w) -> assertArrayEquals(w, got.get(n), n));
+  }
+}
