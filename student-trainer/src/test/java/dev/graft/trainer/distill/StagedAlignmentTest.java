@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.graft.checkpoint.HfCheckpoint;
 import dev.graft.data.PackedSequences;
@@ -13,9 +12,9 @@ import dev.graft.data.SequenceCursor;
 import dev.graft.data.SequencePacker;
 import dev.graft.data.TokenBatch;
 import dev.graft.model.LlamaConfig;
+import dev.graft.proto.v1.DType;
 import dev.graft.retrofit.AlignmentLoss;
 import dev.graft.retrofit.RetrofitStudent;
-import dev.graft.proto.v1.DType;
 import dev.graft.teacher.TeacherClient;
 import dev.graft.teacher.server.LocalTeacher;
 import dev.graft.teacher.server.TeacherServer;

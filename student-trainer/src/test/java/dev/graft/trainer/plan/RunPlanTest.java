@@ -7,10 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.graft.model.LlamaConfig;
 import dev.graft.retrofit.GqaRetrofit;
-import dev.graft.retrofit.KvInit;
-import dev.graft.retrofit.QuantRetrofit;
-import dev.graft.retrofit.QuantRetrofit.Granularity;
 import dev.graft.retrofit.HybridRetrofit;
+import dev.graft.retrofit.KvInit;
+import dev.graft.retrofit.QuantRetrofit.Granularity;
+import dev.graft.retrofit.QuantRetrofit;
 import dev.graft.retrofit.WindowRetrofit;
 import dev.graft.teacher.ScoreRequest;
 import dev.graft.trainer.loss.Divergence;
