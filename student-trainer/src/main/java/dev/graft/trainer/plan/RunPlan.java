@@ -382,7 +382,8 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
     p.require(!on || rows + onPolicyRows <= batchSize, () -> "seqkd.fraction (" + sk.fraction()
         + ") and onpolicy.fraction give " + rows + " + " + onPolicyRows + " rows, more than train.batch_size ("
         + batchSize + ")");
-    List<HostPort> samplers = sk.samplers().stream().map(s -> p.attempt(() -> HostPort.parse(s))).toList();
+    List<HostPort> samplers = sk.samplers().stream().map(s -> p.attempt(() -> HostPort.parse(s)))
+        .filter(java.util.Objects::nonNull).toList(); // a bad one is among the problems already
     return new SeqKd(sk.fraction(), on ? Math.max(rows, 0) : 0, samplers, sk.promptTokens(), sk.maxNewTokens(),
         (float) sk.temperature(), (float) sk.topP(), sk.ceWeight(), sk.klWeight(), sk.prefetchSteps(),
         seconds(sk.patienceSeconds()));
