@@ -110,7 +110,7 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
           + p.loss().divergence().spec() + " on " + p.source().loss().targets() + " targets");
       DocumentPrompts prompts = new DocumentPrompts(tok.bosId(), p.onpolicy().promptTokens(), p.train().seed());
       DocumentPrompts seqkdPrompts = new DocumentPrompts(tok.bosId(), p.seqkd().promptTokens(),
-          p.train().seed() ^ SEQKD_PROMPT_SALT);
+          p.train().seed() ^ SEQKD_PROMPT_SALT, "a teacher-continuation prompt", "seqkd.prompt_tokens");
       Optional<HeldOut> recorded = HeldOut.read(teacherDir);
       DatasetSplit split = TrainingData.split(p, recorded, corpus);
       EvaluationSet evaluationSet = new EvaluationSet(split.validation().size(), recorded.isPresent(),

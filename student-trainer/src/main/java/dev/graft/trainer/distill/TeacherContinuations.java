@@ -32,8 +32,8 @@ import java.util.function.LongSupplier;
  * most that many are held). Prompts and sampling seeds are functions of the run's seed, the step and
  * the row, so a resumed run generates the same rows again (bit for bit with greedy decoding; with
  * sampling, as far as the sampler's arithmetic is deterministic). Usable outside the end-to-end loss
- * ({@link #rows(long)}), e.g. to feed alignment stages with teacher-generated sequences.
- * Thread-safe.
+ * ({@link #rows(long)}), e.g. to feed alignment stages with teacher-generated sequences. One
+ * caller at a time, asking for increasing steps (as a training loop does).
  */
 public final class TeacherContinuations implements AutoCloseable {
 
@@ -95,7 +95,13 @@ public final class TeacherContinuations implements AutoCloseable {
       long at = s;
       ahead.computeIfAbsent(at, k -> generator.submit(() -> generate(at)));
     }
-    ahead.keySet().removeIf(s -> s < step); // a step skipped (resume, stop): not needed any more
+    ahead.entrySet().removeIf(e -> { // a step skipped (resumed or stopped elsewhere): not needed any more
+      boolean skipped = e.getKey() < step;
+      if (skipped) {
+        e.getValue().cancel(true);
+      }
+      return skipped;
+    });
     Future<Batch> f = ahead.remove(step);
     long w0 = nanoClock.getAsLong();
     try {
