@@ -10,8 +10,8 @@ import dev.graft.teacher.Scores;
 import dev.graft.trainer.data.Batch;
 import dev.graft.trainer.loss.ChunkedHeadLoss;
 import dev.graft.trainer.loss.DistillationLoss;
-import dev.graft.trainer.loss.SeqKdLoss;
 import dev.graft.trainer.loss.Divergence;
+import dev.graft.trainer.loss.SeqKdLoss;
 import dev.graft.trainer.loss.TokenLoss;
 import dev.graft.trainer.optim.AdamW;
 import dev.graft.trainer.optim.GradClip;
@@ -25,12 +25,13 @@ import java.util.function.LongSupplier;
 /**
  * Self-distillation of a retrofitted student: each step drives α by the schedule, minimises the
  * configured divergence to the teacher's targets on a batch (corpus rows, and on-policy rows
- * completed by the current student) or cross-entropy (the baseline), clips, and takes an AdamW
- * step. The next batch is completed and scored while the current one trains
- * ({@link BatchPipeline}); the student goes to the samplers every {@code publish_every} steps
- * ({@link StudentPublisher}). A run restored from its newest checkpoint continues exactly:
- * weights, optimizer moments, step (hence α and learning rate) and data position. A
- * {@link StopRequest} ends the loop after the current step with a checkpoint
+ * completed by the current student) or cross-entropy (the baseline) — on teacher-continuation rows
+ * ({@code seqkd}) cross-entropy on the teacher's tokens plus the weighted divergence
+ * ({@link SeqKdLoss}) — clips, and takes an AdamW step. The next batch is completed and scored
+ * while the current one trains ({@link BatchPipeline}); the student goes to the samplers every
+ * {@code publish_every} steps ({@link StudentPublisher}). A run restored from its newest
+ * checkpoint continues exactly: weights, optimizer moments, step (hence α and learning rate) and
+ * data position. A {@link StopRequest} ends the loop after the current step with a checkpoint
  * ({@link TrainingStopped}).
  *
  * <pre>
