@@ -213,7 +213,7 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
     }
     int[] stops = IntStream.concat(IntStream.of(eosId), IntStream.of(configEos)).distinct().toArray();
     return new TeacherContinuations(p.seqkd(), samplers, teacherFingerprint, seqkdPrompts, p.data().seqLen(),
-        eosId, stops, patience, p.train().seed(), System::nanoTime);
+        eosId, stops, patience, p.train().seed(), p.train().steps(), System::nanoTime);
   }
 
   /**

@@ -28,8 +28,8 @@ import java.util.function.LongSupplier;
  * (a student, another checkpoint) is refused.
  *
  * <p>The teacher is fixed, so there is no policy lag and rows are generated ahead: asking for step
- * s starts the generation of steps s … s + {@code prefetch_steps} − 1 on a thread of its own (at
- * most that many are held). Prompts and sampling seeds are functions of the run's seed, the step and
+ * s starts the generation of steps s … s + {@code prefetch_steps} − 1 (none past the run's last
+ * step) on a thread of its own (at most that many are held). Prompts and sampling seeds are functions of the run's seed, the step and
  * the row, so a resumed run generates the same rows again (bit for bit with greedy decoding; with
  * sampling, as far as the sampler's arithmetic is deterministic). Usable outside the end-to-end loss
  * ({@link #rows(long)}), e.g. to feed alignment stages with teacher-generated sequences. One
@@ -47,6 +47,7 @@ public final class TeacherContinuations implements AutoCloseable {
   private final Patience patience;
   private final long seed;
   private final LongSupplier nanoClock;
+  private final long lastStep;
   private final Map<Long, Future<Batch>> ahead = new ConcurrentHashMap<>();
   private final ExecutorService generator = Executors.newSingleThreadExecutor(r -> {
     Thread th = new Thread(r, "seqkd-generate");
@@ -64,10 +65,11 @@ public final class TeacherContinuations implements AutoCloseable {
    * @param stopIds where generation stops (the tokenizer's EOS and the config's)
    * @param patience how long to wait while no sampler answers
    * @param seed the run's seed ({@code train.seed}): with the step and row, it seeds the sampling
+   * @param lastStep no rows are generated ahead for steps after it (the run's last step)
    */
   TeacherContinuations(RunPlan.SeqKd cfg, RolloutSource samplers, String teacherFingerprint,
       DocumentPrompts prompts, int seqLen, int padId, int[] stopIds, Patience patience, long seed,
-      LongSupplier nanoClock) {
+      long lastStep, LongSupplier nanoClock) {
     if (!cfg.enabled()) {
       throw new IllegalArgumentException("seqkd is off (seqkd.fraction 0): there are no teacher rows to make");
     }
@@ -80,6 +82,7 @@ public final class TeacherContinuations implements AutoCloseable {
     this.stopIds = stopIds.clone();
     this.patience = patience;
     this.seed = seed;
+    this.lastStep = lastStep;
     this.nanoClock = nanoClock;
   }
 
@@ -91,7 +94,7 @@ public final class TeacherContinuations implements AutoCloseable {
    * @throws dev.graft.sampler.ModelMismatchException when a sampler serves another model than the teacher
    */
   public Batch rows(long step) {
-    for (long s = step; s < step + cfg.prefetchSteps(); s++) {
+    for (long s = step; s < step + cfg.prefetchSteps() && (s == step || s <= lastStep); s++) {
       long at = s;
       ahead.computeIfAbsent(at, k -> generator.submit(() -> generate(at)));
     }

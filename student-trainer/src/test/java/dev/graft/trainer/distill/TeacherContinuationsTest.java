@@ -73,6 +73,10 @@ class TeacherContinuationsTest {
   }
 
   private static TeacherContinuations source(RolloutSource teacher) {
+    return source(teacher, Long.MAX_VALUE);
+  }
+
+  private static TeacherContinuations source(RolloutSource teacher, long lastStep) {
     DocumentPrompts prompts = new DocumentPrompts(1, 3, 7);
     var encoder = prompts.capturing(text -> text.equals("a") ? new int[] {50, 51, 52} : new int[] {60, 61});
     encoder.encode("a");
@@ -81,7 +85,7 @@ class TeacherContinuationsTest {
         new Backoff(Duration.ofMillis(1), Duration.ofMillis(2)), Backoff.Sleeper.SYSTEM, System::nanoTime,
         new DistillListener() {}, SamplerUnavailableException.class);
     return new TeacherContinuations(cfg(), teacher, TEACHER, prompts, 8, 0, new int[] {EOS}, patience, 1234,
-        System::nanoTime);
+        lastStep, System::nanoTime);
   }
 
   @Test
@@ -127,6 +131,17 @@ class TeacherContinuationsTest {
     assertEquals(seedOfStep2, resumed.params.get(0).seed());
     assertNotEquals(first.params.get(0).seed(), seedOfStep2);
     assertArrayEquals(a.inputs().ids(), b.inputs().ids());
+  }
+
+  @Test
+  void theLastStep_generatesNothingAheadOfIt() {
+    Teacher teacher = new Teacher(TEACHER);
+    try (TeacherContinuations source = source(teacher, 3)) {
+      source.rows(1); // generates steps 1 and 2 (prefetch_steps 2)
+      source.rows(2); // and 3
+      source.rows(3); // nothing after the last step
+    }
+    assertEquals(3, teacher.params.size(), "one request per step 1..3, none for step 4");
   }
 
   @Test
