@@ -202,7 +202,7 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
   TeacherContinuations teacherContinuations(RolloutSource samplers, DocumentPrompts seqkdPrompts, int eosId,
       int[] configEos, String teacherFingerprint, DistillListener listener) {
     RunPlan p = plan.plan();
-    Patience patience = patience("teacher samplers", p.seqkd().patience(), SamplerUnavailableException.class,
+    Patience patience = patience("teacher-samplers", p.seqkd().patience(), SamplerUnavailableException.class,
         listener);
     String served = patience.call(samplers::info).modelFingerprint();
     if (!served.equals(teacherFingerprint)) {
