@@ -1,6 +1,7 @@
 package dev.graft.cli;
 
 import dev.graft.model.ComputeDevice;
+import dev.graft.sampler.server.FixedModelSampler;
 import dev.graft.sampler.server.SamplerReplica;
 import dev.graft.sampler.server.SamplerServer;
 import dev.graft.service.HostPort;
@@ -18,21 +19,24 @@ import java.util.List;
 
 /**
  * The peers a trainer needs, started in this process on loopback when the plan names no running
- * ones: a teacher-service serving the teacher's checkpoint and, for an on-policy run, a
- * sampler-service that follows the trainer's policy versions. This is how {@code graft local}
- * and {@code graft distill} run the three roles in one JVM.
+ * ones: a teacher-service serving the teacher's checkpoint, for an on-policy run a
+ * sampler-service that follows the trainer's policy versions and, for a run with teacher
+ * continuations ({@code seqkd}), a sampler-service serving the teacher's checkpoint. This is how
+ * {@code graft local} and {@code graft distill} run the three roles in one JVM.
  */
 final class Loopback implements AutoCloseable {
 
   private final TeacherServer teacher; // null when the plan names teacher-services
   private final SamplerReplica sampler; // null when off-policy or the plan names sampler-services
+  private final FixedModelSampler teacherSampler; // null without seqkd or when the plan names its samplers
   private final List<HostPort> teachers;
   private final List<HostPort> samplers;
 
-  private Loopback(TeacherServer teacher, SamplerReplica sampler, List<HostPort> teachers,
-      List<HostPort> samplers) {
+  private Loopback(TeacherServer teacher, SamplerReplica sampler, FixedModelSampler teacherSampler,
+      List<HostPort> teachers, List<HostPort> samplers) {
     this.teacher = teacher;
     this.sampler = sampler;
+    this.teacherSampler = teacherSampler;
     this.teachers = teachers;
     this.samplers = samplers;
   }
@@ -60,6 +64,9 @@ final class Loopback implements AutoCloseable {
     if (plan.onpolicy().enabled() && plan.onpolicy().samplers().isEmpty()) {
       n++;
     }
+    if (plan.seqkd().enabled() && plan.seqkd().samplers().isEmpty()) {
+      n++;
+    }
     return n;
   }
 
@@ -68,6 +75,7 @@ final class Loopback implements AutoCloseable {
     RunPlan plan = trainer.plan().plan();
     TeacherServer teacher = null;
     SamplerReplica sampler = null;
+    FixedModelSampler teacherSampler = null;
     try {
       List<HostPort> teachers = plan.teacher().endpoints();
       if (teachers.isEmpty()) {
@@ -87,8 +95,18 @@ final class Loopback implements AutoCloseable {
         o.printf("sampler-service: on localhost:%d (metrics http://localhost:%d/metrics), weights from"
             + " localhost:%d%n", sampler.port(), sampler.metricsPort(), trainer.port());
       }
-      return new Loopback(teacher, sampler, teachers, samplers);
+      if (plan.seqkd().enabled() && plan.seqkd().samplers().isEmpty()) {
+        teacherSampler = FixedModelSampler.start(SamplerServer.builder().device(trainer.device()).port(0)
+            .metricsPort(0).slots(8), trainer.teacherDir());
+        trainer.useTeacherSamplers(List.of(new HostPort("localhost", teacherSampler.port())));
+        o.printf("sampler-service (teacher): %s on localhost:%d (metrics http://localhost:%d/metrics)%n",
+            trainer.teacherDir(), teacherSampler.port(), teacherSampler.metricsPort());
+      }
+      return new Loopback(teacher, sampler, teacherSampler, teachers, samplers);
     } catch (IOException | RuntimeException e) {
+      if (teacherSampler != null) {
+        teacherSampler.close();
+      }
       if (sampler != null) {
         sampler.close();
       }
@@ -101,6 +119,9 @@ final class Loopback implements AutoCloseable {
 
   @Override
   public void close() {
+    if (teacherSampler != null) {
+      teacherSampler.close();
+    }
     if (sampler != null) {
       sampler.close();
     }

@@ -19,6 +19,22 @@ public interface RolloutSource extends AutoCloseable {
    */
   List<Rollout> generate(List<int[]> prompts, SamplingParams params);
 
+  /**
+   * {@link #generate(List, SamplingParams)} on a sampler that serves the fixed checkpoint with
+   * {@code modelFingerprint} (the teacher, for sequence-level distillation), and on no other.
+   *
+   * @throws ModelMismatchException when the sampler serves another model, or follows a trainer
+   * @throws IllegalArgumentException for bad ids, an over-long prompt or bad parameters
+   * @throws SamplerUnavailableException when no sampler can answer
+   */
+  default List<Rollout> generate(List<int[]> prompts, SamplingParams params, String modelFingerprint) {
+    SamplerInfo info = info();
+    if (!info.modelFingerprint().equals(modelFingerprint)) {
+      throw ModelMismatchException.of(modelFingerprint, info.modelFingerprint());
+    }
+    return generate(prompts, params);
+  }
+
   @Override
   void close();
 }

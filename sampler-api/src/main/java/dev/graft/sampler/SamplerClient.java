@@ -10,6 +10,8 @@ import dev.graft.service.ReplicaRetry;
 import dev.graft.service.Replicas;
 import io.grpc.Context;
 import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import java.time.Duration;
 import java.util.Iterator;
 import java.util.List;
@@ -21,7 +23,7 @@ import java.util.concurrent.TimeUnit;
  * shutting down, unreachable) or {@code RESOURCE_EXHAUSTED} (queue full) is retried on the next
  * replica after an exponential backoff, up to a bounded number of attempts;
  * {@code INVALID_ARGUMENT} becomes an {@link IllegalArgumentException} with the server's message,
- * and every other failure (deadline, exhausted retries, malformed answer) a
+ * {@code FAILED_PRECONDITION} on a request pinned to a model a {@link ModelMismatchException}, and every other failure (deadline, exhausted retries, malformed answer) a
  * {@link SamplerUnavailableException}. Thread-safe.
  */
 public final class SamplerClient implements RolloutSource {
@@ -77,6 +79,32 @@ public final class SamplerClient implements RolloutSource {
     }
     GenerateRequest request = SamplerProtos.encode(prompts, params);
     return retry.call("Generate", ch -> generateOnce(ch, request, prompts));
+  }
+
+  /**
+   * Sets {@code model_fingerprint} on the request: a replica serving another model refuses it
+   * with FAILED_PRECONDITION, which becomes a {@link ModelMismatchException} (not retried).
+   */
+  @Override
+  public List<Rollout> generate(List<int[]> prompts, SamplingParams params, String modelFingerprint) {
+    if (prompts == null || prompts.isEmpty() || params == null) {
+      throw new IllegalArgumentException("generate needs at least one prompt and sampling params");
+    }
+    if (modelFingerprint == null || modelFingerprint.isEmpty()) {
+      throw new IllegalArgumentException("a model fingerprint is required to pin a request to a model");
+    }
+    GenerateRequest request = SamplerProtos.encode(prompts, params).toBuilder()
+        .setModelFingerprint(modelFingerprint).build();
+    return retry.call("Generate", ch -> {
+      try {
+        return generateOnce(ch, request, prompts);
+      } catch (StatusRuntimeException e) {
+        if (e.getStatus().getCode() == Status.Code.FAILED_PRECONDITION) {
+          throw new ModelMismatchException("sampler " + ch.authority() + ": " + e.getStatus().getDescription(), e);
+        }
+        throw e;
+      }
+    });
   }
 
   /** One streaming call; the context is cancelled on every exit so no call outlives it. */

@@ -120,14 +120,14 @@ public final class SamplerProtos {
       int maxNewTokensLimit) {
     return dev.graft.proto.v1.SamplerInfo.newBuilder().setVocabSize(info.vocabSize())
         .setMaxSequenceLength(info.maxSequenceLength()).setPolicyVersion(info.policyVersion())
-        .setPolicyEpoch(info.policyEpoch())
+        .setPolicyEpoch(info.policyEpoch()).setModelFingerprint(info.modelFingerprint())
         .setSlots(slots).setMaxQueuedSequences(maxQueuedSequences)
         .setMaxNewTokensLimit(maxNewTokensLimit).build();
   }
 
   public static SamplerInfo info(dev.graft.proto.v1.SamplerInfo info) {
     return new SamplerInfo(info.getVocabSize(), info.getMaxSequenceLength(), info.getPolicyVersion(),
-        info.getPolicyEpoch());
+        info.getPolicyEpoch(), info.getModelFingerprint());
   }
 
   private static FinishReason finish(Rollout.Finish f) {

@@ -58,6 +58,7 @@ public final class Trainer implements AutoCloseable {
   private final TrainerServer server; // null when server.port is -1
   private final ComputeDevice device;
   private final TransportSecurity security;
+  private List<HostPort> teacherSamplers; // seqkd.samplers, or those started beside the trainer
 
   private Trainer(RunPlan.Bound plan, Home home, Path teacherDir, Path runDir, PrintStream log,
       RunStatus status, WeightPublisher weights, ComputeDevice device, TransportSecurity security) {
@@ -71,6 +72,16 @@ public final class Trainer implements AutoCloseable {
     this.status = status;
     this.weights = weights;
     this.server = start(plan.plan(), status, weights, metrics, log, security);
+    this.teacherSamplers = plan.plan().seqkd().samplers();
+  }
+
+  /**
+   * The samplers serving the teacher for teacher-continuation rows ({@code seqkd}), replacing
+   * {@code seqkd.samplers}: e.g. one started beside the trainer on loopback.
+   */
+  public synchronized Trainer useTeacherSamplers(List<HostPort> endpoints) {
+    this.teacherSamplers = List.copyOf(endpoints);
+    return this;
   }
 
   private static TrainerServer start(RunPlan plan, RunStatus status, WeightPublisher weights, TrainerMetrics metrics,
@@ -208,6 +219,14 @@ public final class Trainer implements AutoCloseable {
       throw new IllegalArgumentException("onpolicy.fraction " + p.onpolicy().fraction()
           + " needs sampler-services: set onpolicy.samplers");
     }
+    List<HostPort> teacherSampling;
+    synchronized (this) {
+      teacherSampling = teacherSamplers;
+    }
+    if (p.seqkd().enabled() && teacherSampling.isEmpty()) {
+      throw new IllegalArgumentException("seqkd.fraction " + p.seqkd().fraction()
+          + " needs sampler-services that serve the teacher (graft sampler --model): set seqkd.samplers");
+    }
     List<String> teacherEndpoints = teachers.stream().map(HostPort::toString).toList();
     try {
       List<Document> corpus = Corpora.load(home, p.data().corpus(), log);
@@ -221,11 +240,15 @@ public final class Trainer implements AutoCloseable {
               ? SamplerClient.builder().endpoints(samplers.stream().map(HostPort::toString).toList())
                   .security(security).intercept(counted).build()
               : null;
+          SamplerClient teacherSampler = p.seqkd().enabled()
+              ? SamplerClient.builder().endpoints(teacherSampling.stream().map(HostPort::toString).toList())
+                  .security(security).intercept(counted).build()
+              : null;
           NDManager manager = device.newManager();
           StepLog steps = new StepLog(runDir);
           EvalLog evals = new EvalLog(runDir);
           DistillProgress progress = new DistillProgress(log, console, 25)) {
-        Peers peers = new Peers(training, sampling, weights);
+        Peers peers = new Peers(training, sampling, weights, teacherSampler);
         DistillJob job = new DistillJob(plan, teacherDir, runDir, studentDir(), stop);
         report = job.run(peers, exact, corpus, manager, DistillListener.all(progress, steps, evals, status, metrics,
             listener),

@@ -4,6 +4,7 @@ import dev.graft.proto.v1.GenerateRequest;
 import dev.graft.proto.v1.GetSamplerInfoRequest;
 import dev.graft.proto.v1.RolloutChunk;
 import dev.graft.proto.v1.SamplerServiceGrpc;
+import dev.graft.sampler.ModelMismatchException;
 import dev.graft.sampler.Rollout;
 import dev.graft.sampler.SamplerProtos;
 import dev.graft.sampler.SamplerUnavailableException;
@@ -33,19 +34,29 @@ final class SamplerGrpcService extends SamplerServiceGrpc.SamplerServiceImplBase
   private final GenerationEngine engine;
   private final SamplerMetrics metrics;
   private final Executor executor;
+  private final String modelFingerprint;
 
-  /** @param executor writes responses, off the engine's thread */
+  /** A replica that follows a trainer's policy versions. */
   SamplerGrpcService(GenerationEngine engine, SamplerMetrics metrics, Executor executor) {
+    this(engine, metrics, executor, "");
+  }
+
+  /**
+   * @param executor writes responses, off the engine's thread
+   * @param modelFingerprint the fixed checkpoint served, or "" when following a trainer
+   */
+  SamplerGrpcService(GenerationEngine engine, SamplerMetrics metrics, Executor executor, String modelFingerprint) {
     this.engine = engine;
     this.metrics = metrics;
     this.executor = executor;
+    this.modelFingerprint = modelFingerprint;
   }
 
   @Override
   public void getInfo(GetSamplerInfoRequest request,
       StreamObserver<dev.graft.proto.v1.SamplerInfo> response) {
     GenerationEngine.Options o = engine.options();
-    response.onNext(SamplerProtos.info(engine.info(), o.slots(), o.maxQueuedSequences(), o.maxNewTokensLimit()));
+    response.onNext(SamplerProtos.info(engine.info().servingModel(modelFingerprint), o.slots(), o.maxQueuedSequences(), o.maxNewTokensLimit()));
     response.onCompleted();
   }
 
@@ -56,6 +67,12 @@ final class SamplerGrpcService extends SamplerServiceGrpc.SamplerServiceImplBase
     ResponseStream stream = new ResponseStream(call, start);
     call.setOnCancelHandler(stream::cancelled);
     call.setOnReadyHandler(() -> executor.execute(stream::drain));
+    String wanted = request.getModelFingerprint();
+    if (!wanted.isEmpty() && !wanted.equals(modelFingerprint)) {
+      stream.fail(Status.FAILED_PRECONDITION.withDescription(
+          Descriptions.bound(ModelMismatchException.describe(wanted, modelFingerprint))));
+      return;
+    }
     GenerationJob job;
     try {
       SamplerProtos.Decoded decoded = SamplerProtos.decode(request);

@@ -60,7 +60,7 @@ public final class SamplerServer extends HostedServer {
       options.listeners().forEach(engine::addListener);
       metrics.watch(engine, policies);
       hosted(ServiceHost.start(options.host(),
-          executor -> List.of(new SamplerGrpcService(engine, metrics, executor)),
+          executor -> List.of(new SamplerGrpcService(engine, metrics, executor, options.modelFingerprint())),
           List.of(SamplerServiceGrpc.SERVICE_NAME), false, metrics.role()));
     } catch (IOException | RuntimeException e) {
       close();

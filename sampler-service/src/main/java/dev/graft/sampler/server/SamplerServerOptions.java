@@ -22,10 +22,13 @@ import java.util.List;
  * @param security plaintext or TLS, and which clients may generate
  * @param maxConnectionAge how long a client connection lives before the client is asked to
  *     reconnect (so channels rebalance over replicas); zero: for ever
+ * @param modelFingerprint the fixed checkpoint the replica serves ({@link FixedModelSampler}),
+ *     reported by GetInfo and required of requests that name a model; "" for a replica that
+ *     follows a trainer's policy versions
  */
 public record SamplerServerOptions(PolicyHolder policies, int port, GenerationEngine.Options engine,
     int metricsPort, Duration shutdownGrace, List<GenerationEngine.Listener> listeners,
-    ComputeDevice device, TransportSecurity security, Duration maxConnectionAge) {
+    ComputeDevice device, TransportSecurity security, Duration maxConnectionAge, String modelFingerprint) {
 
   public SamplerServerOptions {
     if (engine == null) {
@@ -36,6 +39,7 @@ public record SamplerServerOptions(PolicyHolder policies, int port, GenerationEn
     }
     new ServiceHost.Options("sampler", port, metricsPort, shutdownGrace, security, maxConnectionAge); // validates
     listeners = List.copyOf(listeners);
+    modelFingerprint = modelFingerprint == null ? "" : modelFingerprint;
   }
 
   /** The lifecycle settings of the replica's server. */
@@ -56,6 +60,16 @@ public record SamplerServerOptions(PolicyHolder policies, int port, GenerationEn
     private ComputeDevice device = ComputeDevice.AUTO;
     private TransportSecurity security = TransportSecurity.plaintext();
     private Duration maxConnectionAge = Duration.ZERO;
+    private String modelFingerprint = "";
+
+    /**
+     * The replica serves one fixed checkpoint with this fingerprint (set by
+     * {@link FixedModelSampler}); default "": it follows a trainer's policy versions.
+     */
+    public Builder modelFingerprint(String fingerprint) {
+      this.modelFingerprint = fingerprint;
+      return this;
+    }
 
     /** How the port is secured (default: plaintext, for loopback; `graft sampler` always says). */
     public Builder security(TransportSecurity s) {
@@ -124,7 +138,7 @@ public record SamplerServerOptions(PolicyHolder policies, int port, GenerationEn
     public SamplerServerOptions options() {
       return new SamplerServerOptions(policies, port,
           new GenerationEngine.Options(slots, maxQueuedSequences, maxNewTokensLimit), metricsPort,
-          shutdownGrace, listeners, device, security, maxConnectionAge);
+          shutdownGrace, listeners, device, security, maxConnectionAge, modelFingerprint);
     }
 
     /** A server with these options, not yet started. */

@@ -13,8 +13,8 @@ import java.util.concurrent.Future;
 import java.util.function.LongSupplier;
 
 /**
- * The batches to train on, one step ahead: each is drawn in data order, its on-policy rows are
- * completed by samplers and its targets are fetched ({@link TrainingTargets}: the teacher, or a
+ * The batches to train on, one step ahead: each is drawn in data order, its teacher-continuation
+ * rows filled in ({@link TeacherContinuations}), its on-policy rows are completed by samplers and its targets are fetched ({@link TrainingTargets}: the teacher, or a
  * target store for the corpus rows) on a prefetch thread while the current step trains. Times the
  * training thread's waits. One training thread calls it.
  */
@@ -36,6 +36,9 @@ final class BatchPipeline implements AutoCloseable {
   private final long seed;
   private final TrainingTargets targets; // null when the loss needs no teacher
   private final OnPolicyData onPolicy; // null when off-policy
+  private TeacherContinuations seqkd; // null without teacher-continuation rows
+  private int seqkdFrom; // their rows: [seqkdFrom, seqkdTo)
+  private int seqkdTo;
   private final LongSupplier nanoClock;
   private final ExecutorService prefetch = Executors.newSingleThreadExecutor(r -> {
     Thread th = new Thread(r, "teacher-prefetch");
@@ -59,6 +62,17 @@ final class BatchPipeline implements AutoCloseable {
     this.nanoClock = nanoClock;
   }
 
+  /**
+   * Rows [{@code from}, {@code to}) of every batch become the teacher's continuations
+   * (sequence-level distillation); the pipeline closes {@code source}.
+   */
+  BatchPipeline withTeacherRows(TeacherContinuations source, int from, int to) {
+    this.seqkd = source;
+    this.seqkdFrom = from;
+    this.seqkdTo = to;
+    return this;
+  }
+
   /** Continues the data order from {@code at}. */
   void seek(SequenceCursor.Position at) {
     cursor = new SequenceCursor(train.size(), seed, at);
@@ -69,18 +83,23 @@ final class BatchPipeline implements AutoCloseable {
     int[] sequences = cursor.next(batchSize);
     Batch b = Batch.of(train, sequences);
     SequenceCursor.Position after = cursor.position();
-    if (onPolicy == null && targets == null) {
+    if (onPolicy == null && targets == null && seqkd == null) {
       return new Pending(after, CompletableFuture.completedFuture(new Ready(b, null, null)));
     }
     return new Pending(after, prefetch.submit(() -> {
       Batch full = b;
       RolloutLag lag = null;
       int[] rows = sequences;
+      if (seqkd != null) {
+        full = seqkd.complete(full, seqkdFrom, step);
+        rows = sequences.clone(); // these rows are no longer corpus text
+        Arrays.fill(rows, seqkdFrom, seqkdTo, -1);
+      }
       if (onPolicy != null) {
-        OnPolicyData.Result r = onPolicy.complete(b, step);
+        OnPolicyData.Result r = onPolicy.complete(full, step);
         full = r.batch();
         lag = r.lag();
-        rows = sequences.clone(); // the last rolloutRows rows are no longer corpus text
+        rows = rows.clone(); // the last rolloutRows rows are no longer corpus text
         Arrays.fill(rows, batchSize - r.rolloutRows(), batchSize, -1);
       }
       Scores scores = targets == null ? null : targets.targets(full, rows);
@@ -111,6 +130,11 @@ final class BatchPipeline implements AutoCloseable {
     return waitSeconds;
   }
 
+  /** The teacher-continuation rows' source, or null without them. */
+  TeacherContinuations teacherRows() {
+    return seqkd;
+  }
+
   /** The on-policy rows' data source, or null when off-policy. */
   OnPolicyData onPolicy() {
     return onPolicy;
@@ -119,5 +143,8 @@ final class BatchPipeline implements AutoCloseable {
   @Override
   public void close() {
     prefetch.shutdownNow();
+    if (seqkd != null) {
+      seqkd.close();
+    }
   }
 }

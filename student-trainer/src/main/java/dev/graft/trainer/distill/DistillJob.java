@@ -17,6 +17,7 @@ import dev.graft.retrofit.QuantExport;
 import dev.graft.retrofit.QuantRetrofit;
 import dev.graft.retrofit.Retrofit;
 import dev.graft.retrofit.RetrofitStudent;
+import dev.graft.sampler.RolloutSource;
 import dev.graft.sampler.SamplerUnavailableException;
 import dev.graft.service.Backoff;
 import dev.graft.teacher.TeacherInfo;
@@ -64,6 +65,8 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
 
   public static final String REPORT_JSON = "report.json";
   public static final String REPORT_TXT = "report.txt";
+  /** Makes the prompts of teacher-continuation rows another draw than those of on-policy rows. */
+  private static final long SEQKD_PROMPT_SALT = 0x5EC4D_0000_0001L;
   /** Held-out sequences compared position by position in the exactness check. */
   static final int EXACTNESS_SEQUENCES = 4;
 
@@ -91,6 +94,10 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
       throw new IllegalArgumentException("onpolicy.fraction " + p.onpolicy().fraction()
           + " needs samplers and a policy publisher");
     }
+    if (p.seqkd().enabled() && peers.teacherSamplers() == null) {
+      throw new IllegalArgumentException("seqkd.fraction " + p.seqkd().fraction()
+          + " needs samplers that serve the teacher");
+    }
     if (p.loss().divergence().usesTeacher() && peers.teacher() == null) {
       throw new IllegalArgumentException(p.loss().divergence().spec() + " needs a teacher");
     }
@@ -104,12 +111,14 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
       log.println("retrofit: " + retrofit.describe(teacherConfig) + "; loss "
           + p.loss().divergence().spec() + " on " + p.source().loss().targets() + " targets");
       DocumentPrompts prompts = new DocumentPrompts(tok.bosId(), p.onpolicy().promptTokens(), p.train().seed());
+      DocumentPrompts seqkdPrompts = new DocumentPrompts(tok.bosId(), p.seqkd().promptTokens(),
+          p.train().seed() ^ SEQKD_PROMPT_SALT, "a teacher-continuation prompt", "seqkd.prompt_tokens");
       Optional<HeldOut> recorded = HeldOut.read(teacherDir);
       DatasetSplit split = TrainingData.split(p, recorded, corpus);
       EvaluationSet evaluationSet = new EvaluationSet(split.validation().size(), recorded.isPresent(),
           HeldOut.of(split, "").sha256());
       log.println("held out: " + evaluationSet.describe());
-      PackedSequences[] data = pack(split, tok, prompts, log);
+      PackedSequences[] data = pack(split, tok, prompts, seqkdPrompts, log);
       TrainingTargets targets = trainingTargets(peers, patience("teachers", p.teacher().patience(),
           TeacherUnavailableException.class, listener), info, tok, split, recorded, data[0], log);
       writeResolvedConfig();
@@ -141,8 +150,8 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
                 .stoppingAlsoAt(configEos(student));
         ContinuationEvaluator.Result[] written = writing == null ? null : baselineWriting(student, writing);
         List<StageReport> stages = align(student, data[0], exactTeacher, info.modelFingerprint(), listener, log);
-        DistillOutcome outcome = distiller(student, data[0], peers, targets, prompts, tok.eosId(), evaluator,
-            info.modelFingerprint(), listener).run();
+        DistillOutcome outcome = distiller(student, data[0], peers, targets, prompts, seqkdPrompts, tok.eosId(),
+            evaluator, info.modelFingerprint(), listener).run();
         Continuations continuations = writing == null ? null : new Continuations(writing.prompts(),
             writeTokens, written[0], written[1], writing.evaluate(student.model()));
         DistillReport report = new DistillReport(retrofit.describe(teacherConfig),
@@ -182,8 +191,8 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
 
   /** The training loop and its parts, wired for this job. */
   private Distiller distiller(RetrofitStudent student, PackedSequences train, Peers peers,
-      TrainingTargets targets, DocumentPrompts prompts, int eosId, DistillEvaluator evaluator,
-      String teacherFingerprint, DistillListener listener) {
+      TrainingTargets targets, DocumentPrompts prompts, DocumentPrompts seqkdPrompts, int eosId,
+      DistillEvaluator evaluator, String teacherFingerprint, DistillListener listener) {
     RunPlan p = plan.plan();
     StudentPublisher publisher = p.onpolicy().enabled()
         ? new StudentPublisher(student, plan.alphas(), peers.policies(), p.onpolicy().publishEvery(),
@@ -198,11 +207,37 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
     }
     BatchPipeline batches = new BatchPipeline(train, p.train().batchSize(), p.train().seed(),
         p.loss().divergence().usesTeacher() ? targets : null, onPolicy, System::nanoTime);
+    if (p.seqkd().enabled()) {
+      int to = p.train().batchSize() - p.onpolicy().rows();
+      batches.withTeacherRows(teacherContinuations(peers.teacherSamplers(), seqkdPrompts, eosId, configEos(student),
+          teacherFingerprint, listener), to - p.seqkd().rows(), to);
+    }
     DistillCheckpoints checkpoints = new DistillCheckpoints(
         new RunCheckpoints(runDir.resolve("checkpoints"), p.checkpoint().keep()), student,
         p.checkpoint().every(), p.train().seed(), p.fingerprint(), teacherFingerprint);
     return new Distiller(plan, student, batches, publisher, checkpoints, evaluator, listener, System::nanoTime,
         stop);
+  }
+
+  /**
+   * The data source of teacher-continuation rows ({@code seqkd}), after checking that its samplers
+   * serve the teacher (the teacher-service's model fingerprint).
+   */
+  TeacherContinuations teacherContinuations(RolloutSource samplers, DocumentPrompts seqkdPrompts, int eosId,
+      int[] configEos, String teacherFingerprint, DistillListener listener) {
+    RunPlan p = plan.plan();
+    Patience patience = patience("teacher-samplers", p.seqkd().patience(), SamplerUnavailableException.class,
+        listener);
+    String served = patience.call(samplers::info).modelFingerprint();
+    if (!served.equals(teacherFingerprint)) {
+      throw new IllegalArgumentException("seqkd.samplers do not serve the teacher: they "
+          + (served.isEmpty() ? "follow a trainer's policy versions" : "serve model " + served)
+          + " but the teacher-service serves model " + teacherFingerprint
+          + "; start them with `graft sampler --model <the teacher's checkpoint>`");
+    }
+    int[] stops = IntStream.concat(IntStream.of(eosId), IntStream.of(configEos)).distinct().toArray();
+    return new TeacherContinuations(p.seqkd(), samplers, teacherFingerprint, seqkdPrompts, p.data().seqLen(),
+        eosId, stops, patience, p.train().seed(), p.train().steps(), System::nanoTime);
   }
 
   /**
@@ -217,6 +252,7 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
       return live;
     }
     TargetStore store = TargetStore.open(p.teacher().store());
+    boolean generated = p.onpolicy().enabled() || p.seqkd().enabled(); // rows the store cannot hold
     store.requireKey(TrainingData.storeKey(info, tok.fingerprint(), split, TrainingData.splitRule(p, recorded),
         train, p));
     log.printf(Locale.ROOT, "teacher targets: corpus rows from the target store %s (%,d of %,d training"
@@ -254,10 +290,11 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
   }
 
   private PackedSequences[] pack(DatasetSplit split, GraftTokenizer tok, DocumentPrompts prompts,
-      PrintStream log) {
+      DocumentPrompts seqkdPrompts, PrintStream log) {
     RunPlan.Data d = plan.plan().data();
     SequencePacker packer = new SequencePacker(d.seqLen(), tok.bosId(), tok.eosId(), tok.eosId());
-    PackedSequences train = TrainingData.packTrain(plan.plan(), split, prompts.capturing(tok::encode), tok.bosId(),
+    PackedSequences train = TrainingData.packTrain(plan.plan(), split,
+        seqkdPrompts.capturing(prompts.capturing(tok::encode)), tok.bosId(),
         tok.eosId());
     PackedSequences val = packer.pack(split.validation(), tok::encode, SequencePacker.Tail.PAD);
     int batchSize = plan.plan().train().batchSize();

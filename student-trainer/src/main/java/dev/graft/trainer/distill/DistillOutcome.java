@@ -13,11 +13,21 @@ package dev.graft.trainer.distill;
  * @param fallbackRows on-policy rows trained on corpus text while samplers were unavailable
  * @param lagHistogram rollouts trained on by policy lag (index = lag); empty when off-policy
  * @param lastPolicyVersion the newest published policy version, -1 when off-policy
+ * @param seqkd the teacher-continuation rows trained on; null without them
  */
 public record DistillOutcome(long steps, double lastLoss, long tokensSeen, double trainSeconds,
     double teacherWaitSeconds, Evaluation finalEval, long generatedTokens,
     long staleRolloutsDropped, long foreignRolloutsDropped, long fallbackRows, long[] lagHistogram,
-    long lastPolicyVersion) {
+    long lastPolicyVersion, SeqKdStats seqkd) {
+
+  /** An outcome without teacher-continuation rows. */
+  public DistillOutcome(long steps, double lastLoss, long tokensSeen, double trainSeconds,
+      double teacherWaitSeconds, Evaluation finalEval, long generatedTokens,
+      long staleRolloutsDropped, long foreignRolloutsDropped, long fallbackRows, long[] lagHistogram,
+      long lastPolicyVersion) {
+    this(steps, lastLoss, tokensSeen, trainSeconds, teacherWaitSeconds, finalEval, generatedTokens,
+        staleRolloutsDropped, foreignRolloutsDropped, fallbackRows, lagHistogram, lastPolicyVersion, null);
+  }
 
   /** Rollouts trained on. */
   public long rolloutsTrained() {

@@ -139,6 +139,12 @@ public record DistillReport(String retrofit, String divergence, LlamaConfig teac
       }
     }
     train.put("last_policy_version", outcome.lastPolicyVersion());
+    if (outcome.seqkd() != null) {
+      ObjectNode sk = train.putObject("seqkd");
+      sk.put("rows", outcome.seqkd().rows());
+      sk.put("tokens", outcome.seqkd().tokens());
+      sk.put("wait_seconds", outcome.seqkd().waitSeconds());
+    }
     r.put("wall_seconds", wallSeconds);
     ObjectNode headline = r.putObject("after_evaluation");
     headline.put("step", outcome.finalEval().step());
@@ -185,6 +191,11 @@ public record DistillReport(String retrofit, String divergence, LlamaConfig teac
           + " %d rows trained on corpus text while samplers were unavailable%n", outcome.generatedTokens(),
           outcome.lastPolicyVersion(), lag[0], lag[1], outcome.meanLag(), outcome.staleRolloutsDropped(),
           outcome.foreignRolloutsDropped(), outcome.fallbackRows()));
+    }
+    if (outcome.seqkd() != null) {
+      sb.append(String.format(Locale.ROOT, "seqkd: %,d rows of the teacher's continuations, %,d continuation"
+          + " positions trained, %.1f s waited for their generation%n", outcome.seqkd().rows(),
+          outcome.seqkd().tokens(), outcome.seqkd().waitSeconds()));
     }
     if (continuations != null) {
       sb.append(continuations.describe());

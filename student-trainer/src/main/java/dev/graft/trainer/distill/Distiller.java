@@ -2,6 +2,7 @@ package dev.graft.trainer.distill;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import dev.graft.data.SequenceCursor;
 import dev.graft.retrofit.RetrofitStudent;
@@ -10,6 +11,7 @@ import dev.graft.trainer.data.Batch;
 import dev.graft.trainer.loss.ChunkedHeadLoss;
 import dev.graft.trainer.loss.DistillationLoss;
 import dev.graft.trainer.loss.Divergence;
+import dev.graft.trainer.loss.SeqKdLoss;
 import dev.graft.trainer.loss.TokenLoss;
 import dev.graft.trainer.optim.AdamW;
 import dev.graft.trainer.optim.GradClip;
@@ -23,12 +25,13 @@ import java.util.function.LongSupplier;
 /**
  * Self-distillation of a retrofitted student: each step drives α by the schedule, minimises the
  * configured divergence to the teacher's targets on a batch (corpus rows, and on-policy rows
- * completed by the current student) or cross-entropy (the baseline), clips, and takes an AdamW
- * step. The next batch is completed and scored while the current one trains
- * ({@link BatchPipeline}); the student goes to the samplers every {@code publish_every} steps
- * ({@link StudentPublisher}). A run restored from its newest checkpoint continues exactly:
- * weights, optimizer moments, step (hence α and learning rate) and data position. A
- * {@link StopRequest} ends the loop after the current step with a checkpoint
+ * completed by the current student) or cross-entropy (the baseline) — on teacher-continuation rows
+ * ({@code seqkd}) cross-entropy on the teacher's tokens plus the weighted divergence
+ * ({@link SeqKdLoss}) — clips, and takes an AdamW step. The next batch is completed and scored
+ * while the current one trains ({@link BatchPipeline}); the student goes to the samplers every
+ * {@code publish_every} steps ({@link StudentPublisher}). A run restored from its newest
+ * checkpoint continues exactly: weights, optimizer moments, step (hence α and learning rate) and
+ * data position. A {@link StopRequest} ends the loop after the current step with a checkpoint
  * ({@link TrainingStopped}).
  *
  * <pre>
@@ -51,6 +54,9 @@ public final class Distiller {
   private final LongSupplier nanoClock;
   private final StopRequest stop;
   private final int chunkPositions;
+  private final RunPlan.SeqKd seqkd;
+  private final int seqkdFrom; // rows [seqkdFrom, seqkdTo) of every batch are the teacher's continuations
+  private final int seqkdTo;
   private long step;
   private long tokensSeen;
   private double lastLoss = Double.NaN;
@@ -73,6 +79,9 @@ public final class Distiller {
     this.stop = stop;
     this.chunkPositions = ChunkedHeadLoss.chunkPositions(plan.plan().vocabBudget(),
         student.model().config().vocabSize());
+    this.seqkd = plan.plan().seqkd();
+    this.seqkdTo = t.batchSize() - plan.plan().onpolicy().rows();
+    this.seqkdFrom = seqkdTo - seqkd.rows();
   }
 
   /** Trains to {@code train.steps}, from the newest checkpoint if there is one. */
@@ -120,7 +129,8 @@ public final class Distiller {
       return new DistillOutcome(step, lastLoss, tokensSeen, seconds, pipeline.waitSeconds(), last,
           on == null ? 0 : on.generatedTokens(), on == null ? 0 : on.staleDropped(),
           on == null ? 0 : on.foreignDropped(), on == null ? 0 : on.fallbackRows(),
-          on == null ? new long[0] : on.lagHistogram(), publisher == null ? -1 : publisher.latestVersion());
+          on == null ? new long[0] : on.lagHistogram(), publisher == null ? -1 : publisher.latestVersion(),
+          pipeline.teacherRows() == null ? null : pipeline.teacherRows().stats());
     } finally {
       params.values().forEach(p -> p.setRequiresGradient(false));
     }
@@ -172,15 +182,43 @@ public final class Distiller {
       NDArray hidden = student.model().hidden(micro.inputs(m)); // (b, T, hidden)
       NDArray mask = micro.mask(m).reshape(1, -1); // (1, b·T)
       NDArray targets = micro.targets(m).reshape(1, -1); // (1, b·T)
+      NDArray[] seqkdMasks = seqkdMasks(micro, from, to, m); // null without teacher-continuation rows here
       // The head, loss and backward a chunk of positions at a time: (chunk, V) buffers only.
       return ChunkedHeadLoss.backward(gc, hidden, student.model()::logits, (logits, p0, p1) -> {
         NDArray chunkMask = mask.get(":, {}:{}", p0, p1); // (1, c)
+        if (seqkdMasks != null) {
+          return SeqKdLoss.sum(divergence, logits, divergence.usesTeacher()
+                  ? TargetsView.positions(scores, first + p0, first + p1, logits.getManager()) : null,
+              targets.get(":, {}:{}", p0, p1), seqkdMasks[0].get(":, {}:{}", p0, p1),
+              seqkdMasks[1].get(":, {}:{}", p0, p1), seqkd.ceWeight(), seqkd.klWeight(), tau);
+        }
         return divergence.usesTeacher()
             ? DistillationLoss.sum(divergence, logits,
                 TargetsView.positions(scores, first + p0, first + p1, logits.getManager()), chunkMask, tau)
             : TokenLoss.crossEntropySum(logits, targets.get(":, {}:{}", p0, p1), chunkMask);
       }, batchTokens, chunkPositions);
     }
+  }
+
+  /**
+   * For a micro-batch of rows [from, to) that holds teacher-continuation rows: (1, b·T) weights of
+   * the positions under the run's own loss, and (1, b·T) marks of the continuation positions; null
+   * when it holds none.
+   */
+  private NDArray[] seqkdMasks(Batch micro, int from, int to, NDManager m) {
+    int lo = Math.max(from, seqkdFrom);
+    int hi = Math.min(to, seqkdTo);
+    if (lo >= hi) {
+      return null;
+    }
+    int t = micro.seqLen();
+    float[] base = micro.mask().clone();
+    float[] continuation = new float[base.length];
+    for (int i = (lo - from) * t; i < (hi - from) * t; i++) {
+      continuation[i] = base[i];
+      base[i] = 0;
+    }
+    return new NDArray[] {m.create(base, new Shape(1, base.length)), m.create(continuation, new Shape(1, base.length))};
   }
 
   private void maybeEvaluate() {

@@ -19,14 +19,26 @@ final class DocumentPrompts {
   private final int promptTokens;
   private final long seed;
   private final List<int[]> prompts = new ArrayList<>();
+  private final String what; // the rows' kind, for messages
+  private final String key; // the config key of promptTokens, for messages
 
   DocumentPrompts(int bosId, int promptTokens, long seed) {
+    this(bosId, promptTokens, seed, "an on-policy prompt", "onpolicy.prompt_tokens");
+  }
+
+  /**
+   * @param what the rows' kind, e.g. "a teacher-continuation prompt"
+   * @param key the config key of {@code promptTokens}, e.g. "seqkd.prompt_tokens"
+   */
+  DocumentPrompts(int bosId, int promptTokens, long seed, String what, String key) {
     if (promptTokens < 1) {
       throw new IllegalArgumentException("prompt tokens (" + promptTokens + ") must be >= 1");
     }
     this.bosId = bosId;
     this.promptTokens = promptTokens;
     this.seed = seed;
+    this.what = what;
+    this.key = key;
   }
 
   /**
@@ -59,7 +71,7 @@ final class DocumentPrompts {
   int[] forRow(long step, int row) {
     if (prompts.isEmpty()) {
       throw new IllegalStateException("no training document has " + (promptTokens - 1)
-          + " tokens for an on-policy prompt (onpolicy.prompt_tokens " + promptTokens + ")");
+          + " tokens for " + what + " (" + key + " " + promptTokens + ")");
     }
     SplittableRandom rng = new SplittableRandom(seed ^ (step * 0x9E3779B97F4A7C15L + row * 0xBF58476D1CE4E5B9L));
     return Arrays.copyOf(prompts.get(rng.nextInt(prompts.size())), promptTokens);

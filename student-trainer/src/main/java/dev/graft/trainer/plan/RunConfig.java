@@ -34,6 +34,7 @@ public record RunConfig(
     Train train,
     Align align,
     OnPolicy onpolicy,
+    SeqKd seqkd,
     Eval eval,
     Checkpoint checkpoint,
     Server server,
@@ -118,6 +119,20 @@ public record RunConfig(
     public OnPolicy {
       samplers = List.copyOf(samplers);
       stopTokenIds = List.copyOf(stopTokenIds);
+    }
+  }
+
+  /**
+   * Sequence-level distillation: a {@code fraction} of each batch's rows are corpus prompts
+   * completed by the teacher on teacher-serving sampler-services; the student trains on them by
+   * {@code ce_weight}·cross-entropy on the teacher's tokens plus {@code kl_weight}·the run's
+   * divergence against the teacher's distributions.
+   */
+  public record SeqKd(double fraction, List<String> samplers, int promptTokens, int maxNewTokens,
+      double temperature, double topP, double ceWeight, double klWeight, int prefetchSteps,
+      double patienceSeconds) {
+    public SeqKd {
+      samplers = List.copyOf(samplers);
     }
   }
 

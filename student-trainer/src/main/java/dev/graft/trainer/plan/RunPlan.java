@@ -40,6 +40,7 @@ import java.util.List;
  * @param train optimisation
  * @param align the staged alignment before end-to-end distillation
  * @param onpolicy on-policy rows, samplers and weight publishing
+ * @param seqkd rows of the teacher's continuations (sequence-level distillation) and their samplers
  * @param eval held-out evaluation and the exactness check
  * @param checkpoint checkpoint cadence and retention
  * @param serverPort the trainer's gRPC port: -1 off, 0 any free port
@@ -48,8 +49,8 @@ import java.util.List;
  * @param source the config this plan was made from (written beside the run as {@code config.yaml})
  */
 public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, Train train, Align align,
-    OnPolicy onpolicy, Eval eval, Checkpoint checkpoint, int serverPort, int metricsPort, Path output,
-    RunConfig source) {
+    OnPolicy onpolicy, SeqKd seqkd, Eval eval, Checkpoint checkpoint, int serverPort, int metricsPort,
+    Path output, RunConfig source) {
 
   /**
    * @param model the teacher's checkpoint, or null for the embedded base model
@@ -156,6 +157,29 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
   }
 
   /**
+   * Sequence-level distillation rows: the last {@code rows} rows before the on-policy rows are
+   * document beginnings of {@code promptTokens} continued by the teacher on teacher-serving
+   * samplers; their loss is ceWeight·CE(teacher's tokens) + klWeight·(the run's divergence).
+   *
+   * @param fraction the configured share of each batch
+   * @param rows teacher-continuation rows per batch; 0 when off
+   * @param samplers running teacher-serving sampler-services; empty to start one on loopback
+   * @param prefetchSteps steps whose rows are generated ahead of training
+   * @param patience how long the run waits when no teacher-serving sampler answers
+   */
+  public record SeqKd(double fraction, int rows, List<HostPort> samplers, int promptTokens, int maxNewTokens,
+      float temperature, float topP, double ceWeight, double klWeight, int prefetchSteps, Duration patience) {
+    public SeqKd {
+      samplers = List.copyOf(samplers);
+    }
+
+    /** Whether any row of a batch is the teacher's continuation. */
+    public boolean enabled() {
+      return rows > 0;
+    }
+  }
+
+  /**
    * Held-out evaluation and the α = 0 exactness check.
    *
    * @param continuations held-out document beginnings the student continues after training (and
@@ -197,6 +221,7 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
     Retrofit retrofit = retrofit(c.retrofit(), t.steps(), p);
     Align align = align(c.align(), p);
     OnPolicy onpolicy = onPolicy(c.onpolicy(), c.data().seqLen(), t.batchSize(), c.server().port(), p);
+    SeqKd seqkd = seqKd(c.seqkd(), c.data().seqLen(), t.batchSize(), onpolicy.rows(), loss.divergence(), p);
     RunConfig.Data d = c.data();
     p.positive("data.seq_len", d.seqLen());
     p.require(d.validationFraction() > 0 && d.validationFraction() < 0.5,
@@ -237,7 +262,7 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
         new Data(d.corpus().isBlank() || d.corpus().equals("brown") ? null : Path.of(d.corpus()), d.seqLen(),
             d.validationFraction(), d.splitSeed()),
         new Train(t.steps(), t.batchSize(), t.microBatch(), schedule, t.weightDecay(), t.clipNorm(), t.seed()),
-        align, onpolicy, new Eval(e.every(), e.sequences(), e.continuations(), e.exactnessTolerance()),
+        align, onpolicy, seqkd, new Eval(e.every(), e.sequences(), e.continuations(), e.exactnessTolerance()),
         new Checkpoint(k.every(), k.keep()), port, metricsPort, blankToNull(c.output()), c);
   }
 
@@ -403,6 +428,43 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
         seconds(op.patienceSeconds()), op.fallbackToCorpus());
   }
 
+  private static SeqKd seqKd(RunConfig.SeqKd sk, int seqLen, int batchSize, int onPolicyRows, Divergence divergence,
+      Problems p) {
+    boolean on = sk.fraction() > 0;
+    p.require(sk.fraction() >= 0 && sk.fraction() <= 1,
+        () -> "seqkd.fraction (" + sk.fraction() + ") must be in [0, 1]");
+    if (sk.promptTokens() < 1 || sk.maxNewTokens() < 1) {
+      p.add("seqkd.prompt_tokens (" + sk.promptTokens() + ") and seqkd.max_new_tokens (" + sk.maxNewTokens()
+          + ") must be >= 1");
+    } else if (on && sk.promptTokens() + sk.maxNewTokens() - 1 > seqLen) {
+      p.add("seqkd.prompt_tokens + max_new_tokens - 1 (" + (sk.promptTokens() + sk.maxNewTokens() - 1)
+          + ") must fit in data.seq_len (" + seqLen + ")");
+    }
+    p.require(sk.temperature() >= 0 && !Double.isInfinite(sk.temperature()) && sk.topP() > 0 && sk.topP() <= 1,
+        () -> "seqkd.temperature (" + sk.temperature() + ") must be finite and >= 0 and seqkd.top_p ("
+            + sk.topP() + ") in (0, 1]");
+    p.require(sk.ceWeight() >= 0 && sk.klWeight() >= 0 && Double.isFinite(sk.ceWeight() + sk.klWeight()),
+        () -> "seqkd.ce_weight (" + sk.ceWeight() + ") and seqkd.kl_weight (" + sk.klWeight()
+            + ") must be finite and >= 0");
+    p.require(!on || sk.ceWeight() + sk.klWeight() > 0, () -> "seqkd.ce_weight and seqkd.kl_weight are both 0:"
+        + " the teacher's continuations would train nothing; set one > 0 or seqkd.fraction 0");
+    p.require(sk.klWeight() <= 0 || divergence == null || divergence.usesTeacher(), () -> "seqkd.kl_weight ("
+        + sk.klWeight() + ") needs loss.divergence to use the teacher, not " + divergence.spec());
+    p.require(sk.prefetchSteps() >= 1, () -> "seqkd.prefetch_steps (" + sk.prefetchSteps() + ") must be >= 1");
+    p.require(sk.patienceSeconds() >= 0, () -> "seqkd.patience_seconds (" + sk.patienceSeconds() + ") must be >= 0");
+    int rows = (int) Math.round(sk.fraction() * batchSize);
+    p.require(!on || rows > 0, () -> "seqkd.fraction (" + sk.fraction() + ") of train.batch_size (" + batchSize
+        + ") rounds to no row");
+    p.require(!on || rows + onPolicyRows <= batchSize, () -> "seqkd.fraction (" + sk.fraction()
+        + ") and onpolicy.fraction give " + rows + " + " + onPolicyRows + " rows, more than train.batch_size ("
+        + batchSize + ")");
+    List<HostPort> samplers = sk.samplers().stream().map(s -> p.attempt(() -> HostPort.parse(s)))
+        .filter(java.util.Objects::nonNull).toList(); // a bad one is among the problems already
+    return new SeqKd(sk.fraction(), on ? Math.max(rows, 0) : 0, samplers, sk.promptTokens(), sk.maxNewTokens(),
+        (float) sk.temperature(), (float) sk.topP(), sk.ceWeight(), sk.klWeight(), sk.prefetchSteps(),
+        seconds(sk.patienceSeconds()));
+  }
+
   /**
    * Checks the plan against the teacher's architecture — the retrofit applies, sequences fit,
    * k fits the vocabulary, the α order names every unit — and fixes the α schedule.
@@ -434,7 +496,8 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
 
   /**
    * A digest of the sections that define the optimisation (retrofit, loss, data, train and, when
-   * on, the on-policy settings and the alignment stages): a run resumes only from checkpoints with the same digest.
+   * on, the on-policy and seqkd settings and the alignment stages): a run resumes only from checkpoints with the
+   * same digest.
    */
   public String fingerprint() {
     RunConfig.OnPolicy op = source.onpolicy();
@@ -446,6 +509,12 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
         source.data().toString(), source.train().toString(), onPolicy);
     if (align.enabled()) { // only then, so runs without stages keep their fingerprint
       text += "\n" + source.align().fingerprintText();
+    }
+    RunConfig.SeqKd sk = source.seqkd();
+    if (sk.fraction() > 0) { // only when on, so that every earlier run keeps its fingerprint
+      text += "\nseqkd " + String.join(",", String.valueOf(sk.fraction()), String.valueOf(sk.promptTokens()),
+          String.valueOf(sk.maxNewTokens()), String.valueOf(sk.temperature()), String.valueOf(sk.topP()),
+          String.valueOf(sk.ceWeight()), String.valueOf(sk.klWeight()));
     }
     try {
       byte[] d = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));

@@ -31,7 +31,7 @@ import java.util.function.LongSupplier;
 public final class TrainerMetrics implements DistillListener, AutoCloseable {
 
   /** The pools of replicas a run waits for: the values of the {@code peers} tag ("other" for any else). */
-  public static final List<String> POOLS = List.of("samplers", "teachers", "other");
+  public static final List<String> POOLS = List.of("samplers", "teachers", "teacher-samplers", "other");
 
   private final RoleMetrics role = new RoleMetrics();
   private final PrometheusMeterRegistry registry = role.registry();

@@ -310,4 +310,56 @@ class RunPlanTest {
     assertTrue(!quant.fingerprint().equals(quant.with("retrofit.bits=4").fingerprint()));
     assertEquals(quant.fingerprint(), quant.with("retrofit.sinks=0").fingerprint());
   }
+
+  @Test
+  void seqkd_isOffByDefault_andItsKeysMakeThePlan() {
+    RunPlan off = RunPlan.of(RunConfig.defaults());
+    assertTrue(!off.seqkd().enabled());
+    assertEquals(1.0, off.source().seqkd().ceWeight());
+    assertEquals(0.0, off.source().seqkd().klWeight());
+    RunPlan on = off.with("seqkd.fraction=0.5").with("onpolicy.fraction=0").with("seqkd.samplers=localhost:7000")
+        .with("seqkd.kl_weight=0.5").with("seqkd.temperature=0");
+    assertEquals(8, on.seqkd().rows(), "50% of 16 rows");
+    assertEquals("localhost:7000", on.seqkd().samplers().get(0).toString());
+    assertEquals(0.5, on.seqkd().klWeight());
+    assertEquals(0f, on.seqkd().temperature());
+    assertTrue(on.source().toYaml().contains("seqkd:"), "graft config shows the section");
+  }
+
+  @Test
+  void seqkd_impossibleValues_areRefusedWithClearMessages() {
+    RunPlan p = RunPlan.of(RunConfig.defaults());
+    String e = error(() -> p.with("seqkd.fraction=1.5"));
+    assertTrue(e.contains("seqkd.fraction (1.5) must be in [0, 1]"), e);
+    e = error(() -> p.with("seqkd.fraction=0.5").with("onpolicy.fraction=0.75"));
+    assertTrue(e.contains("seqkd.fraction (0.5) and onpolicy.fraction give 8 + 12 rows, more than"
+        + " train.batch_size (16)"), e);
+    e = error(() -> p.with("seqkd.fraction=0.01"));
+    assertTrue(e.contains("seqkd.fraction (0.01) of train.batch_size (16) rounds to no row"), e);
+    e = error(() -> p.with("seqkd.fraction=0.25").with("seqkd.max_new_tokens=100"));
+    assertTrue(e.contains("seqkd.prompt_tokens + max_new_tokens - 1 (131) must fit in data.seq_len (128)"), e);
+    e = error(() -> p.with("seqkd.fraction=0.25").with("seqkd.ce_weight=0"));
+    assertTrue(e.contains("seqkd.ce_weight and seqkd.kl_weight are both 0"), e);
+    e = error(() -> p.with("seqkd.kl_weight=-1"));
+    assertTrue(e.contains("seqkd.ce_weight (1.0) and seqkd.kl_weight (-1.0) must be finite and >= 0"), e);
+    e = error(() -> p.with("seqkd.kl_weight=1").with("loss.divergence=ce"));
+    assertTrue(e.contains("seqkd.kl_weight (1.0) needs loss.divergence to use the teacher, not ce"), e);
+    e = error(() -> p.with("seqkd.top_p=0"));
+    assertTrue(e.contains("seqkd.top_p (0.0) in (0, 1]"), e);
+    e = error(() -> p.with("seqkd.prefetch_steps=0"));
+    assertTrue(e.contains("seqkd.prefetch_steps (0) must be >= 1"), e);
+    e = error(() -> p.with("seqkd.samplers=no-port"));
+    assertTrue(e.contains("no-port"), e);
+  }
+
+  @Test
+  void fingerprint_takesSeqkdOnlyWhenOn_soEarlierRunsStillResume() {
+    RunPlan off = RunPlan.of(RunConfig.defaults());
+    assertEquals(off.fingerprint(), off.with("seqkd.max_new_tokens=9").with("seqkd.kl_weight=3").fingerprint());
+    RunPlan on = off.with("seqkd.fraction=0.25");
+    assertTrue(!on.fingerprint().equals(off.fingerprint()));
+    assertTrue(!on.fingerprint().equals(on.with("seqkd.kl_weight=1").fingerprint()));
+    assertEquals(on.fingerprint(), on.with("seqkd.prefetch_steps=9").with("seqkd.patience_seconds=5").fingerprint(),
+        "how rows are fetched does not change what is trained");
+  }
 }

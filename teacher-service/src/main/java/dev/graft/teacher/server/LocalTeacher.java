@@ -8,6 +8,7 @@ import dev.graft.data.TokenBatch;
 import dev.graft.model.ComputeDevice;
 import dev.graft.model.LlamaConfig;
 import dev.graft.model.LlamaModel;
+import dev.graft.model.ModelFingerprint;
 import dev.graft.model.VocabBudget;
 import dev.graft.teacher.ScoreRequest;
 import dev.graft.teacher.Scores;

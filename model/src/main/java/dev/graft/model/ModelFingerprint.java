@@ -1,7 +1,6 @@
-package dev.graft.teacher.server;
+package dev.graft.model;
 
 import ai.djl.ndarray.NDArray;
-import dev.graft.model.LlamaConfig;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -13,7 +12,9 @@ import java.util.TreeMap;
 /**
  * A digest that identifies a model's weights: lower-case hex SHA-256 over the {@code config.json}
  * text, then every tensor in name order (name, shape, fp32 bytes). The same weights give the same
- * fingerprint whatever the storage dtype or shard layout they were loaded from.
+ * fingerprint whatever the storage dtype or shard layout they were loaded from. A teacher-service
+ * reports it, and so does a sampler-service that serves a fixed checkpoint (the teacher), so a
+ * trainer can tell both serve the same model.
  */
 public final class ModelFingerprint {
 
