@@ -1,6 +1,8 @@
 package dev.graft.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,6 +13,7 @@ import dev.graft.trainer.plan.RunPlan;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 class ExperimentArmsTest {
@@ -76,5 +79,82 @@ class ExperimentArmsTest {
     assertTrue(e.getMessage().contains("expected full or quick"), e.getMessage());
     assertEquals(List.of(Study.RETROFIT), ExperimentCommand.studies("retrofit", ExperimentCommand.preset("quick")));
     assertThrows(IllegalArgumentException.class, () -> ExperimentCommand.studies("both", ExperimentCommand.preset("full")));
+  }
+
+  @Test
+  void graduality_comparesInt4GradualWithAbrupt_atTheSameBudget() {
+    Map<Study, List<String>> names = ExperimentArms.all().stream().collect(Collectors.groupingBy(Arm::study,
+        Collectors.mapping(Arm::name, Collectors.toList())));
+    assertEquals(List.of("int4_gradual", "int4_abrupt"), names.get(Study.GRADUALITY));
+    RunPlan gradual = RunPlan.of(ExperimentArms.sized(DEFAULTS, arm("int4_gradual"), 65_536, 1, "x"));
+    RunPlan abrupt = RunPlan.of(ExperimentArms.sized(DEFAULTS, arm("int4_abrupt"), 65_536, 1, "x"));
+    RunConfig g = ExperimentArms.sized(DEFAULTS, arm("int4_gradual"), 65_536, 1, "x");
+    assertEquals("quant", g.retrofit().type());
+    assertEquals(4, g.retrofit().bits());
+    assertEquals(13, g.retrofit().alphaRampSteps());
+    assertEquals(0, ExperimentArms.sized(DEFAULTS, arm("int4_abrupt"), 65_536, 1, "x").retrofit().alphaRampSteps());
+    assertEquals(32, gradual.train().steps());
+    assertEquals(gradual.train().steps(), abrupt.train().steps());
+    assertEquals(List.of(Study.GRADUALITY), ExperimentCommand.studies("graduality", ExperimentCommand.preset("full")));
+    assertEquals(List.of("int4_gradual", "int4_abrupt"), ExperimentCommand.arms(List.of(Study.GRADUALITY), DEFAULTS,
+        true).stream().map(Arm::name).toList());
+  }
+
+  @Test
+  void hybridArms_coverAttentionShareStagesGradualityAndSeqKd() {
+    Map<Study, List<String>> names = ExperimentArms.hybrid().stream().collect(Collectors.groupingBy(Arm::study,
+        Collectors.mapping(Arm::name, Collectors.toList())));
+    assertEquals(List.of("hybrid_half_stages", "hybrid_half_direct", "hybrid_quarter_stages", "hybrid_quarter_direct"),
+        names.get(Study.HYBRID_STAGES));
+    assertEquals(List.of("hybrid_half_gradual", "hybrid_half_abrupt"), names.get(Study.GRADUALITY));
+    assertEquals(List.of("hybrid_half_kl", "hybrid_half_seqkd_kl"), names.get(Study.SEQKD));
+    Arm quarter = ExperimentArms.hybrid().stream().filter(a -> a.name().equals("hybrid_quarter_stages")).findFirst()
+        .orElseThrow();
+    assertTrue(quarter.overrides().contains("retrofit.attention_layers=every:4"), quarter.overrides().toString());
+    assertEquals(ExperimentArms.STAGE_SHARE, quarter.stageShare());
+  }
+
+  @Test
+  void stages_comeOutOfTheSameBudget() {
+    // a quarter of 65,536 positions to the two stages, half each; the rest is 24 steps of 2,048
+    assertArrayEquals(new long[] {8_192, 8_192, 49_152}, ExperimentArms.stageSplit(65_536, 0.25));
+    assertArrayEquals(new long[] {0, 0, 65_536}, ExperimentArms.stageSplit(65_536, 0));
+    assertArrayEquals(new long[] {1, 2, 7}, ExperimentArms.stageSplit(10, 0.25)); // rounding keeps the total
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> new Arm("x", Study.HYBRID_STAGES, List.of(), 1));
+    assertEquals("arm x: stage share (1.0) must be in [0, 1)", e.getMessage());
+  }
+
+  @Test
+  void hybridStudies_whereTheBuildLacksTheirKeys_areRefusedByName() {
+    boolean hybridKeys = ExperimentArms.hybrid().stream().allMatch(a -> ExperimentArms.available(DEFAULTS, a));
+    Assumptions.assumeFalse(hybridKeys, "this build has the hybrid retrofit's keys");
+    assertFalse(ExperimentArms.runnable(DEFAULTS).stream().anyMatch(a -> a.name().startsWith("hybrid")));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> ExperimentCommand.arms(List.of(Study.HYBRID_STAGES), DEFAULTS, true));
+    assertTrue(e.getMessage().startsWith("study hybrid_stages needs the hybrid retrofit"), e.getMessage());
+    // "all" runs what the build has
+    assertTrue(ExperimentCommand.arms(List.of(Study.values()), DEFAULTS, false).stream()
+        .anyMatch(a -> a.name().equals("int4_abrupt")));
+  }
+
+  @Test
+  void eachStudy_writesToItsOwnDirectory() {
+    assertEquals("experiment-kv-sweep", ExperimentCommand.directory("full", "kv-sweep"));
+    assertEquals("experiment-graduality-quick", ExperimentCommand.directory("quick", "graduality"));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> ExperimentCommand.studies("sweep", ExperimentCommand.preset("full")));
+    assertEquals("unknown --study 'sweep' (expected objectives, retrofit, graduality, hybrid, seqkd, all or kv-sweep)",
+        e.getMessage());
+  }
+
+  @Test
+  void help_namesEveryStudy() {
+    String usage = new picocli.CommandLine(new ExperimentCommand()).getUsageMessage().replaceAll("\\s+", " ");
+    assertTrue(usage.contains("objectives | retrofit | graduality | hybrid | seqkd | all (every study but kv-sweep)"
+        + " | kv-sweep"), usage);
+    assertTrue(usage.contains("int4_gradual vs int4_abrupt"), usage);
+    assertTrue(usage.contains("--ground-truth-steps=N"), usage);
+    assertTrue(usage.contains("Spearman's rho per seed and over seed means"), usage);
   }
 }
