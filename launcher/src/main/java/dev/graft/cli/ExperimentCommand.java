@@ -90,6 +90,20 @@ final class ExperimentCommand implements Callable<Integer> {
           + "tenth of its positions (overrides the preset).")
   Long groundTruthSteps;
 
+  @Option(names = "--heldout-sequences", paramLabel = "N",
+      description = "kv-sweep: held-out sequences every model is scored on (overrides the preset).")
+  Integer heldoutSequences;
+
+  @Option(names = "--predictors", paramLabel = "NAME", split = ",",
+      description = "kv-sweep: only these predictors beside the ground truth (from_scratch_10pct, mha_mean_pool, "
+          + "mha_keep_one, mha_random, mqa_duplicate, mqa_random). Default: all.")
+  List<String> predictors;
+
+  @Option(names = "--mqa-base", paramLabel = "DIR",
+      description = "kv-sweep: the MQA base to retrofit from (default: HOME/models/base-small-mqa-brown, trained "
+          + "by `graft pretrain --preset small-mqa` the first time).")
+  Path mqaBase;
+
   @Option(names = "--store", negatable = true, defaultValue = "true", fallbackValue = "true",
       description = {"Score the training sequences the arms draw once into a target store (DIR/target-store, "
           + "see `graft score`) that every arm with corpus rows and a teacher loss reads instead of asking the "
@@ -226,14 +240,16 @@ final class ExperimentCommand implements Callable<Integer> {
   private Integer kvSweep() throws Exception {
     KvSweep.Sizing d = KvSweep.sizing(preset);
     KvSweep.Sizing s = new KvSweep.Sizing(seeds == null ? d.seeds() : seeds,
-        groundTruthSteps == null ? d.groundTruthSteps() : groundTruthSteps, d.evalSequences());
+        groundTruthSteps == null ? d.groundTruthSteps() : groundTruthSteps,
+        heldoutSequences == null ? d.evalSequences() : heldoutSequences);
     if (positions != null) {
       throw new IllegalArgumentException("--positions does not apply to kv-sweep: its predictors get a tenth of the"
           + " ground truth's positions (--ground-truth-steps)");
     }
     Home home = new Home(parent.home);
     Path root = home.run(directory(preset, KV_SWEEP));
-    String table = KvSweep.run(home, run.load(), s, root, device.device(), System.out);
+    String table = KvSweep.run(home, run.load(), s, KvSweep.select(s, predictors), mqaBase, root, device.device(),
+        System.out);
     System.out.println();
     System.out.print(table);
     System.out.println("written to " + root.resolve("table.md") + " and results.json");

@@ -17,6 +17,7 @@ import dev.graft.trainer.distill.DistillReport;
 import dev.graft.trainer.plan.RunConfig;
 import dev.graft.trainer.plan.RunPlan;
 import dev.graft.trainer.pretrain.BaseModelJob;
+import dev.graft.trainer.pretrain.FromScratch;
 import dev.graft.trainer.pretrain.ConsoleProgress;
 import dev.graft.trainer.pretrain.HeldOutText;
 import dev.graft.trainer.pretrain.PretrainConfig;
@@ -118,11 +119,38 @@ final class KvSweep {
         new Predictor("mqa_random", "GQA retrofit of the MQA base, kv init random", 0, Base.MQA, "random"));
   }
 
+  /**
+   * Held-out sequences of a retrofit's own before/after evaluation against its teacher (KL, gap
+   * recovered): a secondary table; the comparison across predictors is the NLL on {@link Sizing#evalSequences}.
+   */
+  static final int DISTILL_EVAL_SEQUENCES = 16;
+
+  /**
+   * The ground truth and the predictors named in {@code names} (null or empty: every predictor),
+   * in the order of {@link #predictors}.
+   *
+   * @throws IllegalArgumentException for a name that is no predictor, listing them
+   */
+  static List<Predictor> select(Sizing s, List<String> names) {
+    List<Predictor> all = predictors(s);
+    if (names == null || names.isEmpty()) {
+      return all;
+    }
+    List<String> known = all.stream().map(Predictor::name).toList();
+    for (String n : names) {
+      if (!known.contains(n)) {
+        throw new IllegalArgumentException("unknown kv-sweep predictor '" + n + "' (expected some of "
+            + String.join(", ", known.subList(1, known.size())) + ")");
+      }
+    }
+    return all.stream().filter(p -> p == all.get(0) || names.contains(p.name())).toList();
+  }
+
   /** The distillation arm of retrofit predictor {@code p} at {@code kv} heads, teacher {@code teacher}. */
   static Arm arm(Predictor p, int kv, Path teacher, Sizing s) {
     return new Arm(p.name() + "_kv" + kv, Study.RETROFIT, List.of("teacher.model=" + teacher, "retrofit.type=gqa",
         "retrofit.kv_heads=" + kv, "retrofit.init=" + p.init(), "retrofit.graduality=true",
-        "loss.divergence=forward_kl", "onpolicy.fraction=0", "eval.sequences=" + s.evalSequences(),
+        "loss.divergence=forward_kl", "onpolicy.fraction=0", "eval.sequences=" + DISTILL_EVAL_SEQUENCES,
         "eval.continuations=0"));
   }
 
@@ -136,15 +164,23 @@ final class KvSweep {
         .withSeed(c.seed() + seed);
   }
 
-  /** The from-scratch job at {@code kv} heads: the base's tokenizer and split, only init and data order move. */
-  static BaseModelJob scratchJob(int kv, long steps, int seed) {
-    return new BaseModelJob(BASE.vocabSize, vocab -> LlamaConfig.small(vocab).withNumKeyValueHeads(kv),
-        scratch(steps, seed), BASE.validationFraction, PretrainConfig.defaults().seed());
+  /** The architecture at {@code kv} heads: the small preset, the base's vocabulary. */
+  static LlamaConfig architecture(int vocab, int kv) {
+    return LlamaConfig.small(vocab).withNumKeyValueHeads(kv);
   }
 
   /** Runs the sweep into {@code root}; returns the tables (also written to {@code root/table.md}). */
   static String run(Home home, RunConfig common, Sizing s, Path root, ComputeDevice device, PrintStream o)
       throws IOException {
+    return run(home, common, s, predictors(s), null, root, device, o);
+  }
+
+  /**
+   * Runs the sweep into {@code root}, retrofitting from {@code mqaBase} (null: the {@code small-mqa}
+   * base of the home, pretrained the first time); returns the tables, also written to {@code root/table.md}.
+   */
+  static String run(Home home, RunConfig common, Sizing s, List<Predictor> predictors, Path mqaBase, Path root,
+      ComputeDevice device, PrintStream o) throws IOException {
     if (!common.data().corpus().equals("brown") || common.data().seqLen() != PretrainConfig.defaults().seqLen()) {
       throw new IllegalArgumentException("kv-sweep compares against the embedded base models: data.corpus must be"
           + " brown and data.seq_len " + PretrainConfig.defaults().seqLen() + " (got " + common.data().corpus()
@@ -152,14 +188,16 @@ final class KvSweep {
     }
     long t0 = System.nanoTime();
     Path mha = base("small", home, o, device);
-    Path mqa = base("small-mqa", home, o, device);
-    List<Predictor> predictors = predictors(s);
+    boolean needsMqa = predictors.stream().anyMatch(p -> p.base() == Base.MQA);
+    Path mqa = !needsMqa ? null : mqaBase != null ? checkMqa(mqaBase, mha) : base("small-mqa", home, o, device);
     for (Predictor p : predictors) { // check every retrofit's config before the first run
       if (!p.fromScratch()) {
         RunPlan.of(ExperimentArms.sized(common, arm(p, 1, mha, s), s.retrofitPositions(), 0, "x"));
       }
     }
     List<Document> corpus = Corpora.load(home, null, o);
+    FromScratch scratch = FromScratch.of(corpus, home.tokenizer(Corpora.name(null) + "-bpe" + BASE.vocabSize),
+        BASE.validationFraction, PretrainConfig.defaults().seed(), PretrainConfig.defaults().seqLen());
     Map<String, List<DistillReport>> reports = new LinkedHashMap<>();
     Map<String, Path[][]> models = new LinkedHashMap<>(); // predictor -> [seed][kv index]
     int total = predictors.size() * KV_HEADS.size() * s.seeds();
@@ -172,7 +210,7 @@ final class KvSweep {
               p.name(), kv, seed, ++done, total, (System.nanoTime() - t0) / 60e9);
           Path model;
           if (p.fromScratch()) {
-            model = scratchModel(home, corpus, root, kv, p.steps(), seed, mha, o, device);
+            model = scratchModel(scratch, root, kv, p.steps(), seed, mha, o, device);
           } else {
             Arm a = arm(p, kv, p.base() == Base.MHA ? mha : mqa, s);
             Path out = root.resolve(p.name()).resolve("kv" + kv).resolve("seed-" + seed);
@@ -187,7 +225,8 @@ final class KvSweep {
     }
     List<KvSweepTables.Predictor> scored = score(predictors, models, mha, corpus, s, o, device);
     double minutes = (System.nanoTime() - t0) / 60e9;
-    String table = tables(s, predictors, scored, reports, minutes);
+    String table = tables(s, predictors, scored, reports, minutes, mqa == null ? "not in this run"
+        : pretrainSteps(mqa) + " steps");
     Files.createDirectories(root);
     Files.writeString(root.resolve("table.md"), table);
     Files.writeString(root.resolve("results.json"), json(s, predictors, scored, reports, minutes));
@@ -201,26 +240,48 @@ final class KvSweep {
     return PretrainCommand.ensureBaseModel(home, new CorpusOptions(), options, null, false, o, device);
   }
 
-  /** Trains (or reuses) the from-scratch model; refuses one whose held-out documents are not the base's. */
-  private static Path scratchModel(Home home, List<Document> corpus, Path root, int kv, long steps, int seed,
-      Path mha, PrintStream o, ComputeDevice device) throws IOException {
-    Path dir = root.resolve("scratch-" + steps + "-steps").resolve("kv" + kv).resolve("seed-" + seed);
-    Path model = dir.resolve("model");
-    if (BaseModelJob.isComplete(model)) {
-      o.println("already trained: " + model);
-    } else {
-      try (NDManager manager = device.newManager();
-          ConsoleProgress progress = new ConsoleProgress(o, System.console() != null, 50)) {
-        scratchJob(kv, steps, seed).run(corpus, home.tokenizer(Corpora.name(null) + "-bpe" + BASE.vocabSize),
-            dir.resolve("run"), model, manager, progress, o);
-      }
+  /** {@code dir} if it holds an MQA model of the small shape that held out the MHA base's documents. */
+  static Path checkMqa(Path dir, Path mha) throws IOException {
+    Path config = dir.resolve(dev.graft.checkpoint.HfCheckpoint.CONFIG_FILE);
+    if (!Files.isRegularFile(config)) {
+      throw new IllegalArgumentException("--mqa-base " + dir + " holds no config.json; train one with `graft pretrain"
+          + " --preset small-mqa --out " + dir + "`");
     }
+    LlamaConfig c = LlamaConfig.read(config);
+    LlamaConfig expected = LlamaConfig.read(mha.resolve(dev.graft.checkpoint.HfCheckpoint.CONFIG_FILE))
+        .withNumKeyValueHeads(1);
+    if (!c.equals(expected)) {
+      throw new IllegalArgumentException("--mqa-base " + dir + " must be the MHA base's shape with one KV head ("
+          + expected + "), got " + c);
+    }
+    requireSameHeldOut(dir, mha);
+    return dir;
+  }
+
+  private static void requireSameHeldOut(Path model, Path mha) throws IOException {
     String ours = HeldOut.read(model).map(HeldOut::sha256).orElse("none");
     String theirs = HeldOut.read(mha).map(HeldOut::sha256).orElse("none");
     if (!ours.equals(theirs)) {
       throw new IllegalStateException(model + " held out other documents (sha256 " + ours + ") than the base "
           + mha + " (" + theirs + "): its NLL would not be on unseen text");
     }
+  }
+
+  /** Trains (or reuses) the from-scratch model; refuses one whose held-out documents are not the base's. */
+  private static Path scratchModel(FromScratch scratch, Path root, int kv, long steps, int seed, Path mha,
+      PrintStream o, ComputeDevice device) throws IOException {
+    Path dir = root.resolve("scratch-" + steps + "-steps").resolve("kv" + kv).resolve("seed-" + seed);
+    Path model = dir.resolve("model");
+    if (FromScratch.isComplete(model)) {
+      o.println("already trained: " + model);
+    } else {
+      int vocab = LlamaConfig.read(mha.resolve(dev.graft.checkpoint.HfCheckpoint.CONFIG_FILE)).vocabSize();
+      try (NDManager manager = device.newManager();
+          ConsoleProgress progress = new ConsoleProgress(o, System.console() != null, 10)) {
+        scratch.run(architecture(vocab, kv), scratch(steps, seed), dir.resolve("run"), model, manager, progress);
+      }
+    }
+    requireSameHeldOut(model, mha);
     return model;
   }
 
@@ -247,16 +308,16 @@ final class KvSweep {
   }
 
   static String tables(Sizing s, List<Predictor> predictors, List<KvSweepTables.Predictor> scored,
-      Map<String, List<DistillReport>> reports, double minutes) {
+      Map<String, List<DistillReport>> reports, double minutes, String mqaScale) {
     PretrainConfig p = PretrainConfig.defaults();
     StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "# KV-head sweep: does a short run rank 8/4/2/1"
             + " KV heads as training from scratch does?%n%nScale: the small architecture (4 layers, d=256, 8 heads)."
             + " Ground truth: pretrained from scratch for %,d steps (%,d tokens; the embedded base model trains"
             + " 1,200). Every predictor gets a tenth of that (%,d positions): from scratch for %,d steps, or a GQA"
-            + " retrofit distilled (forward KL, graduality on) from the MHA base or the MQA base (each 1,200 steps)."
+            + " retrofit distilled (forward KL, graduality on) from the MHA base (1,200 steps) or the MQA base (%s)."
             + " %d seed%s. Score: NLL (nats per token) on %d held-out sequences of %d tokens of the MHA base's"
             + " held-out documents, which no model trained on.%n%nWall time: %.1f min.%n%n", s.groundTruthSteps(),
-        s.groundTruthSteps() * p.batchSize() * p.seqLen(), s.retrofitPositions(), s.shortSteps(), s.seeds(),
+        s.groundTruthSteps() * p.batchSize() * p.seqLen(), s.retrofitPositions(), s.shortSteps(), mqaScale, s.seeds(),
         s.seeds() == 1 ? "" : "s", s.evalSequences(), p.seqLen(), minutes));
     sb.append("Predictors:\n\n");
     for (Predictor pr : predictors) {
@@ -278,6 +339,13 @@ final class KvSweep {
           .append(" |\n"));
     }
     return sb.toString();
+  }
+
+  /** The steps a model's pretraining report records, or "?" without one. */
+  private static String pretrainSteps(Path model) throws IOException {
+    Path report = model.resolve(BaseModelJob.REPORT);
+    return Files.isRegularFile(report)
+        ? String.format(Locale.ROOT, "%,d", JSON.readTree(report.toFile()).path("steps").asLong()) : "?";
   }
 
   private static Spread spread(List<DistillReport> runs, java.util.function.ToDoubleFunction<DistillReport> f) {

@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class KvSweepTest {
 
@@ -58,7 +59,7 @@ class KvSweepTest {
       assertEquals("duplicate", c.retrofit().init());
       assertEquals(MQA.toString(), c.teacher().model());
       assertEquals(0, c.eval().continuations());
-      assertEquals(128, c.eval().sequences());
+      assertEquals(KvSweep.DISTILL_EVAL_SEQUENCES, c.eval().sequences());
       assertEquals(1235, c.train().seed());
     }
   }
@@ -76,7 +77,7 @@ class KvSweepTest {
   }
 
   @Test
-  void fromScratch_movesInitAndDataOrderWithTheSeed_butKeepsTheBasesSplit() {
+  void fromScratch_movesInitAndDataOrderWithTheSeed() {
     PretrainConfig c = KvSweep.scratch(150, 1);
     assertEquals(150, c.steps());
     assertEquals(15, c.warmupSteps());
@@ -84,9 +85,7 @@ class KvSweepTest {
     assertEquals(0, c.checkpointEvery());
     assertEquals(1235, c.seed());
     assertEquals(1, KvSweep.scratch(15, 0).warmupSteps());
-    assertEquals(1234, KvSweep.scratchJob(2, 150, 1).splitSeed());
-    assertEquals(0.05, KvSweep.scratchJob(2, 150, 1).validationFraction());
-    assertEquals(2, KvSweep.scratchJob(2, 150, 1).architecture().apply(4096).numKeyValueHeads());
+    assertEquals(LlamaConfig.small(4096).withNumKeyValueHeads(2), KvSweep.architecture(4096, 2));
   }
 
   @Test
@@ -106,7 +105,7 @@ class KvSweepTest {
             new double[] {5.0, 5.1, 5.3, 5.2})),
         new KvSweepTables.Predictor("from_scratch_10pct", "", List.of(new double[] {7.0, 7.1, 7.2, 7.3},
             new double[] {7.0, 7.1, 7.2, 7.3})));
-    String t = KvSweep.tables(s, ps, scored, Map.of(), 12.5);
+    String t = KvSweep.tables(s, ps, scored, Map.of(), 12.5, "1,200 steps");
     assertTrue(t.contains("Ground truth: pretrained from scratch for 150 steps (307,200 tokens; the embedded base"
         + " model trains 1,200)"), t);
     assertTrue(t.contains("a tenth of that (30,720 positions): from scratch for 15 steps"), t);
@@ -114,5 +113,25 @@ class KvSweepTest {
     assertTrue(t.contains("| from_scratch | 8 < 4 < 2 = 1 | — | — | — |"), t);
     assertTrue(t.contains("| from_scratch_10pct | 8 < 4 < 2 < 1 | 1.00, 0.80 | 0.90 ± 0.14 | 0.95 |"), t);
     assertTrue(t.contains("Wall time: 12.5 min."), t);
+    assertTrue(t.contains("or the MQA base (1,200 steps)"), t);
+  }
+
+  @Test
+  void anMqaBaseWithoutAModel_isRefusedWithWhatToRun(@TempDir Path tmp) {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> KvSweep.checkMqa(tmp, tmp));
+    assertEquals("--mqa-base " + tmp + " holds no config.json; train one with `graft pretrain --preset small-mqa"
+        + " --out " + tmp + "`", e.getMessage());
+  }
+
+  @Test
+  void select_keepsTheGroundTruth_andRefusesUnknownPredictors() {
+    Sizing s = KvSweep.sizing("quick");
+    assertEquals(List.of("from_scratch", "from_scratch_10pct", "mqa_random"), KvSweep.select(s,
+        List.of("mqa_random", "from_scratch_10pct")).stream().map(Predictor::name).toList());
+    assertEquals(7, KvSweep.select(s, null).size());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> KvSweep.select(s, List.of("mha_mean")));
+    assertEquals("unknown kv-sweep predictor 'mha_mean' (expected some of from_scratch_10pct, mha_mean_pool,"
+        + " mha_keep_one, mha_random, mqa_duplicate, mqa_random)", e.getMessage());
   }
 }

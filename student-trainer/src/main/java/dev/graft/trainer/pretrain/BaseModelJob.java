@@ -38,11 +38,9 @@ import java.util.function.Function;
  * @param architecture model preset for a vocabulary size
  * @param train optimisation settings
  * @param validationFraction fraction of documents held out
- * @param splitSeed seed of the train/validation split; models trained from different seeds on the
- *     same split are evaluated on the same held-out documents, none of which any of them saw
  */
 public record BaseModelJob(int vocabSize, Function<Integer, LlamaConfig> architecture,
-    PretrainConfig train, double validationFraction, long splitSeed) {
+    PretrainConfig train, double validationFraction) {
 
   /** Name of the report written beside the exported model. */
   public static final String REPORT = "pretrain_report.json";
@@ -56,12 +54,6 @@ public record BaseModelJob(int vocabSize, Function<Integer, LlamaConfig> archite
     if (!(validationFraction > 0 && validationFraction < 0.5)) {
       throw new IllegalArgumentException("validation fraction (" + validationFraction + ") must be in (0, 0.5)");
     }
-  }
-
-  /** A job whose split follows the training seed (as the embedded base model's does). */
-  public BaseModelJob(int vocabSize, Function<Integer, LlamaConfig> architecture, PretrainConfig train,
-      double validationFraction) {
-    this(vocabSize, architecture, train, validationFraction, train.seed());
   }
 
   /** True when {@code out} already holds a finished base model. */
@@ -78,7 +70,7 @@ public record BaseModelJob(int vocabSize, Function<Integer, LlamaConfig> archite
   public ObjectNode run(List<Document> corpus, Path tokenizerDir, Path runDir, Path out,
       NDManager manager, Pretrainer.Listener listener, PrintStream log) throws IOException {
     long wallStart = System.nanoTime();
-    DatasetSplit split = DatasetSplit.of(corpus, validationFraction, splitSeed);
+    DatasetSplit split = DatasetSplit.of(corpus, validationFraction, train.seed());
     log.printf("corpus: %d documents (%d train, %d validation) in %d domains%n", corpus.size(),
         split.train().size(), split.validation().size(), split.trainCountByDomain().size());
     ensureTokenizer(split.train(), vocabSize, tokenizerDir, log);
@@ -99,7 +91,7 @@ public record BaseModelJob(int vocabSize, Function<Integer, LlamaConfig> archite
             (System.nanoTime() - wallStart) / 1e9);
         export(model, tokenizerDir, out, report);
         HeldOut.of(split, String.format(Locale.ROOT, "%.3f of each domain's documents by id hash (seed %d)",
-            validationFraction, splitSeed)).write(out);
+            validationFraction, train.seed())).write(out);
         return report;
       }
     }
