@@ -181,6 +181,7 @@ final class ExperimentCommand implements Callable<Integer> {
     if (KV_SWEEP.equals(study)) {
       return kvSweep();
     }
+    requireNoSweepOptions();
     Preset p = preset(preset);
     int n = seeds == null ? p.seeds() : seeds;
     long budget = positions == null ? p.positions() : positions;
@@ -235,6 +236,14 @@ final class ExperimentCommand implements Callable<Integer> {
     ExperimentReportPage.write(root, title(n, budget, common).replaceFirst("^# ", "").strip(), reports);
     System.out.println("written to " + root.resolve("table.md") + ", results.json and " + ExperimentReportPage.FILE);
     return 0;
+  }
+
+  /** The kv-sweep's own options name no arm of the distillation studies: refused there, not ignored. */
+  void requireNoSweepOptions() {
+    if (groundTruthSteps != null || heldoutSequences != null || predictors != null || mqaBase != null) {
+      throw new IllegalArgumentException("--ground-truth-steps, --heldout-sequences, --predictors and --mqa-base"
+          + " apply to --study " + KV_SWEEP + " only");
+    }
   }
 
   private Integer kvSweep() throws Exception {

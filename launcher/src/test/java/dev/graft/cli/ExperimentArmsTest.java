@@ -157,4 +157,16 @@ class ExperimentArmsTest {
     assertTrue(usage.contains("--ground-truth-steps=N"), usage);
     assertTrue(usage.contains("Spearman's rho per seed and over seed means"), usage);
   }
+
+  @Test
+  void sweepOptions_withAnotherStudy_areRefused() {
+    ExperimentCommand c = new ExperimentCommand();
+    new picocli.CommandLine(c).parseArgs("--study", "graduality", "--predictors", "mha_random");
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, c::requireNoSweepOptions);
+    assertEquals("--ground-truth-steps, --heldout-sequences, --predictors and --mqa-base apply to --study kv-sweep"
+        + " only", e.getMessage());
+    ExperimentCommand plain = new ExperimentCommand();
+    new picocli.CommandLine(plain).parseArgs("--study", "graduality");
+    plain.requireNoSweepOptions();
+  }
 }
