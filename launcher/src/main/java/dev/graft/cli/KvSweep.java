@@ -333,7 +333,8 @@ final class KvSweep {
       sb.append("\n## Retrofits against their teacher (the base they start from)\n\n")
           .append("Forward KL and gap recovered on " + DISTILL_EVAL_SEQUENCES
               + " held-out sequences, as each distillation run reports them.\n\n")
-          .append("| arm | seeds | steps | forward KL on held-out text | gap recovered |\n| --- | ---: | ---: | ---: | ---: |\n");
+          .append("| arm | seeds | steps | forward KL on held-out text | gap recovered |\n")
+          .append("| --- | ---: | ---: | ---: | ---: |\n");
       reports.forEach((arm, runs) -> sb.append("| ").append(arm).append(" | ").append(runs.size()).append(" | ")
           .append(spread(runs, r -> r.outcome().steps()).format("%,.0f", false)).append(" | ")
           .append(spread(runs, r -> r.after().overall().meanKl()).format("%.4f", false)).append(" | ")

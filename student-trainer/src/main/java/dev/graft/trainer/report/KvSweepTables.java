@@ -79,7 +79,8 @@ public final class KvSweepTables {
   /** Held-out NLL (nats per token) of every predictor at every KV-head count. */
   public static String nllTable(List<Integer> kvHeads, List<Predictor> predictors) {
     StringBuilder sb = new StringBuilder("| predictor | seeds | ");
-    sb.append(kvHeads.stream().map(k -> k + " KV heads").collect(Collectors.joining(" | "))).append(" |\n| --- | ---: |");
+    sb.append(kvHeads.stream().map(k -> k + " KV heads").collect(Collectors.joining(" | ")))
+        .append(" |\n| --- | ---: |");
     sb.append(" ---: |".repeat(kvHeads.size())).append('\n');
     for (Predictor p : predictors) {
       sb.append("| ").append(p.name()).append(" | ").append(p.nllBySeed().size()).append(" |");
@@ -96,8 +97,8 @@ public final class KvSweepTables {
    * correlation with {@code truth}'s; the first row is the ground truth itself.
    */
   public static String rankTable(List<Integer> kvHeads, Predictor truth, List<Predictor> predictors) {
-    StringBuilder sb = new StringBuilder("| predictor | ordering (lowest NLL first) | ρ per seed | ρ mean ± std over seeds"
-        + " | ρ of the seed means |\n| --- | --- | --- | ---: | ---: |\n");
+    StringBuilder sb = new StringBuilder("| predictor | ordering (lowest NLL first) | ρ per seed"
+        + " | ρ mean ± std over seeds | ρ of the seed means |\n| --- | --- | --- | ---: | ---: |\n");
     sb.append("| ").append(truth.name()).append(" | ").append(ordering(kvHeads, truth.means()))
         .append(" | — | — | — |\n");
     for (Predictor p : predictors) {
