@@ -13,6 +13,11 @@ final class PretrainOptions {
       description = "Architecture: small (4 layers, d=256, 8 heads; the embedded base model), small-mqa (small with one KV head: multi-query attention) or tiny (2 layers, d=64; seconds). Default: ${DEFAULT-VALUE}.")
   String preset = "small";
 
+  @Option(names = "--kv-heads", paramLabel = "N",
+      description = "Key/value heads on top of --preset (a divisor of its 8 attention heads for small): 8 is MHA,"
+          + " 1 MQA, between them GQA. Default: the preset's.")
+  Integer kvHeads;
+
   @Option(names = "--vocab-size", paramLabel = "N", defaultValue = "4096",
       description = "BPE vocabulary when a tokenizer is trained. Default: ${DEFAULT-VALUE}.")
   int vocabSize = 4096;
@@ -78,10 +83,25 @@ final class PretrainOptions {
       default -> throw new IllegalArgumentException(
           "unknown --preset '" + preset + "' (expected small, small-mqa or tiny)");
     };
+    if (kvHeads != null) {
+      withKvHeads(base.apply(vocabSize), kvHeads); // refused here, before any data is read
+    }
     return vocab -> {
       LlamaConfig c = base.apply(vocab);
+      if (kvHeads != null) {
+        c = withKvHeads(c, kvHeads);
+      }
       return seqLen > c.maxPositionEmbeddings() ? c.withMaxPositionEmbeddings(seqLen) : c;
     };
+  }
+
+  /** {@code c} with {@code kv} key/value heads; the message names the option and the preset's heads. */
+  static LlamaConfig withKvHeads(LlamaConfig c, int kv) {
+    if (kv < 1 || c.numAttentionHeads() % kv != 0) {
+      throw new IllegalArgumentException("--kv-heads (" + kv + ") must be a divisor of the preset's "
+          + c.numAttentionHeads() + " attention heads");
+    }
+    return c.withNumKeyValueHeads(kv);
   }
 
   BaseModelJob job() {
@@ -91,6 +111,6 @@ final class PretrainOptions {
 
   /** Cache key of the model these settings produce. */
   String modelName(String corpus) {
-    return "base-" + preset + "-" + corpus;
+    return "base-" + preset + (kvHeads == null ? "" : "-kv" + kvHeads) + "-" + corpus;
   }
 }

@@ -17,7 +17,7 @@ class ExperimentStoreTest {
         .map(Arm::name).toList();
     // cross_entropy asks no teacher; rollout_fkl and rollout_rkl train no corpus rows.
     assertEquals(List.of("corpus_fkl", "corpus_rkl", "mixed_rkl", "kv2_mean_pool_abrupt", "kv2_keep_one",
-        "kv2_random", "kv1_mean_pool", "kv1_keep_one", "kv1_random"), readers);
+        "kv2_random", "kv1_mean_pool", "kv1_keep_one", "kv1_random", "int4_gradual", "int4_abrupt"), readers);
   }
 
   @Test

@@ -34,6 +34,24 @@ class PretrainOptionsTest {
   }
 
   @Test
+  void kvHeads_setsTheKeyValueHeadsOfThePreset_andNamesTheModel() {
+    LlamaConfig gqa = parse("--preset", "small", "--kv-heads", "2").architecture(128).apply(4096);
+    assertEquals(LlamaConfig.small(4096).withNumKeyValueHeads(2), gqa);
+    assertEquals("base-small-kv2-brown", parse("--kv-heads", "2").modelName("brown"));
+    assertEquals("base-small-brown", parse().modelName("brown"));
+    assertEquals(4, parse("--preset", "small-mqa", "--kv-heads", "4").architecture(128).apply(4096).numKeyValueHeads());
+  }
+
+  @Test
+  void kvHeads_thatDoNotDivideTheHeads_areRefusedBeforeTraining() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> parse("--kv-heads", "3").architecture(128));
+    assertEquals("--kv-heads (3) must be a divisor of the preset's 8 attention heads", e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> parse("--kv-heads", "0").architecture(128));
+    assertEquals("--kv-heads (0) must be a divisor of the preset's 8 attention heads", e.getMessage());
+  }
+
+  @Test
   void unknownPreset_namesTheChoices() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> parse("--preset", "mqa").architecture(128));

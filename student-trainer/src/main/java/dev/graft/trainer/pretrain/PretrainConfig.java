@@ -80,6 +80,12 @@ public record PretrainConfig(
         keepCheckpoints, seed);
   }
 
+  /** The same run from seed {@code s}: initialisation and data order (and the split, unless a job fixes it). */
+  public PretrainConfig withSeed(long s) {
+    return new PretrainConfig(seqLen, batchSize, microBatch, steps, lr, warmupSteps, minLrRatio,
+        schedule, weightDecay, clipNorm, evalEvery, evalSequences, checkpointEvery, keepCheckpoints, s);
+  }
+
   public PretrainConfig withIntervals(long eval, int evalSeqs, long checkpoint) {
     return new PretrainConfig(seqLen, batchSize, microBatch, steps, lr, warmupSteps, minLrRatio,
         schedule, weightDecay, clipNorm, eval, evalSeqs, checkpoint, keepCheckpoints, seed);
