@@ -13,6 +13,12 @@ import dev.graft.data.SequencePacker;
 import dev.graft.data.TokenBatch;
 import dev.graft.model.LlamaConfig;
 import dev.graft.proto.v1.DType;
+import dev.graft.sampler.Rollout;
+import dev.graft.sampler.RolloutSource;
+import dev.graft.sampler.SamplerInfo;
+import dev.graft.sampler.SamplerUnavailableException;
+import dev.graft.sampler.SamplingParams;
+import dev.graft.service.Backoff;
 import dev.graft.retrofit.AlignmentLoss;
 import dev.graft.retrofit.RetrofitStudent;
 import dev.graft.teacher.TeacherClient;
@@ -192,6 +198,60 @@ class StagedAlignmentTest {
       assertEquals(local.get(0).curve(), remote.get(0).curve());
       assertEquals(local.get(1).curve(), remote.get(1).curve());
       assertArrayEqualsByName(localParams, parameters(s));
+    }
+  }
+
+  @Test
+  void seqkdRows_stage1LossAtStepZero_countsTheRealPositionsOnly(@TempDir Path dir) throws Exception {
+    RunPlan plan = plan("align.mixer_tokens=128", "align.data=seqkd", "onpolicy.fraction=0",
+        "seqkd.prompt_tokens=6", "seqkd.max_new_tokens=8", "seqkd.temperature=0"); // one step of 4 rows
+    try (GraftTokenizer tok = GraftTokenizer.load(TinyTeacher.dir().resolve(BpeModel.TOKENIZER_JSON));
+        NDManager m = NDManager.newBaseManager(); RetrofitStudent s = student(plan, m);
+        RetrofitStudent untrained = student(plan, m)) {
+      int[] continuation = {5, 6, 7, 8, tok.eosId()}; // every row stops at EOS after 5 tokens: 21 of 32 are padding
+      List<int[]> asked = new java.util.ArrayList<>();
+      RolloutSource sampler = new RolloutSource() {
+        @Override
+        public SamplerInfo info() {
+          return new SamplerInfo(config.vocabSize(), 64, 0, 0, "tiny");
+        }
+
+        @Override
+        public List<Rollout> generate(List<int[]> prompts, SamplingParams p) {
+          throw new AssertionError("teacher rows name the teacher's model");
+        }
+
+        @Override
+        public List<Rollout> generate(List<int[]> prompts, SamplingParams p, String model) {
+          asked.addAll(prompts);
+          return prompts.stream().map(q -> new Rollout(q, continuation, new float[5], 0, Rollout.Finish.STOP_TOKEN))
+              .toList();
+        }
+
+        @Override
+        public void close() {}
+      };
+      DocumentPrompts prompts = new DocumentPrompts(tok.bosId(), 6, 99, "a teacher-continuation prompt",
+          "seqkd.prompt_tokens");
+      TinyTeacher.CORPUS.subList(0, 30).forEach(d -> prompts.capturing(tok::encode).encode(d.text()));
+      Patience patience = new Patience("teacher-samplers", java.time.Duration.ofSeconds(5),
+          new Backoff(java.time.Duration.ofMillis(1), java.time.Duration.ofMillis(2)), Backoff.Sleeper.SYSTEM,
+          System::nanoTime, new DistillListener() {}, SamplerUnavailableException.class);
+      StageReport r = stages(plan, s, dir, new StopRequest()).withTeacherRows((stage, steps) ->
+          new TeacherContinuations(plan.seqkd(), 4, stage.number(), sampler, "tiny", prompts, 32, tok.eosId(),
+              new int[] {tok.eosId()}, patience, 1, steps, System::nanoTime)).run(false).get(0);
+      assertEquals(4, asked.size());
+      assertEquals(4 * 11, r.positions(), "prompt + continuation per row; the padding does not count");
+      // Independent: the unmasked loss on the same rows cut to their 11 real positions (causal layers).
+      int[] ids = new int[4 * 11];
+      for (int row = 0; row < 4; row++) {
+        System.arraycopy(asked.get(row), 0, ids, row * 11, 6);
+        System.arraycopy(continuation, 0, ids, row * 11 + 6, 5);
+      }
+      Map<Integer, Double> want = AlignmentLoss.mixerLoss(untrained, new TokenBatch(4, 11, ids));
+      for (int layer : List.of(0, 1)) {
+        assertEquals(want.get(layer), r.curve().get(0).layers().get(layer), 1e-4 * want.get(layer), "layer " + layer);
+      }
     }
   }
 
