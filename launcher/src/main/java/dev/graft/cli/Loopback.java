@@ -64,7 +64,7 @@ final class Loopback implements AutoCloseable {
     if (plan.onpolicy().enabled() && plan.onpolicy().samplers().isEmpty()) {
       n++;
     }
-    if (plan.seqkd().enabled() && plan.seqkd().samplers().isEmpty()) {
+    if (plan.needsTeacherSamplers() && plan.seqkd().samplers().isEmpty()) {
       n++;
     }
     return n;
@@ -95,7 +95,7 @@ final class Loopback implements AutoCloseable {
         o.printf("sampler-service: on localhost:%d (metrics http://localhost:%d/metrics), weights from"
             + " localhost:%d%n", sampler.port(), sampler.metricsPort(), trainer.port());
       }
-      if (plan.seqkd().enabled() && plan.seqkd().samplers().isEmpty()) {
+      if (plan.needsTeacherSamplers() && plan.seqkd().samplers().isEmpty()) {
         teacherSampler = FixedModelSampler.start(SamplerServer.builder().device(trainer.device()).port(0)
             .metricsPort(0).slots(8), trainer.teacherDir());
         trainer.useTeacherSamplers(List.of(new HostPort("localhost", teacherSampler.port())));

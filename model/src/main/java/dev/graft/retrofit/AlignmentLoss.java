@@ -44,6 +44,30 @@ public final class AlignmentLoss {
   }
 
   /**
+   * {@link #normalisedMse(NDArray, NDArray)} over the positions {@code mask} marks only: both means
+   * run over the (B·T·D) entries whose position has mask 1, so padding neither adds error nor
+   * dilutes it. With every position marked it equals the unmasked loss.
+   *
+   * @param mask (B, T) of 0 and 1, with at least one 1
+   * @return a scalar in the prediction's manager
+   */
+  public static NDArray normalisedMse(NDArray prediction, NDArray target, NDArray mask) {
+    if (!prediction.getShape().equals(target.getShape())) {
+      throw new IllegalArgumentException("prediction " + prediction.getShape() + " and target "
+          + target.getShape() + " differ in shape");
+    }
+    if (prediction.getShape().dimension() < 2
+        || !mask.getShape().equals(prediction.getShape().slice(0, prediction.getShape().dimension() - 1))) {
+      throw new IllegalArgumentException("mask " + mask.getShape() + " must have the shape of prediction "
+          + prediction.getShape() + " without its last axis");
+    }
+    NDArray m = mask.expandDims(-1);
+    NDArray diff = prediction.sub(target).square().mul(m).sum();
+    NDArray scale = target.square().mul(m).sum().add(EPSILON);
+    return diff.div(scale);
+  }
+
+  /**
    * Stage 1's loss of {@code student} now, per converted layer ({@link RetrofitStudent#convertedMixers}):
    * each layer's mixer at α = 1 on the teacher's mixer input against the teacher's mixer output,
    * the teacher being the student at α = 0 (which computes exactly the teacher). The student's αs

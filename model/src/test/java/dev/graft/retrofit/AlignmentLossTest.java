@@ -54,6 +54,37 @@ class AlignmentLossTest {
   }
 
   @Test
+  void maskedNormalisedMse_countsOnlyTheMarkedPositions() {
+    Random rng = new Random(2);
+    float[] y = new float[2 * 3 * 4];
+    float[] t = new float[y.length];
+    float[] mask = {1, 1, 0, 1, 0, 0}; // (2, 3): row 0 padded after 2 positions, row 1 after 1
+    double num = 0;
+    double den = 0;
+    for (int i = 0; i < y.length; i++) {
+      y[i] = (float) rng.nextGaussian();
+      t[i] = (float) (2 * rng.nextGaussian());
+      if (mask[i / 4] == 1) {
+        num += (y[i] - (double) t[i]) * (y[i] - (double) t[i]);
+        den += (double) t[i] * t[i];
+      }
+    }
+    try (NDManager m = NDManager.newBaseManager()) {
+      NDArray yy = m.create(y, new Shape(2, 3, 4));
+      NDArray tt = m.create(t, new Shape(2, 3, 4));
+      NDArray mm = m.create(mask, new Shape(2, 3));
+      assertEquals(num / den, AlignmentLoss.normalisedMse(yy, tt, mm).getFloat(), 1e-6 * num / den);
+      assertTrue(Math.abs(AlignmentLoss.normalisedMse(yy, tt).getFloat() - num / den) > 1e-3,
+          "the padding changes the unmasked loss");
+      assertEquals(AlignmentLoss.normalisedMse(yy, tt).getFloat(),
+          AlignmentLoss.normalisedMse(yy, tt, m.ones(new Shape(2, 3))).getFloat(), 1e-6);
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> AlignmentLoss.normalisedMse(yy, tt, mm.reshape(3, 2)));
+      assertEquals("mask (3, 2) must have the shape of prediction (2, 3, 4) without its last axis", e.getMessage());
+    }
+  }
+
+  @Test
   void mixerLoss_isZeroForAnUnchangedMixer_andPositiveForRandomKvHeads_andKeepsTheAlphas() {
     try (NDManager m = NDManager.newBaseManager();
         LlamaModel teacher = LlamaModel.random(CFG, m, 4);

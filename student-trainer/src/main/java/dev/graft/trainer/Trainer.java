@@ -223,8 +223,8 @@ public final class Trainer implements AutoCloseable {
     synchronized (this) {
       teacherSampling = teacherSamplers;
     }
-    if (p.seqkd().enabled() && teacherSampling.isEmpty()) {
-      throw new IllegalArgumentException("seqkd.fraction " + p.seqkd().fraction()
+    if (p.needsTeacherSamplers() && teacherSampling.isEmpty()) {
+      throw new IllegalArgumentException(p.teacherSamplersReason()
           + " needs sampler-services that serve the teacher (graft sampler --model): set seqkd.samplers");
     }
     List<String> teacherEndpoints = teachers.stream().map(HostPort::toString).toList();
@@ -240,7 +240,7 @@ public final class Trainer implements AutoCloseable {
               ? SamplerClient.builder().endpoints(samplers.stream().map(HostPort::toString).toList())
                   .security(security).intercept(counted).build()
               : null;
-          SamplerClient teacherSampler = p.seqkd().enabled()
+          SamplerClient teacherSampler = p.needsTeacherSamplers()
               ? SamplerClient.builder().endpoints(teacherSampling.stream().map(HostPort::toString).toList())
                   .security(security).intercept(counted).build()
               : null;

@@ -67,6 +67,8 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
   public static final String REPORT_TXT = "report.txt";
   /** Makes the prompts of teacher-continuation rows another draw than those of on-policy rows. */
   private static final long SEQKD_PROMPT_SALT = 0x5EC4D_0000_0001L;
+  /** With the stage's number, makes an alignment stage's teacher rows (prompts, seeds) its own draw. */
+  private static final long ALIGN_SEQKD_SALT = 0xA11C_4D00_0000_0000L;
   /** Held-out sequences compared position by position in the exactness check. */
   static final int EXACTNESS_SEQUENCES = 4;
 
@@ -94,9 +96,8 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
       throw new IllegalArgumentException("onpolicy.fraction " + p.onpolicy().fraction()
           + " needs samplers and a policy publisher");
     }
-    if (p.seqkd().enabled() && peers.teacherSamplers() == null) {
-      throw new IllegalArgumentException("seqkd.fraction " + p.seqkd().fraction()
-          + " needs samplers that serve the teacher");
+    if (p.needsTeacherSamplers() && peers.teacherSamplers() == null) {
+      throw new IllegalArgumentException(p.teacherSamplersReason() + " needs samplers that serve the teacher");
     }
     if (p.loss().divergence().usesTeacher() && peers.teacher() == null) {
       throw new IllegalArgumentException(p.loss().divergence().spec() + " needs a teacher");
@@ -149,7 +150,8 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
                 p.vocabBudget())
                 .stoppingAlsoAt(configEos(student));
         ContinuationEvaluator.Result[] written = writing == null ? null : baselineWriting(student, writing);
-        List<StageReport> stages = align(student, data[0], exactTeacher, info.modelFingerprint(), listener, log);
+        List<StageReport> stages = align(student, data[0], exactTeacher, peers.teacherSamplers(), seqkdPrompts,
+            tok.eosId(), info.modelFingerprint(), listener, log);
         DistillOutcome outcome = distiller(student, data[0], peers, targets, prompts, seqkdPrompts, tok.eosId(),
             evaluator, info.modelFingerprint(), listener).run();
         Continuations continuations = writing == null ? null : new Continuations(writing.prompts(),
@@ -170,7 +172,8 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
    * the fp32 teacher; once end-to-end distillation has checkpointed they are only read back.
    */
   private List<StageReport> align(RetrofitStudent student, PackedSequences train, TeacherScorer teacher,
-      String teacherFingerprint, DistillListener listener, PrintStream log) throws IOException {
+      RolloutSource teacherSamplers, DocumentPrompts seqkdPrompts, int eosId, String teacherFingerprint,
+      DistillListener listener, PrintStream log) throws IOException {
     RunPlan p = plan.plan();
     if (!p.align().enabled()) {
       return List.of();
@@ -178,10 +181,18 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
     Path root = runDir.resolve("checkpoints");
     boolean finished = !new RunCheckpoints(root, p.checkpoint().keep()).complete().isEmpty();
     Patience patience = patience("teachers", p.teacher().patience(), TeacherUnavailableException.class, listener);
-    List<StageReport> stages = new StagedAlignment(p, student, train, teacher, root, teacherFingerprint, stop,
-        System::nanoTime, log).retrying(patience::call).run(finished);
+    StagedAlignment stages = new StagedAlignment(p, student, train, teacher, root, teacherFingerprint, stop,
+        System::nanoTime, log).retrying(patience::call);
+    if (p.align().generates()) { // align.data: seqkd
+      stages.withTeacherRows((stage, steps) -> {
+        long salt = ALIGN_SEQKD_SALT + stage.number();
+        return teacherContinuations(teacherSamplers, seqkdPrompts.salted(salt), eosId, configEos(student),
+            teacherFingerprint, listener, p.align().batchSize(), salt, steps);
+      });
+    }
+    List<StageReport> reports = stages.run(finished);
     log.println("stage 3 (end-to-end): every alpha at 1 from the first step, after the alignment stages");
-    return stages;
+    return reports;
   }
 
   /** Every eos id of the teacher's config.json: generation stops at these as at the tokenizer's. */
@@ -210,7 +221,7 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
     if (p.seqkd().enabled()) {
       int to = p.train().batchSize() - p.onpolicy().rows();
       batches.withTeacherRows(teacherContinuations(peers.teacherSamplers(), seqkdPrompts, eosId, configEos(student),
-          teacherFingerprint, listener), to - p.seqkd().rows(), to);
+          teacherFingerprint, listener, p.seqkd().rows(), 0, p.train().steps()), to - p.seqkd().rows(), to);
     }
     DistillCheckpoints checkpoints = new DistillCheckpoints(
         new RunCheckpoints(runDir.resolve("checkpoints"), p.checkpoint().keep()), student,
@@ -222,9 +233,13 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
   /**
    * The data source of teacher-continuation rows ({@code seqkd}), after checking that its samplers
    * serve the teacher (the teacher-service's model fingerprint).
+   *
+   * @param rows rows per step ({@code seqkd.rows} for stage 3, {@code align.batch_size} for a stage)
+   * @param salt 0 for stage 3; an alignment stage's own, mixed into the sampling seeds
+   * @param lastStep the consumer's last step
    */
   TeacherContinuations teacherContinuations(RolloutSource samplers, DocumentPrompts seqkdPrompts, int eosId,
-      int[] configEos, String teacherFingerprint, DistillListener listener) {
+      int[] configEos, String teacherFingerprint, DistillListener listener, int rows, long salt, long lastStep) {
     RunPlan p = plan.plan();
     Patience patience = patience("teacher-samplers", p.seqkd().patience(), SamplerUnavailableException.class,
         listener);
@@ -236,8 +251,8 @@ public record DistillJob(RunPlan.Bound plan, Path teacherDir, Path runDir, Path 
           + "; start them with `graft sampler --model <the teacher's checkpoint>`");
     }
     int[] stops = IntStream.concat(IntStream.of(eosId), IntStream.of(configEos)).distinct().toArray();
-    return new TeacherContinuations(p.seqkd(), samplers, teacherFingerprint, seqkdPrompts, p.data().seqLen(),
-        eosId, stops, patience, p.train().seed(), p.train().steps(), System::nanoTime);
+    return new TeacherContinuations(p.seqkd(), rows, salt, samplers, teacherFingerprint, seqkdPrompts,
+        p.data().seqLen(), eosId, stops, patience, p.train().seed(), lastStep, System::nanoTime);
   }
 
   /**

@@ -18,7 +18,7 @@ final class DocumentPrompts {
   private final int bosId;
   private final int promptTokens;
   private final long seed;
-  private final List<int[]> prompts = new ArrayList<>();
+  private final List<int[]> prompts;
   private final String what; // the rows' kind, for messages
   private final String key; // the config key of promptTokens, for messages
 
@@ -31,9 +31,14 @@ final class DocumentPrompts {
    * @param key the config key of {@code promptTokens}, e.g. "seqkd.prompt_tokens"
    */
   DocumentPrompts(int bosId, int promptTokens, long seed, String what, String key) {
+    this(bosId, promptTokens, seed, what, key, new ArrayList<>());
+  }
+
+  private DocumentPrompts(int bosId, int promptTokens, long seed, String what, String key, List<int[]> prompts) {
     if (promptTokens < 1) {
       throw new IllegalArgumentException("prompt tokens (" + promptTokens + ") must be >= 1");
     }
+    this.prompts = prompts;
     this.bosId = bosId;
     this.promptTokens = promptTokens;
     this.seed = seed;
@@ -56,6 +61,14 @@ final class DocumentPrompts {
       }
       return ids;
     };
+  }
+
+  /**
+   * The same documents' prompts drawn with another seed ({@code seed ^ salt}): another sequence of
+   * prompts over the same captured beginnings (which it shares, captured or not yet).
+   */
+  DocumentPrompts salted(long salt) {
+    return new DocumentPrompts(bosId, promptTokens, seed ^ salt, what, key, prompts);
   }
 
   /** Documents that gave a prompt. */

@@ -36,12 +36,16 @@ import java.util.function.Supplier;
  * with the loss {@link AlignmentLoss#normalisedMse} summed over the layers. Inputs come from the
  * teacher, never from the student's earlier layers, so the layers are independent; only the
  * stage's parameters of those layers train (AdamW, constant learning rate, no weight decay).
+ * Rows are the run's training sequences ({@code align.data: corpus}) or the teacher's
+ * continuations of corpus prompts ({@code seqkd}, {@link TeacherContinuations#sequences}), whose
+ * padding after a row's end is masked out of the loss.
  *
  * <p>Each stage checkpoints under {@code ROOT/align-KEY/} (every {@code checkpoint.every} steps and
  * at its last step, which marks it finished) with the student's parameters, the stage's optimizer
  * moments and an {@link AlignState}. A restarted run restores the newest checkpoint of each stage
  * in turn and continues inside the unfinished one with the same data order, so its final
- * parameters are those of an uninterrupted run, bit for bit.
+ * parameters are those of an uninterrupted run, bit for bit (with {@code seqkd} rows, which are
+ * regenerated from the same prompts and seeds, when the teacher decodes greedily).
  *
  * <pre>
  * for stage: restore(); while (step &lt; steps) { step++; trainStep(); maybeCheckpoint(); }
@@ -68,12 +72,26 @@ final class StagedAlignment {
   private final LongSupplier nanoClock;
   private final PrintStream log;
   private Retry retry = Supplier::get;
+  private TeacherRows teacherRows;
 
   /** Retries a teacher call while no replica answers. */
   @FunctionalInterface
   interface Retry {
     <T> T call(Supplier<T> call);
   }
+
+  /** Opens the teacher-continuation rows of one stage ({@code align.data: seqkd}). */
+  @FunctionalInterface
+  interface TeacherRows {
+    /**
+     * @param stage the stage the rows are for: each stage draws its own prompts and sampling seeds
+     * @param steps the stage's last step: nothing is generated ahead past it
+     */
+    TeacherContinuations open(AlignStage stage, long steps);
+  }
+
+  /** One step's rows: (B, T) ids, the mask of real positions (null: every position) and their count. */
+  private record Rows(TokenBatch tokens, float[] mask, long positions) {}
 
   /**
    * @param teacher the teacher whose hidden states are the targets
@@ -101,6 +119,12 @@ final class StagedAlignment {
   /** Retries teacher calls with {@code retry} (the run's patience with its teachers). */
   StagedAlignment retrying(Retry r) {
     this.retry = r;
+    return this;
+  }
+
+  /** Reads {@code align.data: seqkd} rows from {@code rows}. */
+  StagedAlignment withTeacherRows(TeacherRows rows) {
+    this.teacherRows = rows;
     return this;
   }
 
@@ -160,8 +184,10 @@ final class StagedAlignment {
 
   private AlignState train(AlignStage stage, List<Integer> layers, Map<String, NDArray> trained, AdamW opt,
       AlignState from, RunCheckpoints store) {
-    log.printf(Locale.ROOT, "%s: %d steps of %d rows x %d positions over layers %s%s%n", stage.label(),
-        from.steps(), align.batchSize(), seqLen, layers, from.step() > 0 ? ", resuming after step " + from.step() : "");
+    log.printf(Locale.ROOT, "%s: %d steps of %d rows x %d positions%s over layers %s%s%n", stage.label(),
+        from.steps(), align.batchSize(), seqLen,
+        align.data() == RunPlan.AlignData.SEQKD ? " of the teacher's continuations" : "", layers,
+        from.step() > 0 ? ", resuming after step " + from.step() : "");
     SequenceCursor cursor = SequenceCursor.over(train, seed + stage.number(),
         new SequenceCursor.Position(from.dataEpoch(), from.dataIndex()));
     List<AlignState.LossPoint> curve = new ArrayList<>(from.curve());
@@ -169,22 +195,32 @@ final class StagedAlignment {
     double[] alphas = student.alphas();
     student.setAllAlphas(1);
     trained.values().forEach(p -> p.setRequiresGradient(true));
+    TeacherContinuations generated = null;
     try {
+      if (align.data() == RunPlan.AlignData.SEQKD) {
+        if (teacherRows == null) {
+          throw new IllegalStateException("align.data seqkd needs samplers that serve the teacher");
+        }
+        generated = teacherRows.open(stage, from.steps());
+      }
       long t0 = nanoClock.getAsLong();
+      long positions = from.positions();
       for (long step = from.step() + 1; step <= from.steps(); step++) {
         // 1. data and targets: the teacher's hidden states at the layers' inputs and outputs
-        TokenBatch tokens = nextBatch(cursor);
+        Rows rows = nextBatch(cursor, generated, step);
+        TokenBatch tokens = rows.tokens();
         Map<Integer, float[][]> targets = targets(stage, layers, tokens);
         // 2-3. forward + loss, backward: every layer from the teacher's input, losses summed
-        double[] losses = backward(stage, layers, targets, tokens);
+        double[] losses = backward(stage, layers, targets, rows);
         // 4. step
         opt.update(align.lr());
         // 5. metrics, checkpoint
         double sum = Arrays.stream(losses).sum();
         curve.add(new AlignState.LossPoint(step, sum, Arrays.stream(losses).boxed().toList()));
         double seconds = from.seconds() + (nanoClock.getAsLong() - t0) / 1e9;
+        positions += rows.positions();
         state = new AlignState(stage.key(), step, from.steps(), cursor.position().epoch(), cursor.position().index(),
-            from.positions() + (step - from.step()) * tokens.batch() * (long) tokens.length(), seconds,
+            positions, seconds,
             configFingerprint, teacherFingerprint, curve);
         progress(stage, state, losses);
         boolean due = every > 0 && step % every == 0 || step == from.steps();
@@ -197,15 +233,28 @@ final class StagedAlignment {
       }
       return state;
     } finally {
+      if (generated != null) {
+        generated.close();
+      }
       trained.values().forEach(p -> p.setRequiresGradient(false));
       student.setAlphas(alphas);
     }
   }
 
-  /** The step's rows: the one place the stages' data source ({@code align.data}) is read. */
-  private TokenBatch nextBatch(SequenceCursor cursor) {
+  /**
+   * The step's rows: the one place the stages' data source ({@code align.data}) is read. Teacher
+   * rows are a function of the stage and the step, so a resumed stage regenerates its rows.
+   */
+  private Rows nextBatch(SequenceCursor cursor, TeacherContinuations generated, long step) {
     return switch (align.data()) {
-      case CORPUS -> corpusRows(cursor.next(align.batchSize()));
+      case CORPUS -> {
+        TokenBatch b = corpusRows(cursor.next(align.batchSize()));
+        yield new Rows(b, null, b.batch() * (long) b.length());
+      }
+      case SEQKD -> {
+        TeacherContinuations.Sequences s = generated.sequences(step);
+        yield new Rows(s.tokens(), s.mask(), s.positions());
+      }
     };
   }
 
@@ -244,19 +293,26 @@ final class StagedAlignment {
     return out;
   }
 
-  /** The step's forward and backward; returns each layer's loss. */
-  private double[] backward(AlignStage stage, List<Integer> layers, Map<Integer, float[][]> targets,
-      TokenBatch tokens) {
+  /**
+   * The step's forward and backward; returns each layer's loss. With a mask, padding positions
+   * count in neither the error nor the normaliser ({@link AlignmentLoss#normalisedMse(NDArray,
+   * NDArray, NDArray)}).
+   */
+  private double[] backward(AlignStage stage, List<Integer> layers, Map<Integer, float[][]> targets, Rows rows) {
+    TokenBatch tokens = rows.tokens();
     Shape shape = new Shape(tokens.batch(), seqLen, student.teacherConfig().hiddenSize());
     NDArray[] perLayer = new NDArray[layers.size()];
     try (NDManager m = student.model().manager().newSubManager();
         GradientCollector gc = m.getEngine().newGradientCollector()) {
       NDArray total = null;
+      NDArray mask = rows.mask() == null ? null : m.create(rows.mask(), new Shape(tokens.batch(), seqLen));
       for (int k = 0; k < layers.size(); k++) {
         DecoderLayer layer = student.model().layers().get(layers.get(k));
         float[][] io = targets.get(layers.get(k));
         NDArray y = stage.predict(layer, m.create(io[0], shape)); // (B, T, D)
-        perLayer[k] = AlignmentLoss.normalisedMse(y, m.create(io[1], shape));
+        NDArray target = m.create(io[1], shape);
+        perLayer[k] = mask == null ? AlignmentLoss.normalisedMse(y, target)
+            : AlignmentLoss.normalisedMse(y, target, mask);
         total = total == null ? perLayer[k] : total.add(perLayer[k]);
       }
       gc.backward(total);

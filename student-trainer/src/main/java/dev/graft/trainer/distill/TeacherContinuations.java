@@ -38,6 +38,8 @@ import java.util.function.LongSupplier;
 public final class TeacherContinuations implements AutoCloseable {
 
   private final RunPlan.SeqKd cfg;
+  private final int rows;
+  private final long salt;
   private final RolloutSource samplers;
   private final String teacherFingerprint;
   private final DocumentPrompts prompts;
@@ -48,7 +50,7 @@ public final class TeacherContinuations implements AutoCloseable {
   private final long seed;
   private final LongSupplier nanoClock;
   private final long lastStep;
-  private final Map<Long, Future<Batch>> ahead = new ConcurrentHashMap<>();
+  private final Map<Long, Future<Generated>> ahead = new ConcurrentHashMap<>();
   private final ExecutorService generator = Executors.newSingleThreadExecutor(r -> {
     Thread th = new Thread(r, "seqkd-generate");
     th.setDaemon(true);
@@ -70,10 +72,26 @@ public final class TeacherContinuations implements AutoCloseable {
   TeacherContinuations(RunPlan.SeqKd cfg, RolloutSource samplers, String teacherFingerprint,
       DocumentPrompts prompts, int seqLen, int padId, int[] stopIds, Patience patience, long seed,
       long lastStep, LongSupplier nanoClock) {
-    if (!cfg.enabled()) {
-      throw new IllegalArgumentException("seqkd is off (seqkd.fraction 0): there are no teacher rows to make");
+    this(cfg, requireEnabled(cfg).rows(), 0, samplers, teacherFingerprint, prompts, seqLen, padId, stopIds, patience,
+        seed, lastStep, nanoClock);
+  }
+
+  /**
+   * Rows for another consumer than stage 3 (an alignment stage, {@code align.data: seqkd}): the
+   * generation keys of {@code cfg}, whatever its fraction, with {@code rows} rows per step.
+   *
+   * @param salt mixed into the sampling seeds (and meant for {@code prompts}' too): another
+   *     consumer's rows differ from stage 3's; 0 gives stage 3's
+   */
+  TeacherContinuations(RunPlan.SeqKd cfg, int rows, long salt, RolloutSource samplers, String teacherFingerprint,
+      DocumentPrompts prompts, int seqLen, int padId, int[] stopIds, Patience patience, long seed,
+      long lastStep, LongSupplier nanoClock) {
+    if (rows < 1) {
+      throw new IllegalArgumentException("teacher continuations need at least one row per step, not " + rows);
     }
     this.cfg = cfg;
+    this.rows = rows;
+    this.salt = salt;
     this.samplers = samplers;
     this.teacherFingerprint = teacherFingerprint;
     this.prompts = prompts;
@@ -94,6 +112,68 @@ public final class TeacherContinuations implements AutoCloseable {
    * @throws dev.graft.sampler.ModelMismatchException when a sampler serves another model than the teacher
    */
   public Batch rows(long step) {
+    Generated g = await(step);
+    Batch b = g.batch();
+    rowsServed.addAndGet(b.batchSize());
+    tokensServed.addAndGet(b.tokens());
+    return b;
+  }
+
+  /**
+   * The rows of {@code step} as an alignment stage reads them: (rows, T) inputs ({@code [bos]} +
+   * prompt + continuation, padded after it) and the mask of real positions (1 on every prompt and
+   * continuation token, 0 on the padding). Blocks until generated.
+   *
+   * @throws dev.graft.sampler.SamplerUnavailableException when no sampler answered within the patience
+   * @throws dev.graft.sampler.ModelMismatchException when a sampler serves another model than the teacher
+   */
+  public Sequences sequences(long step) {
+    Generated g = await(step);
+    int[] ids = new int[rows * seqLen];
+    float[] mask = new float[rows * seqLen];
+    Arrays.fill(ids, padId);
+    long generated = 0;
+    for (int j = 0; j < rows; j++) {
+      int[] p = g.prompts().get(j);
+      int[] c = g.continuations().get(j);
+      int n = Math.min(seqLen, p.length + c.length);
+      for (int i = 0; i < n; i++) {
+        ids[j * seqLen + i] = i < p.length ? p[i] : c[i - p.length];
+        mask[j * seqLen + i] = 1f;
+      }
+      generated += Math.max(0, n - p.length);
+    }
+    rowsServed.addAndGet(rows);
+    tokensServed.addAndGet(generated);
+    return new Sequences(new TokenBatch(rows, seqLen, ids), mask, generated);
+  }
+
+  /**
+   * Alignment rows: token ids, the real-position mask (row-major (rows, T)) and how many of the
+   * real positions are the teacher's continuation tokens.
+   */
+  public record Sequences(TokenBatch tokens, float[] mask, long continuationTokens) {
+    /** Real (unpadded) positions. */
+    public long positions() {
+      long n = 0;
+      for (float m : mask) {
+        n += (long) m;
+      }
+      return n;
+    }
+  }
+
+  /** What a sampler returned for one step: each row's prompt and the teacher's continuation. */
+  private record Generated(List<int[]> prompts, List<int[]> continuations, Batch batch) {}
+
+  private static RunPlan.SeqKd requireEnabled(RunPlan.SeqKd cfg) {
+    if (!cfg.enabled()) {
+      throw new IllegalArgumentException("seqkd is off (seqkd.fraction 0): there are no teacher rows to make");
+    }
+    return cfg;
+  }
+
+  private Generated await(long step) {
     for (long s = step; s < step + cfg.prefetchSteps() && (s == step || s <= lastStep); s++) {
       long at = s;
       ahead.computeIfAbsent(at, k -> generator.submit(() -> generate(at)));
@@ -105,13 +185,10 @@ public final class TeacherContinuations implements AutoCloseable {
       }
       return skipped;
     });
-    Future<Batch> f = ahead.remove(step);
+    Future<Generated> f = ahead.remove(step);
     long w0 = nanoClock.getAsLong();
     try {
-      Batch b = f.get();
-      rowsServed.addAndGet(b.batchSize());
-      tokensServed.addAndGet(b.tokens());
-      return b;
+      return f.get();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while waiting for the teacher's continuations", e);
@@ -139,22 +216,23 @@ public final class TeacherContinuations implements AutoCloseable {
     return new Batch(new TokenBatch(b.batchSize(), t, in), new TokenBatch(b.batchSize(), t, tg), mask);
   }
 
-  private Batch generate(long step) {
-    int rows = cfg.rows();
+  private Generated generate(long step) {
     List<int[]> ps = new ArrayList<>(rows);
     for (int j = 0; j < rows; j++) {
       ps.add(prompts.forRow(step, j));
     }
     SamplingParams params = new SamplingParams(cfg.temperature(), cfg.topP(), 0, cfg.maxNewTokens(), stopIds,
-        (seed ^ 0x5EC0_4D00L) * 0x9E3779B97F4A7C15L + step * 1_000_003L);
+        (seed ^ 0x5EC0_4D00L ^ salt) * 0x9E3779B97F4A7C15L + step * 1_000_003L);
     List<Rollout> out = patience.call(() -> samplers.generate(ps, params, teacherFingerprint));
     int[] in = new int[rows * seqLen];
     int[] tg = new int[rows * seqLen];
     float[] mask = new float[rows * seqLen];
+    List<int[]> cs = new ArrayList<>(rows);
     for (int j = 0; j < rows; j++) {
-      fillRow(in, tg, mask, j * seqLen, ps.get(j), out.get(j).tokens());
+      cs.add(out.get(j).tokens());
+      fillRow(in, tg, mask, j * seqLen, ps.get(j), cs.get(j));
     }
-    return new Batch(new TokenBatch(rows, seqLen, in), new TokenBatch(rows, seqLen, tg), mask);
+    return new Generated(ps, cs, new Batch(new TokenBatch(rows, seqLen, in), new TokenBatch(rows, seqLen, tg), mask));
   }
 
   /**

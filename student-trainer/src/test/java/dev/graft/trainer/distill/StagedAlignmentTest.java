@@ -13,6 +13,12 @@ import dev.graft.data.SequencePacker;
 import dev.graft.data.TokenBatch;
 import dev.graft.model.LlamaConfig;
 import dev.graft.proto.v1.DType;
+import dev.graft.sampler.Rollout;
+import dev.graft.sampler.RolloutSource;
+import dev.graft.sampler.SamplerInfo;
+import dev.graft.sampler.SamplerUnavailableException;
+import dev.graft.sampler.SamplingParams;
+import dev.graft.service.Backoff;
 import dev.graft.retrofit.AlignmentLoss;
 import dev.graft.retrofit.RetrofitStudent;
 import dev.graft.teacher.TeacherClient;
@@ -193,6 +199,113 @@ class StagedAlignmentTest {
       assertEquals(local.get(1).curve(), remote.get(1).curve());
       assertArrayEqualsByName(localParams, parameters(s));
     }
+  }
+
+  @Test
+  void seqkdRows_stage1LossAtStepZero_countsTheRealPositionsOnly(@TempDir Path dir) throws Exception {
+    RunPlan plan = plan("align.mixer_tokens=128", "align.data=seqkd", "onpolicy.fraction=0",
+        "seqkd.prompt_tokens=6", "seqkd.max_new_tokens=8", "seqkd.temperature=0"); // one step of 4 rows
+    try (GraftTokenizer tok = GraftTokenizer.load(TinyTeacher.dir().resolve(BpeModel.TOKENIZER_JSON));
+        NDManager m = NDManager.newBaseManager(); RetrofitStudent s = student(plan, m);
+        RetrofitStudent untrained = student(plan, m)) {
+      int[] continuation = {5, 6, 7, 8, tok.eosId()}; // every row stops at EOS after 5 tokens: 21 of 32 are padding
+      List<int[]> asked = new java.util.ArrayList<>();
+      StageReport r = stages(plan, s, dir, new StopRequest())
+          .withTeacherRows(teacherRows(plan, tok, continuation, asked)).run(false).get(0);
+      assertEquals(4, asked.size());
+      assertEquals(4 * 11, r.positions(), "prompt + continuation per row; the padding does not count");
+      // Independent: the unmasked loss on the same rows cut to their 11 real positions (causal layers).
+      int[] ids = new int[4 * 11];
+      for (int row = 0; row < 4; row++) {
+        System.arraycopy(asked.get(row), 0, ids, row * 11, 6);
+        System.arraycopy(continuation, 0, ids, row * 11 + 6, 5);
+      }
+      Map<Integer, Double> want = AlignmentLoss.mixerLoss(untrained, new TokenBatch(4, 11, ids));
+      for (int layer : List.of(0, 1)) {
+        assertEquals(want.get(layer), r.curve().get(0).layers().get(layer), 1e-4 * want.get(layer), "layer " + layer);
+      }
+    }
+  }
+
+  @Test
+  void seqkdRows_resumingAfterEveryStep_regeneratesTheSameRows_andEndsBitIdentical(@TempDir Path dir)
+      throws Exception {
+    RunPlan plan = plan("align.mixer_tokens=384", "align.data=seqkd", "onpolicy.fraction=0", "checkpoint.every=0",
+        "seqkd.prompt_tokens=6", "seqkd.max_new_tokens=8", "seqkd.temperature=0"); // 3 steps
+    try (GraftTokenizer tok = GraftTokenizer.load(TinyTeacher.dir().resolve(BpeModel.TOKENIZER_JSON))) {
+      int[] continuation = {9, 10, tok.eosId()};
+      List<int[]> straightRows = new java.util.ArrayList<>();
+      Map<String, float[]> straight;
+      StageReport want;
+      try (NDManager m = NDManager.newBaseManager(); RetrofitStudent s = student(plan, m)) {
+        want = stages(plan, s, dir.resolve("a"), new StopRequest())
+            .withTeacherRows(teacherRows(plan, tok, continuation, straightRows)).run(false).get(0);
+        straight = parameters(s);
+      }
+      List<int[]> resumedRows = new java.util.ArrayList<>();
+      int restarts = 0;
+      StageReport got = null;
+      while (got == null) {
+        StopRequest stop = new StopRequest();
+        stop.request(); // stop after the first step this process trains
+        List<int[]> asked = new java.util.ArrayList<>();
+        try (NDManager m = NDManager.newBaseManager(); RetrofitStudent s = student(plan, m)) {
+          try {
+            got = stages(plan, s, dir.resolve("b"), stop)
+                .withTeacherRows(teacherRows(plan, tok, continuation, asked)).run(false).get(0);
+            assertArrayEqualsByName(straight, parameters(s));
+          } catch (TrainingStopped e) {
+            restarts++;
+          }
+        }
+        synchronized (asked) { // the step it trained (generated first; later ones were ahead of it)
+          resumedRows.addAll(asked.subList(0, Math.min(4, asked.size())));
+        }
+      }
+      assertEquals(3, restarts);
+      assertEquals(want.curve(), got.curve());
+      assertEquals(want.positions(), got.positions());
+      for (int i = 0; i < 12; i++) {
+        assertArrayEquals(straightRows.get(i), resumedRows.get(i), "prompt " + i + " asked again after a restart");
+      }
+    }
+  }
+
+  /** Teacher rows from a stand-in teacher-serving sampler that continues every prompt with {@code continuation}. */
+  private static StagedAlignment.TeacherRows teacherRows(RunPlan plan, GraftTokenizer tok, int[] continuation,
+      List<int[]> asked) {
+    RolloutSource sampler = new RolloutSource() {
+      @Override
+      public SamplerInfo info() {
+        return new SamplerInfo(config.vocabSize(), 64, 0, 0, "tiny");
+      }
+
+      @Override
+      public List<Rollout> generate(List<int[]> prompts, SamplingParams p) {
+        throw new AssertionError("teacher rows name the teacher's model");
+      }
+
+      @Override
+      public List<Rollout> generate(List<int[]> prompts, SamplingParams p, String model) {
+        synchronized (asked) {
+          asked.addAll(prompts);
+        }
+        return prompts.stream().map(q -> new Rollout(q, continuation, new float[continuation.length], 0,
+            Rollout.Finish.STOP_TOKEN)).toList();
+      }
+
+      @Override
+      public void close() {}
+    };
+    DocumentPrompts prompts = new DocumentPrompts(tok.bosId(), plan.seqkd().promptTokens(), 99,
+        "a teacher-continuation prompt", "seqkd.prompt_tokens");
+    TinyTeacher.CORPUS.subList(0, 30).forEach(d -> prompts.capturing(tok::encode).encode(d.text()));
+    Patience patience = new Patience("teacher-samplers", java.time.Duration.ofSeconds(5),
+        new Backoff(java.time.Duration.ofMillis(1), java.time.Duration.ofMillis(2)), Backoff.Sleeper.SYSTEM,
+        System::nanoTime, new DistillListener() {}, SamplerUnavailableException.class);
+    return (stage, steps) -> new TeacherContinuations(plan.seqkd(), plan.align().batchSize(), stage.number(),
+        sampler, "tiny", prompts.salted(stage.number()), 32, tok.eosId(), new int[] {tok.eosId()}, patience, 1,
+        steps, System::nanoTime);
   }
 
   @Test

@@ -117,6 +117,41 @@ class TeacherContinuationsTest {
   }
 
   @Test
+  void alignmentRows_arePromptPlusContinuationWithItsEos_maskedAfterIt_andSaltedAwayFromStage3s() {
+    Teacher stage3 = new Teacher(TEACHER);
+    Teacher stage1 = new Teacher(TEACHER);
+    DocumentPrompts prompts = new DocumentPrompts(1, 3, 7);
+    var encoder = prompts.capturing(text -> text.equals("a") ? new int[] {50, 51, 52} : new int[] {60, 61});
+    encoder.encode("a");
+    encoder.encode("b");
+    Patience patience = new Patience("teacher samplers", Duration.ofSeconds(5),
+        new Backoff(Duration.ofMillis(1), Duration.ofMillis(2)), Backoff.Sleeper.SYSTEM, System::nanoTime,
+        new DistillListener() {}, SamplerUnavailableException.class);
+    // seqkd.fraction 0: the generation keys alone serve an alignment stage (align.data: seqkd)
+    RunPlan.SeqKd off = RunPlan.of(RunConfig.load(null, List.of("data.seq_len=8", "onpolicy.fraction=0",
+        "seqkd.prompt_tokens=3", "seqkd.max_new_tokens=4", "seqkd.temperature=0.7"))).seqkd();
+    TeacherContinuations.Sequences s;
+    try (TeacherContinuations align = new TeacherContinuations(off, 3, 0xA11CL, stage1, TEACHER,
+            prompts.salted(0xA11CL), 8, 0, new int[] {EOS}, patience, 1234, 5, System::nanoTime);
+        TeacherContinuations end = source(stage3)) {
+      s = align.sequences(1);
+      end.rows(1);
+      assertEquals(3, align.rowsServed());
+      assertEquals(9, align.tokensServed(), "three continuation tokens per row, EOS included");
+    }
+    assertEquals(3, s.tokens().batch());
+    assertEquals(9, s.continuationTokens());
+    assertEquals(18, s.positions(), "prompt and continuation count; padding does not");
+    for (int r = 0; r < 3; r++) {
+      int[] in = java.util.Arrays.copyOfRange(s.tokens().ids(), r * 8, r * 8 + 8);
+      int d = in[1];
+      assertArrayEquals(new int[] {1, d, d + 1, 90, 91, EOS, 0, 0}, in);
+      assertArrayEquals(new float[] {1, 1, 1, 1, 1, 1, 0, 0}, java.util.Arrays.copyOfRange(s.mask(), r * 8, r * 8 + 8));
+    }
+    assertNotEquals(stage3.params.get(0).seed(), stage1.params.get(0).seed(), "a stage's own sampling seeds");
+  }
+
+  @Test
   void seeds_areAFunctionOfTheRunsSeedAndTheStep_soAResumedRunAsksForTheSameRows() {
     Teacher first = new Teacher(TEACHER);
     Teacher resumed = new Teacher(TEACHER);
@@ -162,13 +197,13 @@ class TeacherContinuationsTest {
     DistillJob job = new DistillJob(plan.bind(dev.graft.model.LlamaConfig.tiny(100)), java.nio.file.Path.of("t"),
         java.nio.file.Path.of("r"), java.nio.file.Path.of("o"));
     String e = assertThrows(IllegalArgumentException.class, () -> job.teacherContinuations(new Teacher("other"),
-        new DocumentPrompts(1, 3, 7), EOS, new int[0], TEACHER, new DistillListener() {})).getMessage();
+        new DocumentPrompts(1, 3, 7), EOS, new int[0], TEACHER, new DistillListener() {}, 2, 0, 10)).getMessage();
     assertEquals("seqkd.samplers do not serve the teacher: they serve model other but the teacher-service serves"
         + " model teacher-fingerprint; start them with `graft sampler --model <the teacher's checkpoint>`", e);
     e = assertThrows(IllegalArgumentException.class, () -> job.teacherContinuations(new Teacher(""),
-        new DocumentPrompts(1, 3, 7), EOS, new int[0], TEACHER, new DistillListener() {})).getMessage();
+        new DocumentPrompts(1, 3, 7), EOS, new int[0], TEACHER, new DistillListener() {}, 2, 0, 10)).getMessage();
     assertTrue(e.contains("they follow a trainer's policy versions"), e);
     job.teacherContinuations(new Teacher(TEACHER), new DocumentPrompts(1, 3, 7), EOS, new int[0], TEACHER,
-        new DistillListener() {}).close();
+        new DistillListener() {}, 2, 0, 10).close();
   }
 }

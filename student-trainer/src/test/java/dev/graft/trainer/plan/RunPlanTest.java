@@ -256,7 +256,7 @@ class RunPlanTest {
   }
 
   @Test
-  void align_keysAreValidated_andOnlyCorpusDataIsAvailable() {
+  void align_keysAreValidated_andBothDataSourcesParse() {
     RunConfig c = RunConfig.defaults();
     RunPlan p = RunPlan.of(c);
     assertEquals(new RunPlan.Align(0, 0, 1e-3, 8, RunPlan.AlignData.CORPUS), p.align());
@@ -266,16 +266,42 @@ class RunPlanTest {
     assertEquals(1, on.align().steps(1000, 128), "8 rows x 128 positions per step");
     assertEquals(2, on.align().steps(2048, 128));
     assertEquals(3, on.align().steps(2049, 128));
-    String e = error(() -> RunPlan.of(c.with("align.mixer_tokens=-1").with("align.lr=0").with("align.batch_size=0")
-        .with("align.data=seqkd")));
+    String e = error(() -> RunPlan.of(c.with("align.mixer_tokens=-1").with("align.lr=0").with("align.batch_size=0")));
     assertTrue(e.contains("align.mixer_tokens (-1) and align.block_tokens (0) must be >= 0 (0 skips the stage)"), e);
     assertTrue(e.contains("align.lr (0.0) must be finite and > 0"), e);
     assertTrue(e.contains("align.batch_size (0) must be > 0"), e);
-    assertTrue(e.contains("align.data 'seqkd' (teacher-generated text) is not available yet; use corpus"), e);
+    assertEquals(RunPlan.AlignData.SEQKD, RunPlan.of(c.with("align.data=seqkd")).align().data());
     e = error(() -> RunPlan.of(c.with("align.data=wiki")));
-    assertTrue(e.contains("align.data 'wiki' must be corpus (the run's training sequences)"), e);
+    assertTrue(e.contains("align.data 'wiki' must be corpus (the run's training sequences) or seqkd (the teacher's"
+        + " continuations of corpus prompts)"), e);
     e = error(() -> RunConfig.defaults().with("align.mixer_tokens=lots"));
     assertTrue(e.contains("run config key 'align.mixer_tokens' has a value of the wrong type"), e);
+  }
+
+  @Test
+  void alignSeqkd_needsTeacherSamplers_validGenerationKeys_andFingerprintsThem() {
+    RunConfig c = RunConfig.defaults().with("seqkd.fraction=0").with("onpolicy.fraction=0");
+    RunPlan corpus = RunPlan.of(c.with("align.mixer_tokens=4096"));
+    RunPlan seqkd = RunPlan.of(c.with("align.mixer_tokens=4096").with("align.data=seqkd"));
+    assertTrue(!corpus.needsTeacherSamplers());
+    assertTrue(seqkd.needsTeacherSamplers(), "the stages' rows come from teacher-serving samplers");
+    assertEquals("align.data seqkd", seqkd.teacherSamplersReason());
+    assertTrue(!RunPlan.of(c.with("align.data=seqkd")).needsTeacherSamplers(), "no stage runs: nothing generated");
+    assertTrue(!corpus.fingerprint().equals(seqkd.fingerprint()), "the data source is fingerprinted");
+    assertTrue(!seqkd.fingerprint().equals(seqkd.with("seqkd.temperature=0").fingerprint()),
+        "so are the generation keys when a stage generates");
+    assertTrue(!seqkd.fingerprint().equals(seqkd.with("seqkd.max_new_tokens=16").fingerprint()));
+    assertEquals(corpus.fingerprint(), corpus.with("seqkd.temperature=0").fingerprint(),
+        "but not while nothing generates");
+    String e = error(() -> RunPlan.of(c.with("align.mixer_tokens=4096").with("align.data=seqkd")
+        .with("seqkd.prompt_tokens=100").with("seqkd.max_new_tokens=64")));
+    assertTrue(e.contains("seqkd.prompt_tokens + max_new_tokens - 1 (163) must fit in data.seq_len (128)"
+        + " (align.data is seqkd)"), e);
+    RunPlan.of(c.with("seqkd.prompt_tokens=100").with("seqkd.max_new_tokens=64")); // nothing generates: fine
+    e = error(() -> RunPlan.of(c.with("align.mixer_tokens=4096").with("align.data=seqkd")
+        .with("seqkd.temperature=-1").with("seqkd.prompt_tokens=0")));
+    assertTrue(e.contains("seqkd.temperature (-1.0) must be finite and >= 0"), e);
+    assertTrue(e.contains("seqkd.prompt_tokens (0) and seqkd.max_new_tokens (64) must be >= 1"), e);
   }
 
   @Test
