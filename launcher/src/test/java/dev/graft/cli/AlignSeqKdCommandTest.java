@@ -37,7 +37,7 @@ class AlignSeqKdCommandTest {
           "--set", "teacher.model=" + TinyBase.teacher(), "--set", "data.corpus=" + TinyBase.data(),
           "--set", "data.seq_len=64", "--set", "data.validation_fraction=0.1",
           "--set", "train.batch_size=4", "--set", "train.micro_batch=4", "--set", "train.warmup_steps=0",
-          "--set", "retrofit.kv_heads=1", "--set", "retrofit.alpha_ramp_steps=1", "--set", "loss.k=16",
+          "--set", "retrofit.kv_heads=1", "--set", "loss.k=16",
           "--set", "onpolicy.fraction=0",
           "--set", "seqkd.fraction=0", "--set", "seqkd.prompt_tokens=8", "--set", "seqkd.max_new_tokens=24",
           "--set", "seqkd.temperature=0",

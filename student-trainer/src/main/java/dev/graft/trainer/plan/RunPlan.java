@@ -229,8 +229,8 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
         Math.max(1, t.steps()), t.minLrRatio()));
     p.attempt(() -> AdamW.Hyper.defaults(t.weightDecay()));
     Loss loss = loss(c.loss(), p);
-    Retrofit retrofit = retrofit(c.retrofit(), t.steps(), p);
     Align align = align(c.align(), p);
+    Retrofit retrofit = retrofit(c.retrofit(), t.steps(), align != null && align.enabled(), p);
     OnPolicy onpolicy = onPolicy(c.onpolicy(), c.data().seqLen(), t.batchSize(), c.server().port(), p);
     SeqKd seqkd = seqKd(c.seqkd(), c.data().seqLen(), t.batchSize(), onpolicy.rows(), loss.divergence(),
         align != null && align.generates(), p);
@@ -296,7 +296,11 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
     };
   }
 
-  private static Retrofit retrofit(RunConfig.Retrofit r, long steps, Problems p) {
+  /**
+   * The {@code retrofit:} section. The α schedule must fit {@code steps} only where end-to-end
+   * training follows it: after alignment stages ({@code aligned}) every α is 1 from its first step.
+   */
+  private static Retrofit retrofit(RunConfig.Retrofit r, long steps, boolean aligned, Problems p) {
     String type = r.type().trim().toLowerCase(java.util.Locale.ROOT);
     p.require(type.equals(GqaRetrofit.TYPE) || type.equals(QuantRetrofit.TYPE) || type.equals(WindowRetrofit.TYPE)
             || type.equals(HybridRetrofit.TYPE),
@@ -318,7 +322,7 @@ public record RunPlan(Teacher teacher, Retrofit retrofit, Loss loss, Data data, 
     if (r.alphaStart() < 0 || r.alphaRampSteps() < 0) {
       p.add("retrofit.alpha_start (" + r.alphaStart() + ") and retrofit.alpha_ramp_steps ("
           + r.alphaRampSteps() + ") must be >= 0");
-    } else if (r.graduality() && r.alphaStart() + r.alphaRampSteps() > steps) {
+    } else if (r.graduality() && !aligned && r.alphaStart() + r.alphaRampSteps() > steps) {
       p.add("the alpha schedule (retrofit.alpha_start " + r.alphaStart() + " + alpha_ramp_steps "
           + r.alphaRampSteps() + ") is longer than the run (train.steps " + steps
           + "): the student would never reach alpha = 1");

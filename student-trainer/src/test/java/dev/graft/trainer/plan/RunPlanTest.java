@@ -169,6 +169,9 @@ class RunPlanTest {
     String m = error(() -> RunPlan.of(c));
     assertTrue(m.contains("longer than the run"), m);
     RunPlan.of(c.with("retrofit.graduality=false"));
+    // after alignment stages end-to-end training runs at alpha 1 from its first step: no schedule to fit
+    RunPlan aligned = RunPlan.of(c.with("align.mixer_tokens=1024"));
+    assertTrue(aligned.align().enabled());
   }
 
   @Test
