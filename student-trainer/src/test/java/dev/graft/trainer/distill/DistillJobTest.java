@@ -25,7 +25,6 @@ import dev.graft.teacher.TeacherMismatchException;
 import dev.graft.teacher.TeacherScorer;
 import dev.graft.teacher.server.LocalTeacher;
 import dev.graft.teacher.server.TeacherServer;
-import dev.graft.trainer.plan.RunConfig;
 import dev.graft.trainer.plan.RunPlan;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -55,8 +54,7 @@ class DistillJobTest {
 
   private static DistillReport run(Path dir, TeacherScorer t, DistillListener l, String... set)
       throws Exception {
-    RunConfig cfg = RunConfig.load(null, TinyTeacher.overrides(set));
-    RunPlan.Bound plan = RunPlan.of(cfg).bind(LlamaConfig.read(TinyTeacher.dir().resolve(HfCheckpoint.CONFIG_FILE)));
+    RunPlan.Bound plan = TinyTeacher.plan(set);
     DistillJob job = new DistillJob(plan, TinyTeacher.dir(), dir.resolve("run"), dir.resolve("student"));
     try (NDManager m = NDManager.newBaseManager()) {
       return job.run(t, TinyTeacher.CORPUS, m, l, TinyTeacher.quiet());
@@ -66,8 +64,7 @@ class DistillJobTest {
   /** An on-policy run: a fake sampler completes the rows, stamped with each published version. */
   private static DistillReport runOnPolicy(Path dir, FakeRolloutSource samplers, List<Long> published,
       DistillListener l, String... set) throws Exception {
-    RunConfig cfg = RunConfig.load(null, TinyTeacher.overrides(set));
-    RunPlan.Bound plan = RunPlan.of(cfg).bind(LlamaConfig.read(TinyTeacher.dir().resolve(HfCheckpoint.CONFIG_FILE)));
+    RunPlan.Bound plan = TinyTeacher.plan(set);
     DistillJob job = new DistillJob(plan, TinyTeacher.dir(), dir.resolve("run"), dir.resolve("student"));
     WeightPublisher sink = new WeightPublisher(); // a new run, a new epoch
     sink.watch(m -> {

@@ -20,7 +20,6 @@ import dev.graft.sampler.server.SamplerServer;
 import dev.graft.sync.publish.WeightPublisher;
 import dev.graft.sync.subscribe.WeightSubscriber;
 import dev.graft.teacher.server.LocalTeacher;
-import dev.graft.trainer.plan.RunConfig;
 import dev.graft.trainer.plan.RunPlan;
 import dev.graft.trainer.server.RunStatus;
 import dev.graft.trainer.server.TrainerServer;
@@ -54,8 +53,7 @@ class HybridDistillTest {
   private static RunPlan.Bound plan(String... more) throws Exception {
     List<String> set = new ArrayList<>(List.of(HYBRID));
     set.addAll(List.of(more));
-    RunConfig cfg = RunConfig.load(null, TinyTeacher.overrides(set.toArray(String[]::new)));
-    return RunPlan.of(cfg).bind(LlamaConfig.read(TinyTeacher.dir().resolve(HfCheckpoint.CONFIG_FILE)));
+    return TinyTeacher.plan(set.toArray(String[]::new));
   }
 
   /** Exact at α = 0, a real gap at α = 1, and the sizes of a student with one recurrent layer of two. */

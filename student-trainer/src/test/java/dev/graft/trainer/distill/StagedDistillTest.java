@@ -6,10 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.graft.checkpoint.HfCheckpoint;
-import dev.graft.model.LlamaConfig;
 import dev.graft.teacher.server.LocalTeacher;
-import dev.graft.trainer.plan.RunConfig;
 import dev.graft.trainer.plan.RunPlan;
 import dev.graft.trainer.report.RunHistory;
 import dev.graft.trainer.report.RunReportPage;
@@ -30,8 +27,7 @@ class StagedDistillTest {
       "align.block_tokens=512", "align.batch_size=4", "align.lr=1e-2", "train.steps=3", "checkpoint.every=0"};
 
   private static DistillReport run(LocalTeacher teacher, Path dir, DistillListener l, PrintStream log) throws Exception {
-    RunConfig cfg = RunConfig.load(null, TinyTeacher.overrides(STAGED));
-    RunPlan.Bound plan = RunPlan.of(cfg).bind(LlamaConfig.read(TinyTeacher.dir().resolve(HfCheckpoint.CONFIG_FILE)));
+    RunPlan.Bound plan = TinyTeacher.plan(STAGED);
     DistillJob job = new DistillJob(plan, TinyTeacher.dir(), dir.resolve("run"), dir.resolve("student"));
     try (NDManager m = NDManager.newBaseManager()) {
       return job.run(teacher, TinyTeacher.CORPUS, m, l, log);

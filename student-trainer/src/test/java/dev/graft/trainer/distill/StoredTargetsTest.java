@@ -5,11 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
-import dev.graft.checkpoint.HfCheckpoint;
 import dev.graft.data.DatasetSplit;
 import dev.graft.data.PackedSequences;
 import dev.graft.data.TokenBatch;
-import dev.graft.model.LlamaConfig;
 import dev.graft.proto.v1.DType;
 import dev.graft.sampler.FakeRolloutSource;
 import dev.graft.sync.publish.WeightPublisher;
@@ -62,8 +60,7 @@ class StoredTargetsTest {
   }
 
   private static RunPlan.Bound plan(String... set) throws Exception {
-    return RunPlan.of(RunConfig.load(null, TinyTeacher.overrides(set)))
-        .bind(LlamaConfig.read(TinyTeacher.dir().resolve(HfCheckpoint.CONFIG_FILE)));
+    return TinyTeacher.plan(set);
   }
 
   /** What `graft score` does: the run's training sequences, scored in-process and written. */

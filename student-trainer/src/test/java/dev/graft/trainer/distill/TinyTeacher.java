@@ -1,8 +1,11 @@
 package dev.graft.trainer.distill;
 
 import ai.djl.ndarray.NDManager;
+import dev.graft.checkpoint.HfCheckpoint;
 import dev.graft.data.Document;
 import dev.graft.model.LlamaConfig;
+import dev.graft.trainer.plan.RunConfig;
+import dev.graft.trainer.plan.RunPlan;
 import dev.graft.trainer.pretrain.BaseModelJob;
 import dev.graft.trainer.pretrain.PretrainConfig;
 import dev.graft.trainer.pretrain.Pretrainer;
@@ -49,6 +52,12 @@ public final class TinyTeacher {
 
   public static PrintStream quiet() {
     return new PrintStream(OutputStream.nullOutputStream());
+  }
+
+  /** A run plan of {@link #overrides} plus {@code more}, bound to the tiny teacher. */
+  public static RunPlan.Bound plan(String... more) throws IOException {
+    return RunPlan.of(RunConfig.load(null, overrides(more)))
+        .bind(LlamaConfig.read(dir().resolve(HfCheckpoint.CONFIG_FILE)));
   }
 
   /** Overrides that size a distillation run for the tiny teacher. */

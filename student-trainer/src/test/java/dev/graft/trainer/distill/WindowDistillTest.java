@@ -4,12 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
-import dev.graft.checkpoint.HfCheckpoint;
 import dev.graft.model.LlamaConfig;
 import dev.graft.sampler.FakeRolloutSource;
 import dev.graft.sync.publish.WeightPublisher;
 import dev.graft.teacher.server.LocalTeacher;
-import dev.graft.trainer.plan.RunConfig;
 import dev.graft.trainer.plan.RunPlan;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -40,8 +38,7 @@ class WindowDistillTest {
   private static RunPlan.Bound plan(String... more) throws Exception {
     List<String> set = new ArrayList<>(List.of(WINDOW));
     set.addAll(List.of(more));
-    RunConfig cfg = RunConfig.load(null, TinyTeacher.overrides(set.toArray(String[]::new)));
-    return RunPlan.of(cfg).bind(LlamaConfig.read(TinyTeacher.dir().resolve(HfCheckpoint.CONFIG_FILE)));
+    return TinyTeacher.plan(set.toArray(String[]::new));
   }
 
   private static void assertWindowReport(DistillReport r, LlamaConfig teacherConfig) {
