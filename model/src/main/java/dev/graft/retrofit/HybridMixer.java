@@ -129,9 +129,8 @@ public final class HybridMixer extends Mixer implements InterpolatedMixer {
     long b = x.getShape().get(0);
     long t = x.getShape().get(1);
     NDArray[] p = project(x, b, t);
-    NDArray ones = x.getManager().ones(new Shape(b, gla.heads(), t, 1));
     NDArray y = numerator.chunked(p[0], p[1], p[2], p[3], null).y(); // (B, H, T, hd)
-    NDArray z = mass.chunked(ones, p[4], p[4], p[3], null).y(); // (B, H, T, 1)
+    NDArray z = mass.chunked(p[5], p[4], p[4], p[3], null).y(); // (B, H, T, 1)
     return output(y.div(z), b, t);
   }
 
@@ -141,8 +140,8 @@ public final class HybridMixer extends Mixer implements InterpolatedMixer {
   }
 
   /**
-   * C' = [C/√hd, 1] (B, H, T, N+1), B' = [B, 1] (B, KV, T, N+1), x (B, KV, T, hd), log a (B, H, T)
-   * and ones (B, KV, T, 1).
+   * C' = [C/√hd, 1] (B, H, T, N+1), B' = [B, 1] (B, KV, T, N+1), x (B, KV, T, hd), log a (B, H, T),
+   * ones (B, KV, T, 1) and ones (B, H, T, 1): the decay mass's keys/values and queries.
    */
   private NDArray[] project(NDArray x, long b, long t) {
     NDManager m = x.getManager();
@@ -153,7 +152,7 @@ public final class HybridMixer extends Mixer implements InterpolatedMixer {
     NDArray xv = split(v.forward(x), b, t, gla.kvHeads(), gla.headDim());
     NDArray logDecay = a.forward(x).getNDArrayInternal().softPlus().neg().transpose(0, 2, 1); // (B, H, T)
     return new NDArray[] {NDArrays.concat(new NDList(c, one), 3), NDArrays.concat(new NDList(bk, oneKv), 3), xv,
-        logDecay, oneKv};
+        logDecay, oneKv, one};
   }
 
   /** (B, H, T, hd) → (B, T, D) through the output projection. */
@@ -201,7 +200,7 @@ public final class HybridMixer extends Mixer implements InterpolatedMixer {
     long t = step.tokens();
     NDArray[] p = project(x, b, t);
     NDArray[] before = state.read(step); // (B, H, N+1, hd) and (B, H, 1, 1)
-    NDArray ones = step.manager().ones(new Shape(b, gla.heads(), t, 1));
+    NDArray ones = p[5];
     GatedLinearAttention.Result y;
     GatedLinearAttention.Result z;
     if (t == 1) {
